@@ -1,0 +1,164 @@
+/**
+ * Domain types shared by every layer. Plain data only: no behaviour, no I/O, so the pure core
+ * (review/, commands/, config/) and the adapters can agree on shapes without importing each other.
+ */
+
+/** Work the bot can be asked to do. `fix` and `tests` produce diffs; the others only read. */
+export type Mode = "review" | "audit" | "ask" | "fix" | "tests";
+
+/** P0 (drop everything) … P3 (nice to have), as in the Codex review rubric. */
+export type Priority = 0 | 1 | 2 | 3;
+
+/** One problem reported by an agent, already validated and normalised to repository-relative paths. */
+export interface Finding {
+  /** Short imperative title, without the "[Pn]" tag. */
+  title: string;
+  /** Markdown explanation. Untrusted agent output: sanitise before posting. */
+  body: string;
+  priority: Priority;
+  /** 0..1 */
+  confidence: number;
+  /** Repository-relative POSIX path (never absolute, never containing ".."). */
+  path: string;
+  /** 1-based inclusive line range on the head (new) side of the file. */
+  startLine: number;
+  endLine: number;
+  /** Verbatim code from the head-side lines the finding is about; used to relocate and fingerprint. */
+  anchor: string;
+  /** Replacement text for startLine..endLine (no trailing newline), or null when none is offered. */
+  suggestion: string | null;
+}
+
+export type Verdict = "patch is correct" | "patch is incorrect";
+
+/** What a review/audit run concluded. */
+export interface ReviewOutcome {
+  findings: Finding[];
+  verdict: Verdict;
+  explanation: string;
+  /** 0..1 */
+  confidence: number;
+}
+
+/** Token usage of one agent run, summed over its turn. */
+export interface Usage {
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  reasoningOutputTokens: number;
+}
+
+/** A shell command the agent ran, as reported by its event stream. */
+export interface CommandRun {
+  command: string;
+  exitCode: number | null;
+  status: "in_progress" | "completed" | "failed" | "declined";
+}
+
+/** Live progress distilled from the agent's events, for the in-progress check run. */
+export interface Progress {
+  /** The agent's plan (todo list), in order. */
+  plan: { text: string; completed: boolean }[];
+  /** The command running right now, if any. */
+  currentCommand: string | null;
+  /** Commands finished so far. */
+  commandsCompleted: number;
+  /** Last short status line (reasoning summary or message), if any. */
+  lastNote: string | null;
+}
+
+/** Parsed unified diff of one file between the PR's merge base and head. */
+export interface DiffFile {
+  /** Head-side path (for deletions: the old path). */
+  path: string;
+  /** Base-side path when it differs (renames, copies), otherwise null. */
+  oldPath: string | null;
+  status: "added" | "deleted" | "modified" | "renamed" | "copied";
+  binary: boolean;
+  hunks: Hunk[];
+}
+
+export interface Hunk {
+  oldStart: number;
+  oldLines: number;
+  newStart: number;
+  newLines: number;
+  /** Text after the second "@@" (function context), may be empty. */
+  header: string;
+  lines: DiffLine[];
+}
+
+export interface DiffLine {
+  kind: "add" | "del" | "context";
+  /** Line number on the base side (null for additions). */
+  oldLine: number | null;
+  /** Line number on the head side (null for deletions). */
+  newLine: number | null;
+  /** Line content without the leading "+", "-" or " ". */
+  text: string;
+}
+
+/** A finding placed on lines GitHub accepts for a review comment (RIGHT side, within one hunk). */
+export interface InlinePlacement {
+  finding: Finding;
+  path: string;
+  /** Last line of the range (GitHub's `line`). */
+  line: number;
+  /** First line, only when the range spans several lines (GitHub rejects start_line == line). */
+  startLine: number | null;
+  /** Whether the finding's suggestion still lines up exactly with the placed range. */
+  suggestionApplies: boolean;
+  /** True when the range was moved or narrowed from what the agent reported. */
+  adjusted: boolean;
+}
+
+/** A finding that cannot sit on the diff, with the reason shown to users. */
+export interface OutsidePlacement {
+  finding: Finding;
+  reason: "file-not-in-diff" | "lines-not-in-diff" | "file-deleted" | "binary-file" | "over-inline-limit";
+}
+
+export interface PlacementResult {
+  inline: InlinePlacement[];
+  outside: OutsidePlacement[];
+}
+
+/** Identifies the pull request a job is about. */
+export interface PullRef {
+  owner: string;
+  repo: string;
+  number: number;
+}
+
+/** What caused a job, for messages and logs. */
+export type Trigger =
+  | { kind: "event"; event: string; action: string; sender: string }
+  | { kind: "command"; commentId: number; commentUrl: string; sender: string; executor: "codex" | "claude" };
+
+/**
+ * A queued unit of work. Plain, serialisable data: it must survive a durable queue, so no
+ * functions, clients or tokens (tokens are minted when the job runs).
+ */
+export interface Job {
+  id: string;
+  deliveryId: string;
+  installationId: number;
+  pr: PullRef;
+  mode: Mode;
+  trigger: Trigger;
+  /** Free text for `ask` (the question) and `fix` (the instruction). */
+  instruction: string | null;
+  headSha: string;
+  headRef: string;
+  baseSha: string;
+  baseRef: string;
+  /** Default branch, where the repo config is read from. */
+  defaultBranch: string;
+  cloneUrl: string;
+  /** True when the PR head lives in a fork. */
+  fromFork: boolean;
+  isDraft: boolean;
+  /** Repository HTML URL, for links in messages. */
+  htmlUrl: string;
+  enqueuedAt: number;
+}

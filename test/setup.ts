@@ -1,0 +1,14 @@
+import nock from "nock";
+import { afterEach } from "vitest";
+
+// Tests may only talk to loopback: anything else is a bug in the test.
+nock.disableNetConnect();
+nock.enableNetConnect((host) => /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host));
+
+afterEach(() => {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  if (pending.length > 0) {
+    throw new Error(`Unused GitHub API mocks: ${pending.join(", ")}`);
+  }
+});
