@@ -1,0 +1,18 @@
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll } from "vitest";
+
+/**
+ * Scratch directories for tests, under the project's own .data/ folder rather than the system temp
+ * dir: codex 0.169.0 cannot run any sandboxed command when its CODEX_HOME or worktree is under /tmp
+ * (shared/research/codex.md), so tests must mirror what the app does in production.
+ */
+export const TEST_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.data/test");
+
+export function makeTempDir(prefix: string): string {
+  mkdirSync(TEST_ROOT, { recursive: true });
+  const dir = mkdtempSync(path.join(TEST_ROOT, `${prefix}-`));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
