@@ -1,0 +1,189 @@
+/**
+ * The repository configuration file (`.github/codex-pr-bot.yml`), as a zod schema.
+ *
+ * Every object is `.strict()` so a typo ("ignore_author") fails loudly instead of silently doing
+ * nothing. Every field has a default, so an absent file, section or key all mean "the documented
+ * default"; docs/configuration.md is the user-facing copy of the comments below and a unit test
+ * keeps the two in step. Nested sections use `.prefault({})` rather than `.default({})`: in zod 4
+ * a default is returned as-is without being parsed, which would skip the defaults of its fields.
+ */
+import { z } from "zod";
+import type { Priority } from "../types.js";
+
+export const CONFIG_PATH = ".github/codex-pr-bot.yml";
+
+/**
+ * Files that are rarely worth a reviewer's time: lockfiles, build output, vendored and generated
+ * code, snapshots, binaries. Syntax is described in config/paths.ts (gitignore-like, no negation).
+ * SVG is deliberately absent: it is markup that can carry script, so it stays reviewable.
+ */
+export const DEFAULT_IGNORE: readonly string[] = [
+  // Lockfiles: machine-written, huge diffs, nothing a reviewer can act on line by line.
+  "package-lock.json",
+  "npm-shrinkwrap.json",
+  "yarn.lock",
+  "pnpm-lock.yaml",
+  "bun.lockb",
+  "Cargo.lock",
+  "poetry.lock",
+  "Pipfile.lock",
+  "uv.lock",
+  "composer.lock",
+  "Gemfile.lock",
+  "go.sum",
+  "packages.lock.json",
+  "*.lock",
+  // Build output and dependencies checked into the tree. `build` is root-only because source
+  // directories named build/ (build scripts, Bazel packages) are common deeper down.
+  "dist/",
+  "/build/",
+  "node_modules/",
+  "vendor/",
+  "third_party/",
+  "*.min.js",
+  "*.min.css",
+  "*.map",
+  // Generated code.
+  "*.generated.*",
+  "*_generated.*",
+  "*.pb.go",
+  "*_pb2.py",
+  "*_pb2.pyi",
+  "__generated__/",
+  // Test snapshots.
+  "__snapshots__/",
+  "*.snap",
+  // Binaries, images, fonts, archives, media.
+  "*.png",
+  "*.jpg",
+  "*.jpeg",
+  "*.gif",
+  "*.webp",
+  "*.ico",
+  "*.bmp",
+  "*.tiff",
+  "*.pdf",
+  "*.woff",
+  "*.woff2",
+  "*.ttf",
+  "*.otf",
+  "*.eot",
+  "*.zip",
+  "*.gz",
+  "*.tgz",
+  "*.jar",
+  "*.exe",
+  "*.dll",
+  "*.so",
+  "*.dylib",
+  "*.wasm",
+  "*.class",
+  "*.pyc",
+  "*.mp3",
+  "*.mp4",
+  "*.wav",
+];
+
+/**
+ * One glob. A leading "!" would turn a picomatch pattern into "everything except", which in an
+ * ignore list silently ignores the whole repository, so negation is refused with a hint instead.
+ */
+const glob = z
+  .string()
+  .trim()
+  .min(1, "A glob must not be empty")
+  .max(500)
+  .refine((s) => !s.startsWith("!"), {
+    message: 'Negated globs ("!…") are not supported: list only what to match, or replace paths.ignore',
+  });
+
+const globList = z.array(glob).max(500);
+
+export const severitySchema = z.enum(["P0", "P1", "P2", "P3"]);
+export type Severity = z.output<typeof severitySchema>;
+
+export const reasoningEffortSchema = z.enum(["minimal", "low", "medium", "high", "xhigh"]);
+
+/**
+ * The model name ends up in the codex argv; restricting it to name-like characters keeps it from
+ * ever being read as a flag or carrying anything but a model id.
+ */
+const modelName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/, "Expected a model name such as gpt-5.5 (letters, digits, . _ : / -)");
+
+const autoReviewSchema = z
+  .object({
+    /** Review automatically when a PR is opened, reopened, pushed to or marked ready. Default true. */
+    enabled: z.boolean().default(true),
+    /** Also review draft PRs automatically. Default false. */
+    drafts: z.boolean().default(false),
+    /** Globs of base branches whose PRs are reviewed automatically; [] = every branch. Default []. */
+    base_branches: globList.default([]),
+    /** PR authors (logins, case-insensitive) never reviewed automatically; commands still work. Default []. */
+    ignore_authors: z.array(z.string().trim().min(1).max(100)).max(500).default([]),
+  })
+  .strict();
+
+const pathsSchema = z
+  .object({
+    /** Only files matching one of these are reviewed; [] = every file. Default []. */
+    include: globList.default([]),
+    /** Files never reviewed. Setting it REPLACES the built-in list. Default: DEFAULT_IGNORE. */
+    ignore: globList.default(() => [...DEFAULT_IGNORE]),
+    /** Files never reviewed, ADDED to `ignore` (so the built-in list is kept). Default []. */
+    extra_ignore: globList.default([]),
+  })
+  .strict();
+
+const reviewSchema = z
+  .object({
+    /** Lowest priority that is posted (inline or in the review body). Default "P2". */
+    min_severity: severitySchema.default("P2"),
+    /** Inline comments per review, 1..50; further findings are listed in the review body. Default 20. */
+    max_inline_comments: z.number().int().min(1).max(50).default(20),
+    /** Extra instructions for the reviewer. Trusted because it is read from the default branch. Default "". */
+    instructions: z.string().max(20_000).default(""),
+  })
+  .strict();
+
+const codexSchema = z
+  .object({
+    /** Model for this repository; null = the operator's default (CODEX_MODEL). Default null. */
+    model: modelName.nullable().default(null),
+    /** Reasoning effort; null = the model's/operator's default. Default null. */
+    reasoning_effort: reasoningEffortSchema.nullable().default(null),
+    /** Wall-clock limit for one agent run, 1..60 minutes. Default 20. */
+    timeout_minutes: z.number().int().min(1).max(60).default(20),
+  })
+  .strict();
+
+export const repoConfigSchema = z
+  .object({
+    auto_review: autoReviewSchema.prefault({}),
+    paths: pathsSchema.prefault({}),
+    review: reviewSchema.prefault({}),
+    codex: codexSchema.prefault({}),
+  })
+  .strict();
+
+export type RepoConfig = z.output<typeof repoConfigSchema>;
+
+/**
+ * The configuration of a repository without a config file. Frozen because it is shared by every
+ * job: a handler that mutated it would change the defaults of all later runs.
+ */
+export const DEFAULT_CONFIG: RepoConfig = deepFreeze(repoConfigSchema.parse({}));
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object") {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** "P2" → 2. */
+export function severityToPriority(severity: Severity): Priority {
+  return Number(severity.slice(1)) as Priority;
+}
