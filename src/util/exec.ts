@@ -148,7 +148,8 @@ export function run(file: string, args: readonly string[], options: ExecOptions)
 
     function cleanup(): void {
       if (timer) clearTimeout(timer);
-      if (killTimer) clearTimeout(killTimer);
+      // A pending SIGKILL escalation is left to fire: the direct child may be gone while a grandchild
+      // that ignores SIGTERM (and does not hold our pipes) lives on in the group.
       options.signal?.removeEventListener("abort", onAbort);
     }
   });

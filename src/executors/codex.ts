@@ -1,0 +1,248 @@
+import { readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Cancelled, ExecutorError } from "../errors.js";
+import type { Mode, ReviewOutcome } from "../types.js";
+import { BASE_ENV_ALLOWLIST, buildEnv, run, SpawnError, type ExecResult } from "../util/exec.js";
+import { CodexEventState, readableProviderMessage } from "./codex-events.js";
+import { parseReviewOutput, reviewJsonSchema } from "./findings.js";
+import { createCodexHome } from "./home.js";
+import type { AgentRunRequest, AgentRunResult, Executor } from "./types.js";
+
+/**
+ * Runs the pinned Codex CLI (`codex exec --json`, 0.169.0) on one worktree. Everything codex-specific
+ * lives here: the argv, the environment it may see, how its JSONL stream and exit status turn into a
+ * result or an ExecutorError. Facts behind each choice: shared/research/codex.md.
+ */
+
+export interface CodexSettings {
+  /** Path of the codex binary. */
+  bin: string;
+  /** Where per-run CODEX_HOMEs are created; under the app's data dir, never the system temp dir. */
+  homesRoot: string;
+  /** Operator's CODEX_HOME whose config.toml and auth.json are copied into each run's home. */
+  homeTemplate: string | null;
+  /** Sent as CODEX_API_KEY (the key codex exec uses for the built-in OpenAI provider). */
+  apiKey: string | null;
+  /** Extra variable names operators allow through, e.g. a custom provider's env_key. */
+  passEnv: string[];
+  defaultModel: string | null;
+  /** Extra `-c key=value` overrides from the operator's config (tests point codex at a mock with them). */
+  configOverrides?: string[];
+}
+
+const READ_ONLY_MODES: ReadonlySet<Mode> = new Set(["review", "audit", "ask"]);
+const STRUCTURED_MODES: ReadonlySet<Mode> = new Set(["review", "audit"]);
+const SCHEMA_FILE = "schema.json";
+const LAST_MESSAGE_FILE = "last-message.txt";
+const STDERR_TAIL = 1500;
+/** Values shorter than this are not redacted: replacing "1" everywhere would garble messages. */
+const MIN_SECRET_LENGTH = 6;
+
+/** The codex argv for one run (without the binary). Exported for tests and for the run log. */
+export function buildCodexArgs(options: {
+  mode: Mode;
+  worktree: string;
+  home: string;
+  model: string | null;
+  reasoningEffort: string | null;
+  configOverrides: readonly string[];
+}): string[] {
+  const args = [
+    "exec",
+    "--json",
+    "--ephemeral",
+    "--skip-git-repo-check",
+    "--color",
+    "never",
+    "--cd",
+    options.worktree,
+    "--sandbox",
+    READ_ONLY_MODES.has(options.mode) ? "read-only" : "workspace-write",
+  ];
+  if (STRUCTURED_MODES.has(options.mode)) args.push("--output-schema", path.join(options.home, SCHEMA_FILE));
+  args.push("-o", path.join(options.home, LAST_MESSAGE_FILE));
+  if (options.model !== null) args.push("-m", options.model);
+  if (options.reasoningEffort !== null) args.push("-c", `model_reasoning_effort="${options.reasoningEffort}"`);
+  // Commands the agent runs inherit codex's environment, and 0.169.0 filters nothing by default
+  // (ignore_default_excludes = true): CODEX_API_KEY would be one `env` away from a prompt-injected
+  // agent. Drop *KEY*/*SECRET*/*TOKEN* names and the API key explicitly.
+  args.push("-c", "shell_environment_policy.ignore_default_excludes=false");
+  args.push("-c", `shell_environment_policy.exclude=["CODEX_API_KEY"]`);
+  for (const override of options.configOverrides) args.push("-c", override);
+  args.push("-"); // the prompt comes on stdin, which run() closes
+  return args;
+}
+
+export class CodexExecutor implements Executor {
+  readonly name = "codex" as const;
+
+  constructor(private readonly settings: CodexSettings) {}
+
+  async run(req: AgentRunRequest): Promise<AgentRunResult> {
+    const started = Date.now();
+    if (req.signal?.aborted) throw new Cancelled("the codex run was cancelled before it started");
+    if (isInsideTmp(req.worktree)) {
+      throw new ExecutorError(
+        `the worktree ${req.worktree} is inside the system temp dir, where codex cannot run sandboxed commands`,
+        "spawn",
+      );
+    }
+    const model = req.model ?? this.settings.defaultModel;
+    const home = await createCodexHome({
+      root: this.settings.homesRoot,
+      jobId: `codex-${path.basename(req.worktree)}`,
+      template: this.settings.homeTemplate,
+    });
+    try {
+      if (STRUCTURED_MODES.has(req.mode)) {
+        await writeFile(path.join(home.dir, SCHEMA_FILE), JSON.stringify(reviewJsonSchema(), null, 2), { mode: 0o600 });
+      }
+      const args = buildCodexArgs({
+        mode: req.mode,
+        worktree: req.worktree,
+        home: home.dir,
+        model,
+        reasoningEffort: req.reasoningEffort,
+        configOverrides: this.settings.configOverrides ?? [],
+      });
+      const env = buildEnv([...BASE_ENV_ALLOWLIST, ...this.settings.passEnv], {
+        CODEX_HOME: home.dir,
+        HOME: home.dir,
+        CODEX_API_KEY: this.settings.apiKey ?? undefined,
+      });
+
+      const state = new CodexEventState();
+      const progressErrors: string[] = [];
+      let result: ExecResult;
+      try {
+        result = await run(this.settings.bin, args, {
+          cwd: req.worktree,
+          env,
+          input: req.prompt,
+          timeoutMs: req.timeoutMs,
+          signal: req.signal,
+          onStdoutLine: (line) => {
+            state.push(line);
+            if (!state.changed) return;
+            state.changed = false;
+            try {
+              req.onProgress?.(state.progress());
+            } catch (err) {
+              // A failing progress report (e.g. the check run update) must not fail the run.
+              if (progressErrors.length < 3) progressErrors.push(`progress callback failed: ${String(err)}`);
+            }
+          },
+        });
+      } catch (err) {
+        if (err instanceof SpawnError) throw new ExecutorError(err.message, "spawn");
+        throw err;
+      }
+
+      const redact = this.redactor(env);
+      this.throwOnFailure(result, state, req.timeoutMs, redact);
+
+      // The agent can read the key's file of a template home; whatever it says is posted on the PR.
+      const finalMessage = redact(await this.finalMessage(home.dir, state));
+      let review: ReviewOutcome | null = null;
+      let droppedFindings: AgentRunResult["droppedFindings"] = [];
+      if (STRUCTURED_MODES.has(req.mode)) {
+        const parsed = parseReviewOutput(finalMessage, req.worktree);
+        review = parsed.review;
+        droppedFindings = parsed.dropped;
+      } else if (req.mode === "ask" && finalMessage.trim().length === 0) {
+        throw new ExecutorError("codex finished without an answer (its final message was empty)", "invalid-output");
+      }
+
+      return {
+        executor: "codex",
+        finalMessage,
+        review,
+        droppedFindings,
+        usage: state.usage,
+        commands: state.commands,
+        model,
+        durationMs: Date.now() - started,
+        warnings: [...state.warnings, ...stderrWarnings(result.stderr), ...progressErrors].map(redact),
+      };
+    } finally {
+      await home.dispose();
+    }
+  }
+
+  /** Maps how the process ended to an ExecutorError or Cancelled; returns when the run succeeded. */
+  private throwOnFailure(result: ExecResult, state: CodexEventState, timeoutMs: number, redact: (s: string) => string): void {
+    const stderrTail = redact(tail(result.stderr, STDERR_TAIL));
+    if (result.aborted) throw new Cancelled("the codex run was cancelled");
+    if (result.timedOut) {
+      throw new ExecutorError(`codex did not finish within ${formatDuration(timeoutMs)} and was stopped`, "timeout", stderrTail);
+    }
+    if (state.turnFailed !== null) {
+      const message = redact(readableProviderMessage(state.turnFailed));
+      if (state.rateLimited) {
+        throw new ExecutorError(`the model provider is rate limiting requests: ${message}`, "rate-limit", message);
+      }
+      throw new ExecutorError(`the model provider reported: ${message}`, "turn-failed", message);
+    }
+    if (result.exitCode !== 0) {
+      const how = result.exitCode === null ? `was killed by ${result.signal ?? "a signal"}` : `exited with code ${result.exitCode}`;
+      const reason = state.lastError !== null ? redact(readableProviderMessage(state.lastError)) : errorLine(stderrTail);
+      if (state.rateLimited) {
+        throw new ExecutorError(`the model provider is rate limiting requests: ${reason}`, "rate-limit", stderrTail);
+      }
+      throw new ExecutorError(`codex ${how}${reason ? `: ${reason}` : ""}`, "exit", stderrTail);
+    }
+    if (!state.turnCompleted) {
+      throw new ExecutorError("codex exited without finishing its turn (no turn.completed event)", "exit", stderrTail);
+    }
+  }
+
+  /** The -o file, or the last agent_message when codex left it empty. */
+  private async finalMessage(home: string, state: CodexEventState): Promise<string> {
+    const fromFile = await readFile(path.join(home, LAST_MESSAGE_FILE), "utf8").catch(() => "");
+    if (fromFile.trim().length > 0) return fromFile;
+    return state.lastAgentMessage ?? "";
+  }
+
+  private redactor(env: Record<string, string>): (text: string) => string {
+    const secrets = [this.settings.apiKey, ...this.settings.passEnv.map((name) => env[name])].filter(
+      (value): value is string => typeof value === "string" && value.length >= MIN_SECRET_LENGTH,
+    );
+    return (text) => secrets.reduce((acc, secret) => acc.split(secret).join("[redacted]"), text);
+  }
+}
+
+/** "20 min", "90 s", "1.5 s": the limit as operators configured it. */
+export function formatDuration(ms: number): string {
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms >= 1000) return `${Number((ms / 1000).toFixed(1))} s`;
+  return `${ms} ms`;
+}
+
+function stderrWarnings(stderr: string): string[] {
+  return stderr
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => /^warning\b/i.test(line))
+    .slice(0, 10);
+}
+
+function tail(text: string, max: number): string {
+  const trimmed = text.trim();
+  return trimmed.length > max ? `…${trimmed.slice(-max)}` : trimmed;
+}
+
+/** The line of stderr that best says what went wrong: the last "Error…" line, else the last line. */
+function errorLine(text: string): string {
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  const line = lines.filter((l) => /^(error|fatal)\b/i.test(l)).at(-1) ?? lines.at(-1) ?? "";
+  return line.length > 500 ? `${line.slice(0, 499)}…` : line;
+}
+
+function isInsideTmp(dir: string): boolean {
+  const relative = path.relative(path.resolve(os.tmpdir()), path.resolve(dir));
+  return relative === "" || (relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
+}
