@@ -133,7 +133,42 @@ export interface PullRef {
 /** What caused a job, for messages and logs. */
 export type Trigger =
   | { kind: "event"; event: string; action: string; sender: string }
-  | { kind: "command"; commentId: number; commentUrl: string; sender: string; executor: "codex" | "claude" };
+  | {
+      kind: "command";
+      commentId: number;
+      commentUrl: string;
+      sender: string;
+      executor: "codex" | "claude";
+      /** Set when the word after the handle was not a known command (the job answers with help). */
+      unknownWord?: string;
+    };
+
+/** What a job does: one of the agent modes, or answering with the help text. */
+export type JobKind = Mode | "help";
+
+/** The PR as the webhook described it. Comment payloads don't carry it: the worker fetches it then. */
+export interface PullSnapshot {
+  headSha: string;
+  headRef: string;
+  baseSha: string;
+  baseRef: string;
+  /** True when the PR head lives in a fork. */
+  fromFork: boolean;
+  isDraft: boolean;
+  author: string;
+  title: string;
+  body: string;
+}
+
+/** The repository the PR targets (the base repository). */
+export interface RepoSnapshot {
+  owner: string;
+  name: string;
+  defaultBranch: string;
+  /** Clone URL of the base repository; on Enterprise Server it points at that host. */
+  cloneUrl: string;
+  htmlUrl: string;
+}
 
 /**
  * A queued unit of work. Plain, serialisable data: it must survive a durable queue, so no
@@ -141,24 +176,15 @@ export type Trigger =
  */
 export interface Job {
   id: string;
+  /** X-GitHub-Delivery of the webhook that created it (redeliveries repeat it). */
   deliveryId: string;
   installationId: number;
-  pr: PullRef;
-  mode: Mode;
+  repo: RepoSnapshot;
+  prNumber: number;
+  mode: JobKind;
   trigger: Trigger;
   /** Free text for `ask` (the question) and `fix` (the instruction). */
   instruction: string | null;
-  headSha: string;
-  headRef: string;
-  baseSha: string;
-  baseRef: string;
-  /** Default branch, where the repo config is read from. */
-  defaultBranch: string;
-  cloneUrl: string;
-  /** True when the PR head lives in a fork. */
-  fromFork: boolean;
-  isDraft: boolean;
-  /** Repository HTML URL, for links in messages. */
-  htmlUrl: string;
+  pull: PullSnapshot | null;
   enqueuedAt: number;
 }

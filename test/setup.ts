@@ -1,5 +1,6 @@
 import nock from "nock";
-import { afterEach } from "vitest";
+import { afterAll, afterEach } from "vitest";
+import { removeTempDirs } from "./helpers/tmp.js";
 
 // Tests may only talk to loopback: anything else is a bug in the test.
 nock.disableNetConnect();
@@ -11,4 +12,8 @@ afterEach(() => {
   if (pending.length > 0) {
     throw new Error(`Unused GitHub API mocks: ${pending.join(", ")}`);
   }
+});
+
+afterAll(() => {
+  removeTempDirs();
 });

@@ -1,7 +1,6 @@
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll } from "vitest";
 
 /**
  * Scratch directories for tests, under the project's own .data/ folder rather than the system temp
@@ -10,9 +9,19 @@ import { afterAll } from "vitest";
  */
 export const TEST_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.data/test");
 
+const created: string[] = [];
+
 export function makeTempDir(prefix: string): string {
   mkdirSync(TEST_ROOT, { recursive: true });
   const dir = mkdtempSync(path.join(TEST_ROOT, `${prefix}-`));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  created.push(dir);
   return dir;
+}
+
+/**
+ * Removes every directory made in this test file. Called from test/setup.ts after each file, which
+ * works wherever makeTempDir was called (a hook registered from inside a test would never run).
+ */
+export function removeTempDirs(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
 }

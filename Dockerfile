@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# Build stage: compile TypeScript with the dev toolchain.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+# Runtime stage: the app, the pinned codex CLI (a dependency, so it comes with node_modules) and git.
+FROM node:20-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production \
+    DATA_DIR=/var/lib/codex-pr-bot \
+    HOST=0.0.0.0 \
+    PORT=3000
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json app.yml ./
+# Run as an unprivileged user; the data dir holds mirrors, worktrees and per-job CODEX_HOMEs.
+RUN useradd --system --create-home --home-dir /home/bot bot \
+ && mkdir -p /var/lib/codex-pr-bot && chown bot:bot /var/lib/codex-pr-bot
+USER bot
+VOLUME /var/lib/codex-pr-bot
+EXPOSE 3000
+# codex sandboxes agent commands with bubblewrap, which needs unprivileged user namespaces: run the
+# container with a seccomp/AppArmor profile that allows them (see README "Running in a container").
+CMD ["node_modules/.bin/probot", "run", "./dist/index.js"]

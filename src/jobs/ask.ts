@@ -1,0 +1,54 @@
+import { replyToPull } from "../github/comments.js";
+import { buildPrompt } from "../prompts/build.js";
+import { sanitizeAgentMarkdown } from "../review/sanitize.js";
+import type { JobContext } from "./context.js";
+import { checkoutPull } from "./checkout.js";
+
+const QUOTE_LIMIT = 500;
+
+/** `@codex ask <question>`: a read-only run whose answer is posted as a reply. */
+export async function runAsk(ctx: JobContext): Promise<void> {
+  const question = ctx.job.instruction?.trim() ?? "";
+  const sender = ctx.job.trigger.kind === "command" ? ctx.job.trigger.sender : "";
+  if (question.length === 0) {
+    await replyToPull(ctx.octokit, ctx.coords, ctx.job.prNumber, `@${sender} usage: \`@codex ask <your question about this pull request>\``);
+    return;
+  }
+  const checkout = await checkoutPull(ctx);
+  try {
+    const result = await ctx.deps.executor.run({
+      worktree: checkout.lease.dir,
+      mode: "ask",
+      prompt: buildPrompt({
+        mode: "ask",
+        repo: `${ctx.coords.owner}/${ctx.coords.repo}`,
+        baseRef: ctx.pull.baseRef,
+        baseSha: ctx.pull.baseSha,
+        headRef: ctx.pull.headRef,
+        headSha: ctx.pull.headSha,
+        changedFiles: checkout.files.map((f) => ({ path: f.path, status: f.status })),
+        skippedFiles: checkout.skipped,
+        instructions: ctx.config.review.instructions,
+        prTitle: ctx.pull.title,
+        prBody: ctx.pull.body,
+        question,
+      }),
+      model: ctx.config.codex.model ?? ctx.deps.settings.codexModel,
+      reasoningEffort: ctx.config.codex.reasoning_effort,
+      timeoutMs: Math.min(ctx.config.codex.timeout_minutes * 60_000, ctx.deps.settings.timeoutCapMs),
+      signal: ctx.signal,
+    });
+    const answer = sanitizeAgentMarkdown(result.finalMessage, { maxLength: 60_000, known: ctx.secrets });
+    const quoted = sanitizeAgentMarkdown(question.length > QUOTE_LIMIT ? `${question.slice(0, QUOTE_LIMIT)}…` : question, {
+      maxLength: QUOTE_LIMIT + 10,
+      known: ctx.secrets,
+    })
+      .split("\n")
+      .map((l) => `> ${l}`)
+      .join("\n");
+    const body = `${quoted}\n\n${answer}\n\n<sub>Answered by Codex at \`${ctx.pull.headSha.slice(0, 12)}\` for @${sender}.</sub>`;
+    await replyToPull(ctx.octokit, ctx.coords, ctx.job.prNumber, body);
+  } finally {
+    await checkout.lease.release().catch((err: unknown) => ctx.log.warn({ err }, "worktree release failed"));
+  }
+}

@@ -1,0 +1,20 @@
+import type { Logger } from "pino";
+import type { Executor } from "../executors/types.js";
+import type { Octokit } from "../github/client.js";
+import type { Settings } from "../settings.js";
+import type { Workspaces } from "../workspace/workspaces.js";
+
+/** An installation's API client and a way to mint its short-lived token for git. */
+export interface InstallationAccess {
+  octokit: Octokit;
+  token(): Promise<string>;
+}
+
+/** Everything the pipeline needs from the outside, handed in so tests can swap any part. */
+export interface PipelineDeps {
+  log: Logger;
+  settings: Settings;
+  auth(installationId: number): Promise<InstallationAccess>;
+  workspaces: Workspaces;
+  executor: Executor;
+}

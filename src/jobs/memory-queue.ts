@@ -1,0 +1,133 @@
+import type { Logger } from "pino";
+import type { Job } from "../types.js";
+import { logicalKey, prKey, type EnqueueResult, type JobQueue, type JobWorker } from "./queue.js";
+
+interface Running {
+  job: Job;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export interface MemoryQueueOptions {
+  concurrency: number;
+  log: Logger;
+  /** How many delivery ids to remember for redelivery detection. */
+  rememberDeliveries?: number;
+}
+
+/**
+ * In-process queue: fast and simple, but jobs are lost if the process dies (the durable queue is a
+ * separate backend behind the same interface). Guarantees per PR: at most one running job, and an
+ * automatic review for a newer head replaces a pending one and aborts a running one for an older head;
+ * commands are never dropped.
+ */
+export class MemoryQueue implements JobQueue {
+  private readonly pending: Job[] = [];
+  private readonly running = new Map<string, Running>();
+  private readonly seenDeliveries = new Set<string>();
+  private readonly activeKeys = new Set<string>();
+  private worker: JobWorker | null = null;
+  private stopping = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: MemoryQueueOptions) {}
+
+  async enqueue(job: Job): Promise<EnqueueResult> {
+    if (this.seenDeliveries.has(job.deliveryId)) return { accepted: false, reason: "duplicate-delivery" };
+    this.rememberDelivery(job.deliveryId);
+    const key = logicalKey(job);
+    if (this.activeKeys.has(key)) return { accepted: false, reason: "duplicate-request" };
+
+    if (isAutomatic(job)) this.supersedeOlder(job);
+    this.activeKeys.add(key);
+    this.pending.push(job);
+    this.pump();
+    return { accepted: true };
+  }
+
+  start(worker: JobWorker): void {
+    this.worker = worker;
+    this.pump();
+  }
+
+  async stop(graceMs = 30_000): Promise<void> {
+    this.stopping = true;
+    const all = [...this.running.values()];
+    const timer = setTimeout(() => all.forEach((r) => r.controller.abort(new Error("shutting down"))), graceMs);
+    await Promise.allSettled(all.map((r) => r.done));
+    clearTimeout(timer);
+  }
+
+  idle(): Promise<void> {
+    if (this.pending.length === 0 && this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** A newer head makes older automatic reviews of the same PR pointless. */
+  private supersedeOlder(job: Job): void {
+    const pr = prKey(job);
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const other = this.pending[i]!;
+      if (prKey(other) === pr && isAutomatic(other) && other.pull?.headSha !== job.pull?.headSha) {
+        this.pending.splice(i, 1);
+        this.activeKeys.delete(logicalKey(other));
+        this.options.log.info({ jobId: other.id, by: job.id }, "pending review superseded by a newer push");
+      }
+    }
+    const running = this.running.get(pr);
+    if (running && isAutomatic(running.job) && running.job.pull?.headSha !== job.pull?.headSha) {
+      this.options.log.info({ jobId: running.job.id, by: job.id }, "cancelling review of an outdated head");
+      running.controller.abort(new Error(`superseded by a push of ${job.pull?.headSha ?? "a newer head"}`));
+    }
+  }
+
+  private pump(): void {
+    if (!this.worker || this.stopping) return;
+    while (this.running.size < this.options.concurrency) {
+      const index = this.pending.findIndex((j) => !this.running.has(prKey(j)));
+      if (index < 0) break;
+      const [job] = this.pending.splice(index, 1);
+      this.launch(job!);
+    }
+    this.notifyIdle();
+  }
+
+  private launch(job: Job): void {
+    const controller = new AbortController();
+    const pr = prKey(job);
+    const worker = this.worker!;
+    const done = (async () => {
+      try {
+        await worker(job, controller.signal);
+      } catch (err) {
+        // The worker maps errors to user-facing outcomes itself; anything here is a bug.
+        this.options.log.error({ err, jobId: job.id }, "job worker threw");
+      } finally {
+        this.running.delete(pr);
+        this.activeKeys.delete(logicalKey(job));
+        this.pump();
+      }
+    })();
+    this.running.set(pr, { job, controller, done });
+  }
+
+  private rememberDelivery(id: string): void {
+    this.seenDeliveries.add(id);
+    const max = this.options.rememberDeliveries ?? 10_000;
+    if (this.seenDeliveries.size > max) {
+      const oldest = this.seenDeliveries.values().next().value;
+      if (oldest !== undefined) this.seenDeliveries.delete(oldest);
+    }
+  }
+
+  private notifyIdle(): void {
+    if (this.pending.length > 0 || this.running.size > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    waiters.forEach((w) => w());
+  }
+}
+
+function isAutomatic(job: Job): boolean {
+  return job.trigger.kind === "event";
+}

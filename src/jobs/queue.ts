@@ -1,0 +1,52 @@
+import type { Job } from "../types.js";
+
+/** Runs one job. The signal fires when the job is superseded or the app shuts down. */
+export type JobWorker = (job: Job, signal: AbortSignal) => Promise<void>;
+
+export type EnqueueResult =
+  | { accepted: true }
+  | { accepted: false; reason: "duplicate-delivery" | "duplicate-request" };
+
+/**
+ * Where handlers put work. Kept behind this interface so the in-process queue can be replaced by a
+ * durable one (SQLite, BullMQ) without touching handlers or the pipeline.
+ */
+export interface JobQueue {
+  enqueue(job: Job): Promise<EnqueueResult>;
+  /** Starts delivering jobs to the worker. */
+  start(worker: JobWorker): void;
+  /** Stops taking jobs; waits up to graceMs for running ones, then aborts them. */
+  stop(graceMs?: number): Promise<void>;
+  /** Resolves once nothing is pending or running (tests, graceful shutdown). */
+  idle(): Promise<void>;
+  /** Counts for the health endpoint. Durable queues count every process's jobs, not only this one's. */
+  stats?(): Promise<QueueStats>;
+  /** Releases connections and file handles after stop() (durable queues only). */
+  close?(): Promise<void>;
+}
+
+export interface QueueStats {
+  pending: number;
+  running: number;
+}
+
+/**
+ * Told when a job will never run to completion (its process died too often while running it), so the
+ * app can fail the check run with a message instead of leaving it "in progress" forever.
+ */
+export type AbandonedHandler = (job: Job, reason: string) => void | Promise<void>;
+
+/** Same repo, PR, head and mode means the same logical request, whatever delivery carried it. */
+export function logicalKey(job: Job): string {
+  const head = job.pull?.headSha ?? `comment:${job.trigger.kind === "command" ? job.trigger.commentId : "?"}`;
+  return `${job.repo.owner}/${job.repo.name}#${job.prNumber}@${head}:${job.mode}`;
+}
+
+export function prKey(job: Job): string {
+  return `${job.repo.owner}/${job.repo.name}#${job.prNumber}`;
+}
+
+/** Automatic reviews (from PR events) may be superseded by a newer head; commands never are. */
+export function isAutomatic(job: Job): boolean {
+  return job.trigger.kind === "event";
+}

@@ -1,0 +1,224 @@
+import { matchesBranch } from "../config/paths.js";
+import { severityToPriority } from "../config/schema.js";
+import { CheckRun, type Conclusion } from "../github/checks.js";
+import { botReviewTexts } from "../github/comments.js";
+import { postReview, type ReviewComment } from "../github/reviews.js";
+import { buildPrompt } from "../prompts/build.js";
+import { extractFingerprints, fingerprint } from "../review/fingerprint.js";
+import {
+  buildAnnotations,
+  formatCheckOutput,
+  formatInlineComment,
+  formatProgress,
+  formatReviewBody,
+} from "../review/format.js";
+import { placeFindings } from "../review/placement.js";
+import type { Finding, InlinePlacement, OutsidePlacement } from "../types.js";
+import type { JobContext } from "./context.js";
+import { checkoutPull } from "./checkout.js";
+import { describeFailure } from "./outcome.js";
+import { ProgressReporter } from "./progress.js";
+
+export const CHECK_NAMES = { review: "codex-pr-bot / review", audit: "codex-pr-bot / audit" } as const;
+
+/** Why an automatic review does not run, or null when it should. Commands skip these gates. */
+export function autoReviewSkipReason(ctx: JobContext): string | null {
+  if (ctx.job.trigger.kind !== "event") return null;
+  const auto = ctx.config.auto_review;
+  if (!auto.enabled) return "automatic reviews are disabled";
+  if (ctx.pull.isDraft && !auto.drafts) return "draft pull request";
+  if (!matchesBranch(ctx.pull.baseRef, auto.base_branches)) return `base branch ${ctx.pull.baseRef} is not configured`;
+  if (auto.ignore_authors.some((a) => a.toLowerCase() === ctx.pull.author.toLowerCase())) return "author is ignored";
+  return null;
+}
+
+/** Review or audit: checkout → codex → one review + a completed check run. */
+export async function runReview(ctx: JobContext, mode: "review" | "audit"): Promise<void> {
+  const skip = autoReviewSkipReason(ctx);
+  if (skip) {
+    ctx.log.info({ reason: skip }, "automatic review skipped");
+    return;
+  }
+  const { pull, coords, octokit } = ctx;
+  const started = Date.now();
+  const check = await CheckRun.start(octokit, coords, {
+    name: CHECK_NAMES[mode],
+    headSha: pull.headSha,
+    title: "Starting…",
+    summary: `Checking out \`${pull.headSha.slice(0, 12)}\` and starting Codex.`,
+  });
+
+  let progress: ProgressReporter | null = null;
+  const checkout = await checkoutPull(ctx).catch(async (err: unknown) => {
+    await fail(ctx, check, err);
+    return null;
+  });
+  if (!checkout) return;
+  try {
+    if (checkout.files.length === 0) {
+      await check.complete({
+        conclusion: "success",
+        title: "Nothing to review",
+        summary: `Every changed file is excluded by the path filters.\n\n${checkout.skipped.map((p) => `- \`${p}\``).join("\n")}`,
+      });
+      return;
+    }
+    const prompt = buildPrompt({
+      mode,
+      repo: `${coords.owner}/${coords.repo}`,
+      baseRef: pull.baseRef,
+      baseSha: pull.baseSha,
+      headRef: pull.headRef,
+      headSha: pull.headSha,
+      changedFiles: checkout.files.map((f) => ({ path: f.path, status: f.status })),
+      skippedFiles: checkout.skipped,
+      instructions: ctx.config.review.instructions,
+      prTitle: pull.title,
+      prBody: pull.body,
+      question: null,
+    });
+    progress = new ProgressReporter((title, summary) => check.progress(title, summary), formatProgress, {
+      intervalMs: ctx.deps.settings.progressIntervalMs,
+      mode,
+      startedAt: started,
+      log: ctx.log,
+    });
+    const reporter = progress;
+    const result = await ctx.deps.executor.run({
+      worktree: checkout.lease.dir,
+      mode,
+      prompt,
+      model: ctx.config.codex.model ?? ctx.deps.settings.codexModel,
+      reasoningEffort: ctx.config.codex.reasoning_effort,
+      timeoutMs: Math.min(ctx.config.codex.timeout_minutes * 60_000, ctx.deps.settings.timeoutCapMs),
+      signal: ctx.signal,
+      onProgress: (p) => reporter.update(p),
+    });
+    await progress.stop();
+    const outcome = result.review;
+    if (!outcome) throw new Error("executor returned no review for a review run");
+
+    // Files the config excludes stay excluded even if the agent commented on them anyway; findings
+    // on other files outside the diff are kept and listed in the review body.
+    const ignored = new Set(checkout.skipped);
+    const minPriority = severityToPriority(ctx.config.review.min_severity);
+    const onReviewable = outcome.findings.filter((f) => !ignored.has(f.path));
+    const relevant = onReviewable.filter((f) => f.priority <= minPriority);
+    const belowThreshold = onReviewable.length - relevant.length;
+
+    const posted = new Set(extractFingerprints((await botReviewTexts(octokit, coords, ctx.job.prNumber)).join("\n")));
+    const fpOf = new Map<Finding, string>(relevant.map((f) => [f, fingerprint(f)]));
+    const fresh = relevant.filter((f) => !posted.has(fpOf.get(f)!));
+    const duplicatesSkipped = relevant.length - fresh.length;
+    const placement = placeFindings(checkout.files, fresh, { maxInline: ctx.config.review.max_inline_comments });
+
+    let reviewUrl: string | null = null;
+    // An automatic run with nothing new stays quiet: the check run already says so.
+    if (fresh.length > 0 || ctx.job.trigger.kind === "command") {
+      const outside = placement.outside.map((placement) => ({ placement, fingerprint: fpOf.get(placement.finding)! }));
+      const body = formatReviewBody({
+        outcome: { ...outcome, findings: relevant },
+        mode,
+        inlineCount: placement.inline.length,
+        outside,
+        duplicatesSkipped,
+        belowThreshold,
+        headSha: pull.headSha,
+        repoHtmlUrl: ctx.job.repo.htmlUrl,
+        knownSecrets: ctx.secrets,
+      });
+      const comments = placement.inline.map((p) => toComment(p, fpOf.get(p.finding)!, ctx.secrets));
+      const review = await postReview(
+        octokit,
+        coords,
+        {
+          pullNumber: ctx.job.prNumber,
+          commitId: pull.headSha,
+          body,
+          comments,
+          fallbackSection: () => rejectedInlineSection(placement.inline, fpOf, ctx),
+        },
+        ctx.log,
+      );
+      reviewUrl = review.url;
+    }
+
+    const output = formatCheckOutput({
+      outcome: { ...outcome, findings: relevant },
+      mode,
+      durationMs: Date.now() - started,
+      model: result.model,
+      usage: result.usage,
+      inlineCount: placement.inline.length,
+      outsideCount: placement.outside.length,
+      duplicatesSkipped,
+      filesReviewed: checkout.files.length,
+      filesSkipped: checkout.skipped,
+    });
+    await check.complete({
+      conclusion: conclusionFor(relevant),
+      title: output.title,
+      summary: reviewUrl ? `${output.summary}\n\n[Open the review](${reviewUrl})` : output.summary,
+      annotations: buildAnnotations(relevant),
+    });
+    ctx.log.info(
+      {
+        findings: outcome.findings.length,
+        posted: fresh.length,
+        inline: placement.inline.length,
+        duplicatesSkipped,
+        belowThreshold,
+        commands: result.commands.length,
+        durationMs: Date.now() - started,
+      },
+      "review finished",
+    );
+  } catch (err) {
+    await progress?.stop();
+    await fail(ctx, check, err);
+  } finally {
+    await checkout.lease.release().catch((err: unknown) => ctx.log.warn({ err }, "worktree release failed"));
+  }
+}
+
+/** Findings are advice: the check run never blocks a merge on them, but P0/P1 stand out. */
+function conclusionFor(findings: Finding[]): Conclusion {
+  return findings.some((f) => f.priority <= 1) ? "neutral" : "success";
+}
+
+function toComment(p: InlinePlacement, fp: string, secrets: readonly string[]): ReviewComment {
+  const body = formatInlineComment(p, { fingerprint: fp, knownSecrets: secrets });
+  return p.startLine === null
+    ? { path: p.path, line: p.line, side: "RIGHT", body }
+    : { path: p.path, line: p.line, start_line: p.startLine, side: "RIGHT", start_side: "RIGHT", body };
+}
+
+/** When GitHub refuses the inline comments, they are listed in the body instead, nothing lost. */
+function rejectedInlineSection(inline: InlinePlacement[], fpOf: Map<Finding, string>, ctx: JobContext): string {
+  const asOutside: { placement: OutsidePlacement; fingerprint: string }[] = inline.map((p) => ({
+    placement: { finding: p.finding, reason: "lines-not-in-diff" },
+    fingerprint: fpOf.get(p.finding)!,
+  }));
+  const body = formatReviewBody({
+    outcome: { findings: inline.map((p) => p.finding), verdict: "patch is incorrect", explanation: "", confidence: 0 },
+    mode: "review",
+    inlineCount: 0,
+    outside: asOutside,
+    duplicatesSkipped: 0,
+    belowThreshold: 0,
+    headSha: ctx.pull.headSha,
+    repoHtmlUrl: ctx.job.repo.htmlUrl,
+    knownSecrets: ctx.secrets,
+  });
+  return `> GitHub did not accept these comments inline, so they are listed here.\n\n${body}`;
+}
+
+async function fail(ctx: JobContext, check: CheckRun, err: unknown): Promise<void> {
+  const report = describeFailure(err, ctx.secrets, ctx.job.id);
+  ctx.log[report.unexpected ? "error" : "warn"]({ err }, "review failed");
+  try {
+    await check.complete({ conclusion: report.conclusion, title: report.title, summary: report.summary });
+  } catch (updateErr) {
+    ctx.log.error({ err: updateErr }, "could not report the failure on the check run");
+  }
+}

@@ -1,0 +1,118 @@
+import { formatHelp } from "../commands/help.js";
+import { DEFAULT_CONFIG, type RepoConfig } from "../config/schema.js";
+import { ConfigError } from "../errors.js";
+import { CheckRun } from "../github/checks.js";
+import { reactToComment, replyToPull } from "../github/comments.js";
+import { canTrigger } from "../github/permissions.js";
+import { fetchPull } from "../github/pulls.js";
+import type { Job } from "../types.js";
+import { runAsk } from "./ask.js";
+import { loadRepoConfig } from "./config.js";
+import type { JobContext } from "./context.js";
+import type { PipelineDeps } from "./deps.js";
+import { describeFailure } from "./outcome.js";
+import type { JobWorker } from "./queue.js";
+import { CHECK_NAMES, runReview } from "./review.js";
+
+/** Secrets of the app itself, known before any token is minted. */
+function appSecrets(deps: PipelineDeps): string[] {
+  const env = process.env;
+  return [deps.settings.codexApiKey, env.WEBHOOK_SECRET, env.PRIVATE_KEY].filter(
+    (s): s is string => typeof s === "string" && s.length >= 8,
+  );
+}
+
+/** The queue's worker: authorise, load config, dispatch by mode, and turn any failure into a message. */
+export function createWorker(deps: PipelineDeps): JobWorker {
+  return async (job: Job, signal: AbortSignal) => {
+    const log = deps.log.child({ jobId: job.id, repo: `${job.repo.owner}/${job.repo.name}`, pr: job.prNumber, mode: job.mode });
+    const coords = { owner: job.repo.owner, repo: job.repo.name };
+    const secrets = appSecrets(deps);
+    const access = await deps.auth(job.installationId);
+    const { octokit } = access;
+    const token = async (): Promise<string> => {
+      const t = await access.token();
+      if (!secrets.includes(t)) secrets.push(t);
+      return t;
+    };
+    const trigger = job.trigger;
+
+    try {
+      if (trigger.kind === "command") {
+        if (!(await canTrigger(octokit, coords, trigger.sender))) {
+          log.info({ sender: trigger.sender }, "command refused: no write access");
+          await replyToPull(
+            octokit,
+            coords,
+            job.prNumber,
+            `@${trigger.sender} sorry, only people with write access to this repository can run codex-pr-bot commands.`,
+          );
+          return;
+        }
+      }
+
+      let config: RepoConfig = DEFAULT_CONFIG;
+      let configSource = "defaults";
+      let configError: ConfigError | null = null;
+      try {
+        ({ config, source: configSource } = await loadRepoConfig(octokit, coords, job.repo.defaultBranch));
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        configError = err;
+      }
+
+      if (job.mode === "help") {
+        const help = formatHelp({
+          handles: deps.settings.handles,
+          config,
+          configSource: configError ? "defaults (the configuration file is invalid, see below)" : configSource,
+          ...(trigger.kind === "command" && trigger.unknownWord !== undefined ? { unknownWord: trigger.unknownWord } : {}),
+        });
+        const problem = configError ? `\n\n${describeFailure(configError, secrets, job.id).summary}` : "";
+        if (trigger.kind === "command" && trigger.unknownWord === undefined) await reactToComment(octokit, coords, trigger.commentId, "eyes");
+        await replyToPull(octokit, coords, job.prNumber, help + problem);
+        return;
+      }
+
+      if (trigger.kind === "command") await reactToComment(octokit, coords, trigger.commentId, "eyes");
+      const pull = job.pull ?? (await fetchPull(octokit, coords, job.prNumber));
+
+      if (configError) {
+        const report = describeFailure(configError, secrets, job.id);
+        log.warn({ details: configError.details }, "invalid repository configuration");
+        if (job.mode === "review" || job.mode === "audit") {
+          await CheckRun.conclude(octokit, coords, {
+            name: CHECK_NAMES[job.mode],
+            headSha: pull.headSha,
+            conclusion: report.conclusion,
+            title: report.title,
+            summary: report.summary,
+          });
+        }
+        if (trigger.kind === "command") await replyToPull(octokit, coords, job.prNumber, `**${report.title}**\n\n${report.summary}`);
+        return;
+      }
+
+      const ctx: JobContext = { job, deps, log, octokit, token, coords, signal, pull, config, configSource, secrets };
+      switch (job.mode) {
+        case "review":
+        case "audit":
+          await runReview(ctx, job.mode);
+          return;
+        case "ask":
+          await runAsk(ctx);
+          return;
+        default:
+          throw new Error(`mode ${job.mode} is not handled`);
+      }
+    } catch (err) {
+      const report = describeFailure(err, secrets, job.id);
+      log[report.unexpected ? "error" : "warn"]({ err }, "job failed");
+      if (trigger.kind === "command") {
+        await replyToPull(octokit, coords, job.prNumber, `@${trigger.sender} **${report.title}**\n\n${report.summary}`).catch(
+          (replyErr: unknown) => log.error({ err: replyErr }, "could not report the failure"),
+        );
+      }
+    }
+  };
+}

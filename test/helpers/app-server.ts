@@ -1,0 +1,84 @@
+import { generateKeyPairSync } from "node:crypto";
+import net from "node:net";
+import path from "node:path";
+import { pino } from "pino";
+import { Probot, ProbotOctokit, Server } from "probot";
+import { createApp } from "../../src/app.js";
+import type { Executor } from "../../src/executors/types.js";
+import { MemoryQueue } from "../../src/jobs/memory-queue.js";
+import { defaultCodexBin, type Settings } from "../../src/settings.js";
+import { WEBHOOK_SECRET } from "./webhooks.js";
+
+export const APP_ID = 12345;
+export const INSTALLATION_ID = 77;
+
+/** One RSA key for the whole run: Probot signs real app JWTs with it. */
+export const PRIVATE_KEY = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
+  type: "pkcs1",
+  format: "pem",
+}) as string;
+
+export function testSettings(dataDir: string, overrides: Partial<Settings> = {}): Settings {
+  return {
+    dataDir,
+    codexBin: defaultCodexBin(),
+    codexApiKey: null,
+    codexHomeTemplate: path.join(dataDir, "codex-template"),
+    codexModel: null,
+    codexPassEnv: [],
+    handles: ["codex"],
+    concurrency: 2,
+    poolSize: 2,
+    progressIntervalMs: 60_000,
+    maxDiffBytes: 2 * 1024 * 1024,
+    timeoutCapMs: 60 * 60 * 1000,
+    ...overrides,
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningApp {
+  url: string;
+  queue: MemoryQueue;
+  close(): Promise<void>;
+}
+
+/** Starts the real Probot server with our app on a loopback port, as `npm start` would. */
+export async function startApp(settings: Settings, options: { executor?: Executor } = {}): Promise<RunningApp> {
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const queue = new MemoryQueue({ concurrency: settings.concurrency, log });
+  const port = await freePort();
+  const server = new Server({
+    host: "127.0.0.1",
+    port,
+    log,
+    Probot: Probot.defaults({
+      appId: APP_ID,
+      privateKey: PRIVATE_KEY,
+      secret: WEBHOOK_SECRET,
+      log,
+      // No retries or throttling: tests assert exact request sequences.
+      Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+    }),
+  });
+  await server.load(createApp({ settings, queue, handleSignals: false, ...(options.executor ? { executor: options.executor } : {}) }));
+  await server.start();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    queue,
+    close: async () => {
+      await queue.stop(1000);
+      await server.stop();
+    },
+  };
+}

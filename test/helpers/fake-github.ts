@@ -1,0 +1,128 @@
+import nock from "nock";
+
+export interface ApiCall {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+type Reply = [number, unknown] | [number, unknown, Record<string, string>];
+type RouteHandler = (match: RegExpMatchArray, body: unknown, call: ApiCall) => Reply;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  handler: RouteHandler;
+  once: boolean;
+  used: boolean;
+}
+
+export const INSTALLATION_TOKEN = "ghs_TestInstallationToken0123456789abcdefAB";
+
+/**
+ * GitHub's REST API, the only thing outside the machine, stood in for with nock. Every request is
+ * recorded; tests register the routes a scenario needs and assert on what the app sent. A request
+ * with no route gets a 501 and is listed in `unexpected`, so a missing expectation fails loudly.
+ */
+export class FakeGitHub {
+  readonly calls: ApiCall[] = [];
+  readonly unexpected: ApiCall[] = [];
+  private routes: Route[] = [];
+  private nextId = 1000;
+
+  constructor(
+    readonly owner: string,
+    readonly repo: string,
+    readonly baseUrl = "https://api.github.com",
+  ) {
+    const scope = nock(baseUrl).persist();
+    for (const method of ["get", "post", "patch", "put", "delete"] as const) {
+      scope[method](/.*/).optionally().reply((uri: string, body: nock.Body) => this.dispatch(method.toUpperCase(), uri, body) as nock.ReplyFnResult);
+    }
+    this.on("POST", /^\/app\/installations\/(\d+)\/access_tokens$/, () => [
+      201,
+      { token: INSTALLATION_TOKEN, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: {}, repository_selection: "all" },
+    ]);
+  }
+
+  on(method: string, pattern: RegExp, handler: RouteHandler, options: { once?: boolean } = {}): this {
+    // Later registrations win, so a test can override a default.
+    this.routes.unshift({ method, pattern, handler, once: options.once ?? false, used: false });
+    return this;
+  }
+
+  private get prefix(): string {
+    return `/repos/${this.owner}/${this.repo}`;
+  }
+
+  repoPath(suffix: string): RegExp {
+    return new RegExp(`^${this.prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}${suffix}$`);
+  }
+
+  /** The usual happy-path routes of a review. */
+  defaults(options: { permission?: string; config?: string | null; existingComments?: { body: string; user: { type: string; login: string } }[] } = {}): this {
+    const perm = options.permission ?? "write";
+    this.on("GET", this.repoPath("/collaborators/([^/]+)/permission"), () => [
+      200,
+      { permission: perm === "maintain" ? "write" : perm, role_name: perm, user: { login: "x" } },
+    ]);
+    this.on("GET", this.repoPath("/contents/(.+)"), () =>
+      options.config == null
+        ? [404, { message: "Not Found" }]
+        : [200, { type: "file", encoding: "base64", content: Buffer.from(options.config).toString("base64"), path: ".github/codex-pr-bot.yml" }],
+    );
+    this.on("POST", this.repoPath("/check-runs"), (_m, body) => {
+      const id = this.nextId++;
+      return [201, { id, html_url: `https://github.com/${this.owner}/${this.repo}/runs/${id}`, ...(body as object) }];
+    });
+    this.on("PATCH", this.repoPath("/check-runs/(\\d+)"), (m) => [200, { id: Number(m[1]) }]);
+    this.on("GET", this.repoPath("/pulls/(\\d+)/comments"), () => [200, options.existingComments ?? []]);
+    this.on("GET", this.repoPath("/pulls/(\\d+)/reviews"), () => [200, []]);
+    this.on("POST", this.repoPath("/pulls/(\\d+)/reviews"), (m) => {
+      const id = this.nextId++;
+      return [200, { id, html_url: `https://github.com/${this.owner}/${this.repo}/pull/${m[1]}#pullrequestreview-${id}` }];
+    });
+    this.on("POST", this.repoPath("/issues/comments/(\\d+)/reactions"), () => [201, { id: this.nextId++, content: "eyes" }]);
+    this.on("POST", this.repoPath("/issues/(\\d+)/comments"), (m) => {
+      const id = this.nextId++;
+      return [201, { id, html_url: `https://github.com/${this.owner}/${this.repo}/pull/${m[1]}#issuecomment-${id}` }];
+    });
+    return this;
+  }
+
+  /** Calls matching a method and path pattern, in order. */
+  find(method: string, pattern: RegExp): ApiCall[] {
+    return this.calls.filter((c) => c.method === method && pattern.test(c.path));
+  }
+
+  bodies<T = Record<string, unknown>>(method: string, pattern: RegExp): T[] {
+    return this.find(method, pattern).map((c) => c.body as T);
+  }
+
+  private dispatch(method: string, uri: string, rawBody: unknown): Reply {
+    const path = uri.split("?")[0]!;
+    let body: unknown = rawBody;
+    if (typeof rawBody === "string" && rawBody.length > 0) {
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        body = rawBody;
+      }
+    }
+    const call: ApiCall = { method, path: uri, body };
+    this.calls.push(call);
+    for (const route of this.routes) {
+      if (route.method !== method || (route.once && route.used)) continue;
+      const match = path.match(route.pattern);
+      if (!match) continue;
+      route.used = true;
+      return route.handler(match, body, call);
+    }
+    this.unexpected.push(call);
+    return [501, { message: `no fake route for ${method} ${uri}` }];
+  }
+
+  dispose(): void {
+    nock.cleanAll();
+  }
+}

@@ -1,0 +1,154 @@
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { RunningApp } from "../helpers/app-server.js";
+import { INSTALLATION_TOKEN, type FakeGitHub } from "../helpers/fake-github.js";
+import { execCommand, message, type MockResponses, type Script } from "../helpers/mock-responses.js";
+import { deliver, pullRequestPayload, type RepoFixture } from "../helpers/webhooks.js";
+import { HEAD_FILE, reviewJson, scenario, type Scenario } from "./helpers.js";
+
+describe("automatic review over real HTTP, git and codex", () => {
+  let sc: Scenario;
+  let gh: FakeGitHub;
+  let mock: MockResponses;
+  let app: RunningApp;
+  let repo: RepoFixture;
+  let baseSha: string;
+  let headSha: string;
+  let dataDir: string;
+
+  beforeEach(() => {
+    sc = scenario("review-flow");
+    ({ gh, repo, baseSha, headSha, dataDir } = sc);
+  });
+
+  afterEach(async () => {
+    await sc.close();
+  });
+
+  async function start(script: Script) {
+    app = await sc.start(script);
+    mock = sc.mock!;
+  }
+
+  it("posts one review with exact inline positions, a suggestion, and a completed check run", async () => {
+    gh.defaults();
+    await start((req) => (req.hasToolOutput ? message(reviewJson(null)) : execCommand("cat src/math.js")));
+
+    const delivery = await deliver(app.url, "pull_request", pullRequestPayload("opened", repo, { number: 7, headSha, baseSha }));
+    expect(delivery.status).toBe(200);
+    await app.queue.idle();
+
+    expect(gh.unexpected).toEqual([]);
+    // The agent really ran a sandboxed command: its output (exit code 0) came back to the model.
+    expect(mock.requests.length).toBe(2);
+    const toolOutput = mock.requests[1]!.toolOutputs.join("\n");
+    expect(toolOutput).toMatch(/Process exited with code 0/);
+    expect(toolOutput).toContain("return a / b;");
+    // The prompt carried the SHAs and the changed file, and the path filter dropped the lockfile.
+    const prompt = JSON.stringify(mock.requests[0]!.body.input);
+    expect(prompt).toContain(baseSha);
+    expect(prompt).toContain(headSha);
+    expect(prompt).toContain("src/math.js");
+    // The agent never saw the installation token.
+    expect(JSON.stringify(mock.requests)).not.toContain(INSTALLATION_TOKEN);
+
+    const created = gh.bodies("POST", /\/check-runs$/);
+    expect(created).toHaveLength(1);
+    expect(created[0]).toMatchObject({ name: "codex-pr-bot / review", head_sha: headSha, status: "in_progress" });
+
+    const reviews = gh.bodies<{ commit_id: string; event: string; body: string; comments: Record<string, unknown>[] }>(
+      "POST",
+      /\/pulls\/7\/reviews$/,
+    );
+    expect(reviews).toHaveLength(1);
+    const review = reviews[0]!;
+    expect(review.commit_id).toBe(headSha);
+    expect(review.event).toBe("COMMENT");
+    // min_severity P2 (default): the P3 finding is not posted; README.md is outside the diff.
+    expect(review.comments).toHaveLength(1);
+    const comment = review.comments[0]!;
+    expect(comment).toMatchObject({ path: "src/math.js", line: 6, side: "RIGHT" });
+    expect(comment).not.toHaveProperty("start_line");
+    expect(comment.body).toContain("Guard against division by zero");
+    expect(comment.body).toContain("```suggestion");
+    expect(comment.body).toContain('if (b === 0) throw new RangeError("division by zero");');
+    expect(comment.body).toMatch(/<!-- codex-pr-bot:fp:[0-9a-f]{16} -->/);
+    expect(review.body).toContain("Config default looks wrong");
+    expect(review.body).toContain(`https://github.com/octo/demo/blob/${headSha}/README.md#L1`);
+
+    const updates = gh.bodies<{ status?: string; conclusion?: string; output?: { title: string; summary: string; annotations?: unknown[] } }>(
+      "PATCH",
+      /\/check-runs\/\d+$/,
+    );
+    const final = updates.at(-1)!;
+    expect(final.status).toBe("completed");
+    expect(final.conclusion).toBe("neutral");
+    expect(final.output?.summary).toMatch(/P1/);
+    expect(final.output?.annotations).toHaveLength(2);
+
+    // The workspace is handed back clean and the per-job CODEX_HOME is gone.
+    expect(readdirSync(path.join(dataDir, "codex-homes"))).toEqual([]);
+  });
+
+  it("does not repeat a finding on the next push even when its line moved", async () => {
+    gh.defaults();
+    let pass = 0;
+    await start((req) => {
+      if (!req.hasToolOutput) return execCommand("cat src/math.js");
+      pass++;
+      // On the second push the same finding sits two lines lower.
+      const shifted = pass === 1 ? reviewJson(null) : reviewJson(null).replace('"start":6,"end":6', '"start":8,"end":8');
+      return message(shifted);
+    });
+
+    await deliver(app.url, "pull_request", pullRequestPayload("opened", repo, { number: 7, headSha, baseSha }));
+    await app.queue.idle();
+    const first = gh.bodies<{ comments: { body: string }[]; body: string }>("POST", /\/pulls\/7\/reviews$/)[0]!;
+
+    // GitHub now lists what the bot posted.
+    gh.on("GET", gh.repoPath("/pulls/7/comments"), () => [
+      200,
+      first.comments.map((c) => ({ body: c.body, user: { login: "codex-pr-bot[bot]", type: "Bot" } })),
+    ]);
+    gh.on("GET", gh.repoPath("/pulls/7/reviews"), () => [200, [{ body: first.body, user: { login: "codex-pr-bot[bot]", type: "Bot" } }]]);
+
+    const newHead = sc.origin.commit("move divide down", { "src/math.js": `// header\n\n${HEAD_FILE}` });
+    sc.origin.publishPull(7, "feature");
+    await deliver(app.url, "pull_request", pullRequestPayload("synchronize", repo, { number: 7, headSha: newHead, baseSha }));
+    await app.queue.idle();
+
+    expect(gh.unexpected).toEqual([]);
+    // Nothing new: the automatic run stays quiet, and the check run says why.
+    expect(gh.find("POST", /\/pulls\/7\/reviews$/)).toHaveLength(1);
+    const final = gh.bodies<{ conclusion?: string; output?: { summary: string } }>("PATCH", /\/check-runs\/\d+$/).at(-1)!;
+    expect(final.output?.summary).toMatch(/already posted|duplicate/i);
+  });
+
+  it("fails the check run quoting the exact problem when the repository config is invalid", async () => {
+    gh.defaults({ config: "review:\n  max_inline_comments: 500\n  colour: blue\n" });
+    await start([message(reviewJson(null))]);
+
+    await deliver(app.url, "pull_request", pullRequestPayload("opened", repo, { number: 7, headSha, baseSha }));
+    await app.queue.idle();
+
+    expect(gh.unexpected).toEqual([]);
+    expect(mock.requests).toHaveLength(0);
+    expect(gh.find("POST", /\/pulls\/7\/reviews$/)).toHaveLength(0);
+    const created = gh.bodies<{ status: string; conclusion: string; output: { summary: string } }>("POST", /\/check-runs$/);
+    expect(created).toHaveLength(1);
+    expect(created[0]).toMatchObject({ status: "completed", conclusion: "failure" });
+    expect(created[0]!.output.summary).toContain("max_inline_comments");
+    expect(created[0]!.output.summary).toContain("colour");
+  });
+
+  it("skips drafts by default without touching the API beyond the config", async () => {
+    gh.defaults();
+    await start([message(reviewJson(null))]);
+    await deliver(app.url, "pull_request", pullRequestPayload("opened", repo, { number: 7, headSha, baseSha, draft: true }));
+    await app.queue.idle();
+    expect(gh.unexpected).toEqual([]);
+    expect(mock.requests).toHaveLength(0);
+    expect(gh.find("POST", /\/check-runs$/)).toHaveLength(0);
+  });
+});
