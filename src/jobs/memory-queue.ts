@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Job } from "../types.js";
-import { logicalKey, prKey, type EnqueueResult, type JobQueue, type JobWorker } from "./queue.js";
+import { isAutomatic, logicalKey, prKey, type EnqueueResult, type JobQueue, type JobWorker } from "./queue.js";
 
 interface Running {
   job: Job;
@@ -126,8 +126,4 @@ export class MemoryQueue implements JobQueue {
     this.idleWaiters = [];
     waiters.forEach((w) => w());
   }
-}
-
-function isAutomatic(job: Job): boolean {
-  return job.trigger.kind === "event";
 }
