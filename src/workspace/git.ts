@@ -22,7 +22,12 @@ export interface GitOptions {
   home?: string;
   /** Most stdout bytes accepted; more is an error, never a silently truncated result. Default 1 MiB. */
   maxOutputBytes?: number;
+  /** Non-zero exit codes that still mean success and return stdout (e.g. 1 from `merge-tree` on conflicts). */
+  okExitCodes?: readonly number[];
 }
+
+/** What every git call of one job shares: HOME, time limit, cancellation. */
+export type GitContext = Pick<GitOptions, "home" | "timeoutMs" | "signal">;
 
 const DEFAULT_MAX_OUTPUT = 1024 * 1024;
 const STDERR_TAIL_CHARS = 600;
@@ -143,7 +148,8 @@ export async function git(args: string[], opts: GitOptions): Promise<string> {
   if (result.timedOut) {
     throw new WorkspaceError(`git ${sub} timed out after ${Math.round((opts.timeoutMs ?? 0) / 1000)} s`);
   }
-  if (result.exitCode !== 0) throw new WorkspaceError(`git ${sub} failed: ${stderrTail(result.stderr, opts.token)}`);
+  const ok = result.exitCode === 0 || (result.exitCode !== null && (opts.okExitCodes ?? []).includes(result.exitCode));
+  if (!ok) throw new WorkspaceError(`git ${sub} failed: ${stderrTail(result.stderr, opts.token)}`);
   if (Buffer.byteLength(result.stdout, "utf8") > limit) {
     throw new WorkspaceError(`git ${sub} printed more than ${limit} bytes`);
   }

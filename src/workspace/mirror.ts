@@ -2,15 +2,12 @@ import { randomBytes } from "node:crypto";
 import { lstat, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { WorkspaceError } from "../errors.js";
-import { git, type GitOptions } from "./git.js";
+import { git, type GitContext, type GitOptions } from "./git.js";
 
 /**
  * The bare mirror of one repository: the object store every worktree of that repository shares.
  * It never stores a URL or a credential; each fetch names the URL and carries the token itself.
  */
-
-/** Settings every git call on a mirror shares (HOME, timeout, cancellation). */
-export type GitContext = Pick<GitOptions, "home" | "timeoutMs" | "signal">;
 
 /** Where fetched refs live: outside refs/heads so no worktree can have them checked out. */
 const REF_NAMESPACE = "refs/upstream/";

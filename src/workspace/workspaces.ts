@@ -2,6 +2,8 @@ import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { Cancelled } from "../errors.js";
+import type { WorktreeGit } from "./commit.js";
+import type { GitContext } from "./git.js";
 import { Mutex } from "./lock.js";
 import {
   diffCommits,
@@ -9,7 +11,6 @@ import {
   fetchCommits,
   pruneWorktrees,
   removeStaleLocks,
-  type GitContext,
 } from "./mirror.js";
 import { checkCloneUrl, checkRef, checkSha, safeKey } from "./naming.js";
 import { SlotPool } from "./pool.js";
@@ -60,6 +61,8 @@ export interface Lease {
   timings: CheckoutTimings;
   /** `git diff` of base...head (from the merge base, like GitHub's PR diff). */
   diff(): Promise<string>;
+  /** For committing and pushing what an agent changed (fix-up PRs); see commit.ts. */
+  git: WorktreeGit;
   /** Resets and cleans the worktree and returns it to the pool. Idempotent; never throws. */
   release(): Promise<void>;
 }
@@ -161,7 +164,8 @@ export class Workspaces {
 
   /**
    * Start-up sweep after a crash: deletes every worktree this process has not leased, forgets the
-   * mirrors' registrations of them, and clears lock files a killed git left in idle mirrors.
+   * mirrors' registrations of them, and clears lock files a killed git left in idle mirrors. Meant to
+   * run before jobs start; one process owns a root (nothing here coordinates between processes).
    */
   async sweep(): Promise<void> {
     await this.ensureDirs();
@@ -181,7 +185,10 @@ export class Workspaces {
     for (const name of await listDir(keyDir)) {
       const slot = repo?.slots.find((s) => path.basename(s.dir) === name);
       if (slot && repo?.pool.isLeased(slot)) continue;
-      if (slot) slot.worktree = null;
+      if (slot) {
+        slot.worktree = null;
+        slot.headSha = null;
+      }
       await removeWorktreeDir(path.join(keyDir, name));
     }
   }
@@ -223,6 +230,7 @@ export class Workspaces {
       baseSha,
       timings,
       diff: () => diffCommits(repo.mirrorDir, baseSha, headSha, ctx),
+      git: { mirrorDir: repo.mirrorDir, worktree: slot.worktree!, ctx, locked: (fn, signal) => repo.lock.run(fn, signal) },
       release: () => (released ??= this.giveBack(repo, slot, headSha)),
     };
   }

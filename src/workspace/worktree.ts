@@ -1,22 +1,21 @@
 import { lstat, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { WorkspaceError } from "../errors.js";
-import { git, type GitOptions } from "./git.js";
-import type { GitContext } from "./mirror.js";
+import { git, type GitContext, type GitOptions } from "./git.js";
 
 /**
  * One checked-out tree of a mirror. After a job, everything inside `dir` is the job's (and so the
  * PR's) doing, so nothing there is trusted: git is always pointed at the admin directory inside the
  * mirror explicitly, never at whatever `.git` the tree now holds.
  */
-/** Index listings larger than this fail, and the caller then rebuilds the worktree instead. */
-const INDEX_LISTING_MAX_BYTES = 256 * 1024 * 1024;
-
 export interface Worktree {
   dir: string;
   /** `<mirror>/worktrees/<name>`: the worktree's HEAD and index. */
   adminDir: string;
 }
+
+/** Index listings larger than this fail, and the caller then rebuilds the worktree instead. */
+const INDEX_LISTING_MAX_BYTES = 256 * 1024 * 1024;
 
 /** Creates a fresh worktree at `dir`, replacing whatever is there. Caller holds the mirror lock. */
 export async function addWorktree(mirrorDir: string, dir: string, sha: string, ctx: GitContext): Promise<Worktree> {
