@@ -115,7 +115,14 @@ export interface InlinePlacement {
 /** A finding that cannot sit on the diff, with the reason shown to users. */
 export interface OutsidePlacement {
   finding: Finding;
-  reason: "file-not-in-diff" | "lines-not-in-diff" | "file-deleted" | "binary-file" | "over-inline-limit";
+  reason:
+    | "file-not-in-diff"
+    | "lines-not-in-diff"
+    | "file-deleted"
+    | "binary-file"
+    | "over-inline-limit"
+    /** GitHub answered 422 to the review with inline comments, so they moved to the body. */
+    | "rejected-inline";
 }
 
 export interface PlacementResult {
@@ -141,6 +148,11 @@ export type Trigger =
       executor: "codex" | "claude";
       /** Set when the word after the handle was not a known command (the job answers with help). */
       unknownWord?: string;
+      /**
+       * Set when the command is a reply in a review thread (`@codex fix` under a finding): then
+       * `commentId` is a review comment, and `parentId` the thread's first comment.
+       */
+      reviewThread?: { parentId: number };
     };
 
 /** What a job does: one of the agent modes, or answering with the help text. */

@@ -15,8 +15,8 @@ export interface PostReviewInput {
   commitId: string;
   body: string;
   comments: ReviewComment[];
-  /** Rendering of the inline comments for the body, used when GitHub refuses to place them. */
-  fallbackSection: () => string;
+  /** The body to post instead, with the inline comments listed in it, when GitHub refuses them. */
+  fallbackBody: () => string;
 }
 
 export interface PostedReview {
@@ -39,8 +39,7 @@ export async function postReview(octokit: Octokit, coords: RepoCoords, input: Po
   } catch (err) {
     if (httpStatus(err) !== 422 || input.comments.length === 0) throw err;
     log.warn({ err: errorMessage(err), comments: input.comments.length }, "GitHub rejected inline comments; posting them in the review body");
-    const body = `${input.body}\n\n${input.fallbackSection()}`;
-    const { data } = await octokit.rest.pulls.createReview({ ...base, body });
+    const { data } = await octokit.rest.pulls.createReview({ ...base, body: input.fallbackBody() });
     return { id: data.id, url: data.html_url, inlineRejected: true };
   }
 }

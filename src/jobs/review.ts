@@ -115,28 +115,29 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
     let reviewUrl: string | null = null;
     // An automatic run with nothing new stays quiet: the check run already says so.
     if (fresh.length > 0 || ctx.job.trigger.kind === "command") {
-      const outside = placement.outside.map((placement) => ({ placement, fingerprint: fpOf.get(placement.finding)! }));
-      const body = formatReviewBody({
-        outcome: { ...outcome, findings: relevant },
-        mode,
-        inlineCount: placement.inline.length,
-        outside,
-        duplicatesSkipped,
-        belowThreshold,
-        headSha: pull.headSha,
-        repoHtmlUrl: ctx.job.repo.htmlUrl,
-        knownSecrets: ctx.secrets,
-      });
-      const comments = placement.inline.map((p) => toComment(p, fpOf.get(p.finding)!, ctx.secrets));
+      const bodyFor = (inline: InlinePlacement[], outside: OutsidePlacement[]): string =>
+        formatReviewBody({
+          outcome: { ...outcome, findings: relevant },
+          mode,
+          inlineCount: inline.length,
+          outside: outside.map((o) => ({ placement: o, fingerprint: fpOf.get(o.finding)! })),
+          duplicatesSkipped,
+          belowThreshold,
+          headSha: pull.headSha,
+          repoHtmlUrl: ctx.job.repo.htmlUrl,
+          knownSecrets: ctx.secrets,
+        });
       const review = await postReview(
         octokit,
         coords,
         {
           pullNumber: ctx.job.prNumber,
           commitId: pull.headSha,
-          body,
-          comments,
-          fallbackSection: () => rejectedInlineSection(placement.inline, fpOf, ctx),
+          body: bodyFor(placement.inline, placement.outside),
+          comments: placement.inline.map((p) => toComment(p, fpOf.get(p.finding)!, ctx.secrets)),
+          // Nothing is lost when GitHub refuses the inline comments: they are listed in the body.
+          fallbackBody: () =>
+            bodyFor([], [...placement.inline.map((p) => ({ finding: p.finding, reason: "rejected-inline" as const })), ...placement.outside]),
         },
         ctx.log,
       );
@@ -191,26 +192,6 @@ function toComment(p: InlinePlacement, fp: string, secrets: readonly string[]): 
   return p.startLine === null
     ? { path: p.path, line: p.line, side: "RIGHT", body }
     : { path: p.path, line: p.line, start_line: p.startLine, side: "RIGHT", start_side: "RIGHT", body };
-}
-
-/** When GitHub refuses the inline comments, they are listed in the body instead, nothing lost. */
-function rejectedInlineSection(inline: InlinePlacement[], fpOf: Map<Finding, string>, ctx: JobContext): string {
-  const asOutside: { placement: OutsidePlacement; fingerprint: string }[] = inline.map((p) => ({
-    placement: { finding: p.finding, reason: "lines-not-in-diff" },
-    fingerprint: fpOf.get(p.finding)!,
-  }));
-  const body = formatReviewBody({
-    outcome: { findings: inline.map((p) => p.finding), verdict: "patch is incorrect", explanation: "", confidence: 0 },
-    mode: "review",
-    inlineCount: 0,
-    outside: asOutside,
-    duplicatesSkipped: 0,
-    belowThreshold: 0,
-    headSha: ctx.pull.headSha,
-    repoHtmlUrl: ctx.job.repo.htmlUrl,
-    knownSecrets: ctx.secrets,
-  });
-  return `> GitHub did not accept these comments inline, so they are listed here.\n\n${body}`;
 }
 
 async function fail(ctx: JobContext, check: CheckRun, err: unknown): Promise<void> {

@@ -95,6 +95,7 @@ const OUTSIDE_REASON: Record<OutsidePlacement["reason"], string> = {
   "file-deleted": "file deleted in this pull request",
   "binary-file": "binary file",
   "over-inline-limit": "over the inline comment limit",
+  "rejected-inline": "GitHub did not accept it as an inline comment",
 };
 
 export interface ReviewBodyInput {

@@ -33,7 +33,7 @@ describe("postReview", () => {
         commitId: "c".repeat(40),
         body: "Summary",
         comments: [{ path: "a.ts", line: 99, side: "RIGHT", body: "finding" }],
-        fallbackSection: () => "- finding at a.ts:99",
+        fallbackBody: () => "Summary\n\n- finding at a.ts:99",
       },
       log,
     );
@@ -50,7 +50,7 @@ describe("postReview", () => {
     gh = new FakeGitHub("octo", "demo");
     gh.on("POST", gh.repoPath("/pulls/3/reviews"), () => [500, { message: "boom" }]);
     await expect(
-      postReview(octokit(), coords, { pullNumber: 3, commitId: "c", body: "b", comments: [], fallbackSection: () => "" }, log),
+      postReview(octokit(), coords, { pullNumber: 3, commitId: "c", body: "b", comments: [], fallbackBody: () => "" }, log),
     ).rejects.toMatchObject({ status: 500 });
   });
 });
