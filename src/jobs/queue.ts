@@ -36,6 +36,13 @@ export interface QueueStats {
  */
 export type AbandonedHandler = (job: Job, reason: string) => void | Promise<void>;
 
+/**
+ * Told when a pending automatic review is dropped because a newer head arrived before it ran (the
+ * worker never sees it), so the app can close its run record. Running reviews that are cancelled
+ * see their abort signal instead.
+ */
+export type SupersededHandler = (job: Job, reason: string) => void | Promise<void>;
+
 /** Same repo, PR, head and mode means the same logical request, whatever delivery carried it. */
 export function logicalKey(job: Job): string {
   const head = job.pull?.headSha ?? `comment:${job.trigger.kind === "command" ? job.trigger.commentId : "?"}`;

@@ -1,0 +1,493 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import { migrate, openDatabase, type Db, type Migration } from "../store/db.js";
+import type { Job } from "../types.js";
+import {
+  isAutomatic,
+  logicalKey,
+  prKey,
+  type AbandonedHandler,
+  type EnqueueResult,
+  type JobQueue,
+  type JobWorker,
+  type QueueStats,
+  type SupersededHandler,
+} from "./queue.js";
+
+export type JobStatus = "pending" | "running" | "done" | "failed" | "cancelled" | "superseded";
+
+export interface SqliteQueueOptions {
+  /** A file path (the queue opens and owns the connection) or an open database (the caller owns it). */
+  database: string | Db;
+  /** Jobs this process runs at once. */
+  concurrency: number;
+  /** Jobs one installation may have running at once (all processes sharing the file). Default: concurrency. */
+  perInstallation?: number;
+  /** Starts allowed per job; a job interrupted this many times is failed and reported. Default 2. */
+  maxAttempts?: number;
+  log: Logger;
+  onAbandoned?: AbandonedHandler;
+  onSuperseded?: SupersededHandler;
+  /** How long a running job's lease lasts without a heartbeat. Default 60 s. */
+  leaseMs?: number;
+  /** How long delivery ids (and finished job rows) are kept for redelivery detection. Default 7 days. */
+  retentionMs?: number;
+  /** How often to look for work another process put in the file. Default 2 s. */
+  pollMs?: number;
+  /**
+   * True (default) when this is the only process using the file: every 'running' row found at start
+   * belongs to a dead predecessor. With false, only rows whose lease expired are taken over.
+   */
+  exclusive?: boolean;
+}
+
+/** Where one job stands, for tests, the CLI and support questions. */
+export interface JobState {
+  id: string;
+  status: JobStatus;
+  attempts: number;
+  error: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+interface JobRow {
+  seq: number;
+  id: string;
+  payload: string;
+  status: JobStatus;
+  attempts: number;
+  lease_owner: string | null;
+  cancel_reason: string | null;
+  error: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+interface Running {
+  job: Job;
+  controller: AbortController;
+  /** Why this queue aborted the job, which decides the row's final status. */
+  endReason: "superseded" | "shutdown" | null;
+  done: Promise<void>;
+}
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE queue_jobs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        delivery_id TEXT NOT NULL,
+        logical_key TEXT NOT NULL,
+        pr_key TEXT NOT NULL,
+        installation_id INTEGER NOT NULL,
+        automatic INTEGER NOT NULL,
+        head_sha TEXT,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'cancelled', 'superseded')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_expires_at INTEGER,
+        cancel_reason TEXT,
+        error TEXT,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER
+      );
+      -- The backstop for logical dedupe: one live job per logical request, whatever the code does.
+      CREATE UNIQUE INDEX queue_jobs_live_request ON queue_jobs (logical_key) WHERE status IN ('pending', 'running');
+      CREATE INDEX queue_jobs_status ON queue_jobs (status, seq);
+      CREATE INDEX queue_jobs_pr ON queue_jobs (pr_key, status);
+      CREATE INDEX queue_jobs_installation ON queue_jobs (installation_id, status);
+      CREATE INDEX queue_jobs_finished ON queue_jobs (finished_at) WHERE finished_at IS NOT NULL;
+      -- Separate from the jobs so a delivery refused as a duplicate request is still remembered.
+      CREATE TABLE queue_deliveries (
+        delivery_id TEXT PRIMARY KEY,
+        job_id TEXT,
+        received_at INTEGER NOT NULL
+      );
+      CREATE INDEX queue_deliveries_received ON queue_deliveries (received_at);
+    `,
+  },
+];
+
+const SHUTDOWN_REASON = "shutting down";
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The embedded durable queue: a SQLite file holds every job from the moment enqueue() resolves, so a
+ * crash or restart loses nothing. Same per-PR guarantees as MemoryQueue (one running job per PR, a
+ * newer head supersedes pending and aborts running automatic reviews of older heads, commands are
+ * never dropped), plus leases so a job whose process died is retried or reported, never left running.
+ *
+ * Meant for one process per file. Several processes on one host can share it (claims are
+ * transactions, per-installation limits count every process's rows, cancellations travel through
+ * the file), but a supersede reaches another process only at its next heartbeat; for scale-out use
+ * the BullMQ backend.
+ */
+export class SqliteQueue implements JobQueue {
+  private readonly db: Db;
+  private readonly ownsDb: boolean;
+  private readonly owner = randomUUID();
+  private readonly running = new Map<string, Running>();
+  private readonly maxAttempts: number;
+  private readonly perInstallation: number;
+  private readonly leaseMs: number;
+  private readonly retentionMs: number;
+  private worker: JobWorker | null = null;
+  private stopping = false;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private lastPrune = 0;
+  private readonly sql;
+
+  constructor(private readonly options: SqliteQueueOptions) {
+    this.ownsDb = typeof options.database === "string";
+    this.db = typeof options.database === "string" ? openDatabase(options.database) : options.database;
+    migrate(this.db, "queue", MIGRATIONS);
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 2);
+    this.perInstallation = Math.max(1, options.perInstallation ?? options.concurrency);
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.retentionMs = options.retentionMs ?? 7 * DAY_MS;
+    const db = this.db;
+    this.sql = {
+      rememberDelivery: db.prepare(
+        "INSERT OR IGNORE INTO queue_deliveries (delivery_id, job_id, received_at) VALUES (?, ?, ?)",
+      ),
+      liveRequest: db
+        .prepare("SELECT 1 FROM queue_jobs WHERE logical_key = ? AND status IN ('pending', 'running')")
+        .pluck(),
+      insert: db.prepare(`INSERT INTO queue_jobs
+        (id, delivery_id, logical_key, pr_key, installation_id, automatic, head_sha, payload, status, created_at)
+        VALUES (@id, @deliveryId, @logicalKey, @prKey, @installationId, @automatic, @headSha, @payload, 'pending', @now)`),
+      supersedePending: db.prepare(`UPDATE queue_jobs SET status = 'superseded', finished_at = @now, error = @why
+        WHERE pr_key = @prKey AND automatic = 1 AND status = 'pending' AND head_sha IS NOT @headSha
+        RETURNING id, payload`),
+      cancelRunning: db.prepare(`UPDATE queue_jobs SET cancel_reason = @why
+        WHERE pr_key = @prKey AND automatic = 1 AND status = 'running' AND head_sha IS NOT @headSha
+        RETURNING id`),
+      nextClaimable: db.prepare(`SELECT j.id FROM queue_jobs j
+        WHERE j.status = 'pending'
+          AND NOT EXISTS (SELECT 1 FROM queue_jobs r WHERE r.status = 'running' AND r.pr_key = j.pr_key)
+          AND (SELECT COUNT(*) FROM queue_jobs r WHERE r.status = 'running' AND r.installation_id = j.installation_id) < @limit
+        ORDER BY j.seq LIMIT 1`),
+      claim: db.prepare(`UPDATE queue_jobs
+        SET status = 'running', attempts = attempts + 1, lease_owner = @owner, lease_expires_at = @expires,
+            started_at = @now, cancel_reason = NULL
+        WHERE id = @id AND status = 'pending'
+        RETURNING *`),
+      settle: db.prepare(`UPDATE queue_jobs
+        SET status = @status, error = @error, finished_at = @now, lease_owner = NULL, lease_expires_at = NULL
+        WHERE id = @id AND status = 'running' AND lease_owner = @owner`),
+      // A graceful requeue is not the job's fault, so it gives the attempt back.
+      requeue: db.prepare(`UPDATE queue_jobs
+        SET status = 'pending', attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_expires_at = NULL,
+            started_at = NULL, cancel_reason = NULL
+        WHERE id = @id AND status = 'running' AND lease_owner = @owner`),
+      heartbeat: db.prepare(`UPDATE queue_jobs SET lease_expires_at = @expires
+        WHERE status = 'running' AND lease_owner = @owner
+        RETURNING id, cancel_reason`),
+      orphans: db.prepare(`SELECT * FROM queue_jobs
+        WHERE status = 'running' AND lease_owner IS NOT @owner AND (@all = 1 OR lease_expires_at < @now)`),
+      retry: db.prepare(`UPDATE queue_jobs
+        SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, started_at = NULL, error = @error
+        WHERE id = @id AND status = 'running'`),
+      abandon: db.prepare(`UPDATE queue_jobs
+        SET status = 'failed', lease_owner = NULL, lease_expires_at = NULL, finished_at = @now, error = @error
+        WHERE id = @id AND status = 'running'`),
+      counts: db.prepare(`SELECT
+          COALESCE(SUM(status = 'pending'), 0) AS pending,
+          COALESCE(SUM(status = 'running'), 0) AS running
+        FROM queue_jobs WHERE status IN ('pending', 'running')`),
+      state: db.prepare("SELECT * FROM queue_jobs WHERE id = ?"),
+      pruneDeliveries: db.prepare("DELETE FROM queue_deliveries WHERE received_at < ?"),
+      pruneJobs: db.prepare(
+        "DELETE FROM queue_jobs WHERE finished_at < ? AND status IN ('done', 'failed', 'cancelled', 'superseded')",
+      ),
+    };
+  }
+
+  async enqueue(job: Job): Promise<EnqueueResult> {
+    if (this.closed) throw new Error("queue is closed");
+    const now = Date.now();
+    const key = logicalKey(job);
+    const pr = prKey(job);
+    const headSha = job.pull?.headSha ?? null;
+    const why = `superseded by a push of ${headSha ?? "a newer head"}`;
+
+    // better-sqlite3 commits synchronously, so the job is on disk before this promise resolves and
+    // the webhook is acknowledged.
+    const outcome = this.db
+      .transaction((): { result: EnqueueResult; superseded: { id: string; payload: string }[]; cancelled: string[] } => {
+        const none = { superseded: [], cancelled: [] };
+        if (this.sql.rememberDelivery.run(job.deliveryId, job.id, now).changes === 0) {
+          return { result: { accepted: false, reason: "duplicate-delivery" }, ...none };
+        }
+        if (this.sql.liveRequest.get(key) !== undefined) {
+          return { result: { accepted: false, reason: "duplicate-request" }, ...none };
+        }
+        let superseded: { id: string; payload: string }[] = [];
+        let cancelled: string[] = [];
+        if (isAutomatic(job)) {
+          const args = { prKey: pr, headSha, why, now };
+          superseded = this.sql.supersedePending.all(args) as { id: string; payload: string }[];
+          cancelled = (this.sql.cancelRunning.all({ prKey: pr, headSha, why }) as { id: string }[]).map((r) => r.id);
+        }
+        this.sql.insert.run({
+          id: job.id,
+          deliveryId: job.deliveryId,
+          logicalKey: key,
+          prKey: pr,
+          installationId: job.installationId,
+          automatic: isAutomatic(job) ? 1 : 0,
+          headSha,
+          payload: JSON.stringify(job),
+          now,
+        });
+        return { result: { accepted: true }, superseded, cancelled };
+      })
+      .immediate();
+
+    for (const row of outcome.superseded) {
+      this.options.log.info({ jobId: row.id, by: job.id }, "pending review superseded by a newer push");
+      this.notify(this.options.onSuperseded, JSON.parse(row.payload) as Job, why, "onSuperseded");
+    }
+    for (const id of outcome.cancelled) {
+      const local = this.running.get(id);
+      this.options.log.info({ jobId: id, by: job.id, local: local !== undefined }, "cancelling review of an outdated head");
+      if (local) this.abort(local, "superseded", new Error(why));
+    }
+    if (outcome.result.accepted) this.pump();
+    return outcome.result;
+  }
+
+  start(worker: JobWorker): void {
+    this.worker = worker;
+    this.recover();
+    this.prune();
+    // Leases must stay fresh while jobs finish during stop(), so this timer outlives the poll timer.
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.heartbeatTimer.unref();
+    this.pollTimer = setInterval(() => this.pump(), this.options.pollMs ?? 2_000);
+    this.pollTimer.unref();
+    this.pump();
+  }
+
+  /**
+   * Takes over jobs left 'running' by a dead process: back to pending while attempts remain,
+   * otherwise failed and reported through onAbandoned. Runs at start(); safe to call again.
+   */
+  recover(): { retried: Job[]; abandoned: Job[] } {
+    const now = Date.now();
+    const exclusive = this.options.exclusive ?? true;
+    const { retried, abandoned } = this.db
+      .transaction(() => {
+        const rows = this.sql.orphans.all({ owner: this.owner, all: exclusive ? 1 : 0, now }) as JobRow[];
+        const retried: { job: Job; row: JobRow }[] = [];
+        const abandoned: { job: Job; row: JobRow; reason: string }[] = [];
+        for (const row of rows) {
+          const job = JSON.parse(row.payload) as Job;
+          if (row.attempts < this.maxAttempts) {
+            this.sql.retry.run({ id: row.id, error: `interrupted during attempt ${row.attempts}` });
+            retried.push({ job, row });
+          } else {
+            const reason =
+              `The job was interrupted ${row.attempts} time${row.attempts === 1 ? "" : "s"} ` +
+              "(the process running it stopped) and will not be retried.";
+            this.sql.abandon.run({ id: row.id, error: reason, now });
+            abandoned.push({ job, row, reason });
+          }
+        }
+        return { retried, abandoned };
+      })
+      .immediate();
+
+    for (const { job, row } of retried) {
+      this.options.log.warn({ jobId: job.id, attempts: row.attempts }, "retrying a job interrupted by a restart");
+    }
+    for (const { job, row, reason } of abandoned) {
+      this.options.log.error({ jobId: job.id, attempts: row.attempts }, "giving up on a job interrupted too often");
+      this.notify(this.options.onAbandoned, job, reason, "onAbandoned");
+    }
+    return { retried: retried.map((r) => r.job), abandoned: abandoned.map((a) => a.job) };
+  }
+
+  async stop(graceMs = 30_000): Promise<void> {
+    this.stopping = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
+    const all = [...this.running.values()];
+    if (all.length > 0 && !(await settledWithin(all, graceMs))) {
+      const left = [...this.running.values()];
+      for (const r of left) this.abort(r, "shutdown", new Error(SHUTDOWN_REASON));
+      // Requeue now rather than when the workers return: the process may exit before they do.
+      if (!this.closed) for (const r of left) this.sql.requeue.run({ id: r.job.id, owner: this.owner });
+      this.options.log.info({ jobs: left.map((r) => r.job.id) }, "requeued jobs still running after the grace period");
+      await settledWithin(left, Math.min(graceMs, 5_000));
+    }
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async stats(): Promise<QueueStats> {
+    return this.sql.counts.get() as QueueStats;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.closed = true;
+    if (this.ownsDb) this.db.close();
+  }
+
+  jobState(id: string): JobState | null {
+    const row = this.sql.state.get(id) as JobRow | undefined;
+    if (!row) return null;
+    return {
+      id: row.id,
+      status: row.status,
+      attempts: row.attempts,
+      error: row.error,
+      createdAt: row.created_at,
+      startedAt: row.started_at,
+      finishedAt: row.finished_at,
+    };
+  }
+
+  private pump(): void {
+    if (!this.worker || this.stopping || this.closed) return;
+    while (this.running.size < this.options.concurrency) {
+      const row = this.claim();
+      if (!row) break;
+      this.launch(row);
+    }
+    this.notifyIdle();
+  }
+
+  private claim(): JobRow | undefined {
+    const now = Date.now();
+    return this.db
+      .transaction(() => {
+        const next = this.sql.nextClaimable.get({ limit: this.perInstallation }) as { id: string } | undefined;
+        if (!next) return undefined;
+        return this.sql.claim.get({ id: next.id, owner: this.owner, expires: now + this.leaseMs, now }) as
+          | JobRow
+          | undefined;
+      })
+      .immediate();
+  }
+
+  private launch(row: JobRow): void {
+    const job = JSON.parse(row.payload) as Job;
+    const worker = this.worker!;
+    const entry: Running = { job, controller: new AbortController(), endReason: null, done: Promise.resolve() };
+    this.running.set(job.id, entry);
+    entry.done = (async () => {
+      let status: JobStatus = "done";
+      let error: string | null = null;
+      try {
+        await worker(job, entry.controller.signal);
+      } catch (err) {
+        // The worker maps errors to user-facing outcomes itself; anything here is a bug.
+        this.options.log.error({ err, jobId: job.id }, "job worker threw");
+        status = "failed";
+        error = err instanceof Error ? err.message : String(err);
+      }
+      this.running.delete(job.id);
+      if (!this.closed) this.settle(entry, status, error);
+      this.pump();
+      this.notifyIdle();
+    })();
+  }
+
+  private settle(entry: Running, status: JobStatus, error: string | null): void {
+    const id = entry.job.id;
+    if (entry.endReason === "shutdown") {
+      this.sql.requeue.run({ id, owner: this.owner });
+      return;
+    }
+    if (entry.endReason === "superseded") {
+      status = "cancelled";
+      error = String((entry.controller.signal.reason as Error | undefined)?.message ?? "superseded");
+    }
+    this.sql.settle.run({ id, owner: this.owner, status, error, now: Date.now() });
+  }
+
+  private abort(entry: Running, reason: "superseded" | "shutdown", cause: Error): void {
+    if (entry.controller.signal.aborted) return;
+    entry.endReason = reason;
+    entry.controller.abort(cause);
+  }
+
+  private heartbeat(): void {
+    if (this.closed) return;
+    try {
+      const rows = this.sql.heartbeat.all({ owner: this.owner, expires: Date.now() + this.leaseMs }) as {
+        id: string;
+        cancel_reason: string | null;
+      }[];
+      // Another process sharing the file may have superseded one of ours.
+      for (const row of rows) {
+        const local = this.running.get(row.id);
+        if (row.cancel_reason !== null && local) this.abort(local, "superseded", new Error(row.cancel_reason));
+      }
+      if (!(this.options.exclusive ?? true)) this.recover();
+      if (Date.now() - this.lastPrune > 60 * 60 * 1000) this.prune();
+    } catch (err) {
+      this.options.log.warn({ err }, "queue heartbeat failed");
+    }
+  }
+
+  private prune(): void {
+    const cutoff = Date.now() - this.retentionMs;
+    this.lastPrune = Date.now();
+    this.sql.pruneDeliveries.run(cutoff);
+    this.sql.pruneJobs.run(cutoff);
+  }
+
+  /** Callbacks run after the commit and can't break the queue: a failure is only logged. */
+  private notify(handler: AbandonedHandler | SupersededHandler | undefined, job: Job, reason: string, name: string): void {
+    if (!handler) return;
+    Promise.resolve()
+      .then(() => handler(job, reason))
+      .catch((err: unknown) => this.options.log.error({ err, jobId: job.id }, `${name} handler failed`));
+  }
+
+  private isIdle(): boolean {
+    if (this.running.size > 0) return false;
+    if (this.closed) return true;
+    const { pending, running } = this.sql.counts.get() as QueueStats;
+    return pending === 0 && running === 0;
+  }
+
+  private notifyIdle(): void {
+    if (this.idleWaiters.length === 0 || !this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    waiters.forEach((w) => w());
+  }
+}
+
+/** True when every job settled within ms. */
+async function settledWithin(entries: Running[], ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const all = Promise.allSettled(entries.map((e) => e.done)).then(() => true as const);
+  const result = await Promise.race([all, timeout]);
+  clearTimeout(timer);
+  return result;
+}

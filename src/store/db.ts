@@ -1,0 +1,61 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+
+export type Db = Database.Database;
+
+/** One schema step. Versions are per namespace, so the queue and the run store evolve independently. */
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+export interface OpenOptions {
+  /**
+   * FULL (default) fsyncs every commit: an enqueued job must survive a power cut once the webhook is
+   * acknowledged, and one fsync is small next to a webhook round trip. NORMAL suits data that may
+   * lose its last commits on a power cut but never its consistency (the run history's event log).
+   */
+  synchronous?: "FULL" | "NORMAL";
+}
+
+/**
+ * Opens (creating if needed) the app's SQLite file. WAL lets the runs page read while a job commits;
+ * busy_timeout covers a second connection or process holding the write lock briefly.
+ */
+export function openDatabase(file: string, options: OpenOptions = {}): Db {
+  if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma(`synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`);
+  db.pragma("busy_timeout = 5000");
+  db.pragma("foreign_keys = ON");
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    namespace TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    applied_at INTEGER NOT NULL,
+    PRIMARY KEY (namespace, version)
+  )`);
+  return db;
+}
+
+/**
+ * Applies the namespace's migrations that are not recorded yet, each in its own transaction so a
+ * failing step leaves the file at the previous version rather than half-migrated.
+ */
+export function migrate(db: Db, namespace: string, migrations: readonly Migration[]): void {
+  const applied = new Set(
+    db
+      .prepare("SELECT version FROM schema_migrations WHERE namespace = ?")
+      .pluck()
+      .all(namespace) as number[],
+  );
+  const record = db.prepare("INSERT INTO schema_migrations (namespace, version, applied_at) VALUES (?, ?, ?)");
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      record.run(namespace, m.version, Date.now());
+    }).immediate();
+  }
+}

@@ -1,0 +1,482 @@
+import { randomBytes } from "node:crypto";
+import type { Job, JobKind, Trigger, Usage } from "../types.js";
+import { migrate, openDatabase, type Db, type Migration } from "./db.js";
+
+export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+export type FinalRunStatus = Exclude<RunStatus, "queued" | "running">;
+export type RunPhase = "queue" | "checkout" | "agent" | "publish";
+
+export const RUN_STATUSES: readonly RunStatus[] = ["queued", "running", "succeeded", "failed", "cancelled", "timed_out"];
+export const RUN_PHASES: readonly RunPhase[] = ["queue", "checkout", "agent", "publish"];
+
+export interface RunLinks {
+  review?: string;
+  checkRun?: string;
+  fixPr?: string;
+  comment?: string;
+}
+
+/** A run as listed: everything but the event log and the diff. */
+export interface RunSummary {
+  id: string;
+  jobId: string;
+  deliveryId: string;
+  installationId: number;
+  /** "owner/name" */
+  repo: string;
+  prNumber: number;
+  prTitle: string | null;
+  trigger: Trigger;
+  mode: JobKind;
+  executors: string[];
+  baseSha: string | null;
+  headSha: string | null;
+  status: RunStatus;
+  /** How many times the run was started (more than one after a crash and retry). */
+  attempts: number;
+  queuedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** Milliseconds per phase; a phase the run never reached is absent. */
+  phases: Partial<Record<RunPhase, number>>;
+  usage: Usage | null;
+  costUsd: number | null;
+  findings: number | null;
+  links: RunLinks;
+  error: string | null;
+}
+
+export interface RunDetail extends RunSummary {
+  /** The agent's event log, oldest first, up to the size cap. */
+  events: string[];
+  /** Lines refused because the log reached its cap (the newest ones). */
+  eventsDropped: number;
+  /** The diff of a fix/tests run, possibly cut at the cap. */
+  diff: string | null;
+  diffTruncated: boolean;
+}
+
+export interface RunResult {
+  status: FinalRunStatus;
+  findings?: number | null;
+  usage?: Usage | null;
+  costUsd?: number | null;
+  links?: RunLinks;
+  error?: string | null;
+}
+
+export interface RunFilter {
+  repo?: string;
+  status?: RunStatus;
+  /** Page size, 1..200. Default 50. */
+  limit?: number;
+  /** Only runs older than this run id (the cursor of the next page). */
+  before?: string;
+}
+
+export interface RunStoreOptions {
+  /** Event log cap per run, in bytes. Default 1 MiB. */
+  maxEventBytes?: number;
+  /** A single event line longer than this is cut. Default 16 KiB. */
+  maxEventLineBytes?: number;
+  /** Diff cap per run, in bytes. Default 1 MiB. */
+  maxDiffBytes?: number;
+}
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL,
+        delivery_id TEXT NOT NULL,
+        installation_id INTEGER NOT NULL,
+        repo TEXT NOT NULL,
+        pr_number INTEGER NOT NULL,
+        pr_title TEXT,
+        trigger TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        executors TEXT NOT NULL DEFAULT '[]',
+        base_sha TEXT,
+        head_sha TEXT,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        queued_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        queue_ms INTEGER,
+        checkout_ms INTEGER,
+        agent_ms INTEGER,
+        publish_ms INTEGER,
+        usage TEXT,
+        cost_usd REAL,
+        findings INTEGER,
+        links TEXT NOT NULL DEFAULT '{}',
+        error TEXT,
+        events_bytes INTEGER NOT NULL DEFAULT 0,
+        events_count INTEGER NOT NULL DEFAULT 0,
+        events_dropped INTEGER NOT NULL DEFAULT 0,
+        diff TEXT,
+        diff_truncated INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX runs_job ON runs (job_id);
+      CREATE INDEX runs_repo ON runs (repo, id);
+      CREATE INDEX runs_status ON runs (status, id);
+      CREATE INDEX runs_queued_at ON runs (queued_at);
+      -- One row per line: appending to a growing TEXT column would rewrite it on every batch.
+      CREATE TABLE run_events (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        line TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+interface RunRow {
+  id: string;
+  job_id: string;
+  delivery_id: string;
+  installation_id: number;
+  repo: string;
+  pr_number: number;
+  pr_title: string | null;
+  trigger: string;
+  mode: JobKind;
+  executors: string;
+  base_sha: string | null;
+  head_sha: string | null;
+  status: RunStatus;
+  attempts: number;
+  queued_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  queue_ms: number | null;
+  checkout_ms: number | null;
+  agent_ms: number | null;
+  publish_ms: number | null;
+  usage: string | null;
+  cost_usd: number | null;
+  findings: number | null;
+  links: string;
+  error: string | null;
+  events_bytes: number;
+  events_count: number;
+  events_dropped: number;
+  diff: string | null;
+  diff_truncated: number;
+}
+
+const SUMMARY_COLUMNS = `id, job_id, delivery_id, installation_id, repo, pr_number, pr_title, trigger, mode, executors,
+  base_sha, head_sha, status, attempts, queued_at, started_at, finished_at, queue_ms, checkout_ms, agent_ms, publish_ms,
+  usage, cost_usd, findings, links, error, events_bytes, events_count, events_dropped, diff_truncated`;
+
+const MiB = 1024 * 1024;
+
+export class RunNotFoundError extends Error {
+  override readonly name = "RunNotFoundError";
+}
+
+/**
+ * The run history: one record per job, from enqueue to its outcome, kept in the same SQLite file as
+ * the embedded queue. Synchronous like better-sqlite3 itself; each call is one short transaction.
+ * Event lines and diffs are untrusted agent output: stored as-is, escaped by whoever renders them.
+ */
+export class RunStore {
+  private readonly db: Db;
+  private readonly ownsDb: boolean;
+  private readonly maxEventBytes: number;
+  private readonly maxEventLineBytes: number;
+  private readonly maxDiffBytes: number;
+  private readonly sql;
+
+  constructor(database: string | Db, options: RunStoreOptions = {}) {
+    this.ownsDb = typeof database === "string";
+    // Its own connection needs no fsync per event batch; the queue's connection keeps FULL.
+    this.db = typeof database === "string" ? openDatabase(database, { synchronous: "NORMAL" }) : database;
+    migrate(this.db, "runs", MIGRATIONS);
+    this.maxEventBytes = options.maxEventBytes ?? MiB;
+    this.maxEventLineBytes = options.maxEventLineBytes ?? 16 * 1024;
+    this.maxDiffBytes = options.maxDiffBytes ?? MiB;
+    const db = this.db;
+    this.sql = {
+      insert: db.prepare(`INSERT INTO runs
+        (id, job_id, delivery_id, installation_id, repo, pr_number, pr_title, trigger, mode, executors, base_sha, head_sha, status, queued_at)
+        VALUES (@id, @jobId, @deliveryId, @installationId, @repo, @prNumber, @prTitle, @trigger, @mode, @executors, @baseSha, @headSha, 'queued', @queuedAt)`),
+      byJob: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM runs WHERE job_id = ? ORDER BY id DESC LIMIT 1`),
+      get: db.prepare("SELECT * FROM runs WHERE id = ?"),
+      describe: db.prepare(`UPDATE runs SET
+          executors = COALESCE(@executors, executors), base_sha = COALESCE(@baseSha, base_sha),
+          head_sha = COALESCE(@headSha, head_sha), pr_title = COALESCE(@prTitle, pr_title)
+        WHERE id = @id`),
+      // A retried run starts again: the previous attempt's end is no longer the truth.
+      start: db.prepare(`UPDATE runs SET status = 'running', started_at = @now, attempts = attempts + 1,
+          queue_ms = COALESCE(queue_ms, MAX(@now - queued_at, 0)), finished_at = NULL, error = NULL
+        WHERE id = @id`),
+      links: db.prepare("SELECT links FROM runs WHERE id = ?").pluck(),
+      setLinks: db.prepare("UPDATE runs SET links = ? WHERE id = ?"),
+      finish: db.prepare(`UPDATE runs SET status = @status, finished_at = @now, findings = COALESCE(@findings, findings),
+          usage = COALESCE(@usage, usage), cost_usd = COALESCE(@costUsd, cost_usd), links = @links, error = @error
+        WHERE id = @id`),
+      eventState: db.prepare("SELECT events_bytes, events_count, events_dropped FROM runs WHERE id = ?"),
+      insertEvent: db.prepare("INSERT INTO run_events (run_id, seq, line) VALUES (?, ?, ?)"),
+      setEventState: db.prepare(
+        "UPDATE runs SET events_bytes = @bytes, events_count = @count, events_dropped = @dropped WHERE id = @id",
+      ),
+      events: db.prepare("SELECT line FROM run_events WHERE run_id = ? ORDER BY seq").pluck(),
+      setDiff: db.prepare("UPDATE runs SET diff = ?, diff_truncated = ? WHERE id = ?"),
+      pruneEvents: db.prepare("DELETE FROM run_events WHERE run_id IN (SELECT id FROM runs WHERE queued_at < ?)"),
+      pruneRuns: db.prepare("DELETE FROM runs WHERE queued_at < ?"),
+      failUnfinished: db.prepare(`UPDATE runs SET status = 'failed', finished_at = @now, error = @message
+        WHERE status IN ('queued', 'running')`),
+    };
+  }
+
+  /** Records a job the queue accepted; its queue wait starts now. Returns the run id. */
+  create(job: Job, init: { executors?: string[] } = {}): string {
+    const id = newRunId();
+    this.sql.insert.run({
+      id,
+      jobId: job.id,
+      deliveryId: job.deliveryId,
+      installationId: job.installationId,
+      repo: `${job.repo.owner}/${job.repo.name}`,
+      prNumber: job.prNumber,
+      prTitle: job.pull?.title ?? null,
+      trigger: JSON.stringify(job.trigger),
+      mode: job.mode,
+      executors: JSON.stringify(init.executors ?? []),
+      baseSha: job.pull?.baseSha ?? null,
+      headSha: job.pull?.headSha ?? null,
+      queuedAt: Date.now(),
+    });
+    return id;
+  }
+
+  /** The latest run of a job (the worker only has the job). */
+  byJob(jobId: string): RunSummary | null {
+    const row = this.sql.byJob.get(jobId) as RunRow | undefined;
+    return row ? toSummary(row) : null;
+  }
+
+  /** Fills in what the worker learns after the webhook (comment-triggered jobs carry no PR snapshot). */
+  describe(runId: string, info: { executors?: string[]; baseSha?: string; headSha?: string; prTitle?: string }): void {
+    this.mustChange(
+      this.sql.describe.run({
+        id: runId,
+        executors: info.executors ? JSON.stringify(info.executors) : null,
+        baseSha: info.baseSha ?? null,
+        headSha: info.headSha ?? null,
+        prTitle: info.prTitle ?? null,
+      }).changes,
+      runId,
+    );
+  }
+
+  /** Marks the run running; the queue phase is the time since create() unless phase() set it. */
+  start(runId: string): void {
+    this.mustChange(this.sql.start.run({ id: runId, now: Date.now() }).changes, runId);
+  }
+
+  phase(runId: string, name: RunPhase, ms: number): void {
+    // The column name comes from a closed union, never from input.
+    if (!RUN_PHASES.includes(name)) throw new Error(`unknown phase ${String(name)}`);
+    const changes = this.db
+      .prepare(`UPDATE runs SET ${name}_ms = ? WHERE id = ?`)
+      .run(Math.max(0, Math.round(ms)), runId).changes;
+    this.mustChange(changes, runId);
+  }
+
+  /** Adds links as they become known (the check run exists long before the review). */
+  link(runId: string, links: RunLinks): void {
+    this.db.transaction(() => this.sql.setLinks.run(JSON.stringify(this.mergedLinks(runId, links)), runId)).immediate();
+  }
+
+  finish(runId: string, result: RunResult): void {
+    this.db
+      .transaction(() => {
+        this.sql.finish.run({
+          id: runId,
+          now: Date.now(),
+          status: result.status,
+          findings: result.findings ?? null,
+          usage: result.usage ? JSON.stringify(result.usage) : null,
+          costUsd: result.costUsd ?? null,
+          links: JSON.stringify(this.mergedLinks(runId, result.links ?? {})),
+          error: result.error ?? null,
+        });
+      })
+      .immediate();
+  }
+
+  /**
+   * Appends agent event lines. Past the per-run cap the oldest lines are kept (they show how the run
+   * started, which is what a failure report needs) and newer ones are only counted.
+   */
+  appendEvents(runId: string, lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    this.db
+      .transaction(() => {
+        const state = this.sql.eventState.get(runId) as
+          | { events_bytes: number; events_count: number; events_dropped: number }
+          | undefined;
+        if (!state) throw new RunNotFoundError(`no run ${runId}`);
+        let { events_bytes: bytes, events_count: count, events_dropped: dropped } = state;
+        for (const raw of lines) {
+          const line = capLine(raw, this.maxEventLineBytes);
+          const size = Buffer.byteLength(line) + 1;
+          if (dropped > 0 || bytes + size > this.maxEventBytes) {
+            dropped++;
+            continue;
+          }
+          this.sql.insertEvent.run(runId, count, line);
+          count++;
+          bytes += size;
+        }
+        this.sql.setEventState.run({ id: runId, bytes, count, dropped });
+      })
+      .immediate();
+  }
+
+  /** Stores the diff of a fix/tests run, cut at the last whole line under the cap. */
+  setDiff(runId: string, diff: string): void {
+    let stored = diff;
+    let truncated = false;
+    if (Buffer.byteLength(diff) > this.maxDiffBytes) {
+      const head = Buffer.from(diff).subarray(0, this.maxDiffBytes).toString("utf8");
+      const cut = head.lastIndexOf("\n");
+      stored = cut > 0 ? head.slice(0, cut + 1) : head.replace(/\uFFFD$/, "");
+      truncated = true;
+    }
+    this.mustChange(this.sql.setDiff.run(stored, truncated ? 1 : 0, runId).changes, runId);
+  }
+
+  get(id: string): RunDetail | null {
+    const row = this.sql.get.get(id) as RunRow | undefined;
+    if (!row) return null;
+    return {
+      ...toSummary(row),
+      events: this.sql.events.all(id) as string[],
+      eventsDropped: row.events_dropped,
+      diff: row.diff,
+      diffTruncated: row.diff_truncated === 1,
+    };
+  }
+
+  list(filter: RunFilter = {}): RunSummary[] {
+    const where: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (filter.repo) {
+      where.push("repo = @repo");
+      params.repo = filter.repo;
+    }
+    if (filter.status) {
+      where.push("status = @status");
+      params.status = filter.status;
+    }
+    if (filter.before) {
+      where.push("id < @before");
+      params.before = filter.before;
+    }
+    params.limit = Math.min(200, Math.max(1, Math.floor(filter.limit ?? 50)));
+    const sql = `SELECT ${SUMMARY_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY id DESC LIMIT @limit`;
+    return (this.db.prepare(sql).all(params) as RunRow[]).map(toSummary);
+  }
+
+  /** Deletes runs queued longer ago than olderThanMs, with their logs. Returns how many. */
+  prune(olderThanMs: number): number {
+    const cutoff = Date.now() - olderThanMs;
+    return this.db
+      .transaction(() => {
+        this.sql.pruneEvents.run(cutoff);
+        return this.sql.pruneRuns.run(cutoff).changes;
+      })
+      .immediate();
+  }
+
+  /**
+   * Fails every run still queued or running. Only for a non-durable queue at start-up: its jobs died
+   * with the previous process, so their runs will never finish on their own.
+   */
+  failUnfinished(message: string): number {
+    return this.sql.failUnfinished.run({ now: Date.now(), message }).changes;
+  }
+
+  close(): void {
+    if (this.ownsDb) this.db.close();
+  }
+
+  private mergedLinks(runId: string, links: RunLinks): RunLinks {
+    const current = this.sql.links.get(runId) as string | undefined;
+    if (current === undefined) throw new RunNotFoundError(`no run ${runId}`);
+    const merged: RunLinks = { ...(JSON.parse(current) as RunLinks) };
+    for (const [k, v] of Object.entries(links) as [keyof RunLinks, string | undefined][]) {
+      if (typeof v === "string" && v.length > 0) merged[k] = v;
+    }
+    return merged;
+  }
+
+  private mustChange(changes: number, runId: string): void {
+    if (changes === 0) throw new RunNotFoundError(`no run ${runId}`);
+  }
+}
+
+function toSummary(row: RunRow): RunSummary {
+  const phases: Partial<Record<RunPhase, number>> = {};
+  for (const p of RUN_PHASES) {
+    const v = row[`${p}_ms`];
+    if (v !== null) phases[p] = v;
+  }
+  return {
+    id: row.id,
+    jobId: row.job_id,
+    deliveryId: row.delivery_id,
+    installationId: row.installation_id,
+    repo: row.repo,
+    prNumber: row.pr_number,
+    prTitle: row.pr_title,
+    trigger: JSON.parse(row.trigger) as Trigger,
+    mode: row.mode,
+    executors: JSON.parse(row.executors) as string[],
+    baseSha: row.base_sha,
+    headSha: row.head_sha,
+    status: row.status,
+    attempts: row.attempts,
+    queuedAt: row.queued_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    phases,
+    usage: row.usage === null ? null : (JSON.parse(row.usage) as Usage),
+    costUsd: row.cost_usd,
+    findings: row.findings,
+    links: JSON.parse(row.links) as RunLinks,
+    error: row.error,
+  };
+}
+
+function capLine(line: string, maxBytes: number): string {
+  if (Buffer.byteLength(line) <= maxBytes) return line;
+  const head = Buffer.from(line).subarray(0, maxBytes).toString("utf8").replace(/\uFFFD$/, "");
+  return `${head}… [line cut at ${maxBytes} bytes]`;
+}
+
+let lastTime = 0;
+let counter = 0;
+
+/**
+ * Sortable run ids: time (base 36, fixed width), a per-millisecond counter, then randomness so two
+ * processes writing one file don't collide. Sorting by id is sorting by creation, which lets the list
+ * page with a plain `id < before` cursor.
+ */
+export function newRunId(now = Date.now()): string {
+  if (now > lastTime) {
+    lastTime = now;
+    counter = 0;
+  } else {
+    counter++;
+  }
+  return `${lastTime.toString(36).padStart(9, "0")}${counter.toString(36).padStart(4, "0")}${randomBytes(5).toString("hex")}`;
+}

@@ -1,0 +1,272 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { createServer } from "node:net";
+import { Redis } from "ioredis";
+import { pino } from "pino";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { BullQueue, type BullQueueOptions } from "../../src/jobs/bullmq-queue.js";
+import { createQueue } from "../../src/jobs/create-queue.js";
+import type { Job } from "../../src/types.js";
+import { controlledWorker, makeJob as job, spawnQueueChild, tick, waitFor } from "../helpers/queue-fixtures.js";
+
+/**
+ * BullQueue against a real, throwaway redis-server on a random loopback port (no persistence).
+ * CI installs redis-server (apt-get install -y redis-server); without it this file fails, on purpose.
+ */
+
+const log = pino({ level: "silent" });
+let redis: ChildProcess | null = null;
+let url = "";
+const opened: BullQueue[] = [];
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+beforeAll(async () => {
+  if (spawnSync("redis-server", ["--version"]).error) {
+    throw new Error("redis-server is not installed: run `apt-get install -y redis-server` (CI does)");
+  }
+  const port = await freePort();
+  const server = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  redis = server;
+  let output = "";
+  server.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  server.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  url = `redis://127.0.0.1:${port}`;
+  // Ready once it accepts a connection.
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        if (server.exitCode !== null) throw new Error(`redis-server exited: ${output}`);
+        const probe = createServer();
+        probe.once("error", () => resolve(true));
+        probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(false)));
+      }),
+    "redis-server to listen",
+  );
+});
+
+afterAll(async () => {
+  if (redis && redis.exitCode === null) {
+    const exited = new Promise((r) => redis!.once("exit", r));
+    redis.kill("SIGKILL");
+    await exited;
+  }
+});
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((q) => q.close()));
+});
+
+/** Each test gets its own queue name, so tests never see each other's jobs or keys. */
+function open(queueName: string, options: Partial<BullQueueOptions> = {}): BullQueue {
+  const q = new BullQueue({ url, queueName, concurrency: 1, log, busyRetryMs: 50, ...options });
+  opened.push(q);
+  return q;
+}
+
+const name = () => `t-${randomUUID().slice(0, 8)}`;
+
+describe("BullQueue (real Redis)", () => {
+  it("is what createQueue picks when QUEUE_URL is set", async () => {
+    const q = createQueue({ queueUrl: url, sqlitePath: "/nonexistent/never-opened.sqlite", concurrency: 1, perInstallation: 1, log });
+    expect(q).toBeInstanceOf(BullQueue);
+    expect(await q.stats?.()).toEqual({ pending: 0, running: 0 });
+    await q.close?.();
+  });
+
+  it("ignores a redelivered webhook and a duplicate logical request", async () => {
+    const q = open(name());
+    const w = controlledWorker();
+    q.start(w.worker);
+    const first = job();
+    expect(await q.enqueue(first)).toEqual({ accepted: true });
+    expect(await q.enqueue({ ...first, id: "other" })).toEqual({ accepted: false, reason: "duplicate-delivery" });
+    expect(await q.enqueue(job({ pull: first.pull }))).toEqual({ accepted: false, reason: "duplicate-request" });
+    await waitFor(() => w.started.length === 1, "the job to start");
+    w.finish(first.id);
+    await q.idle();
+    expect(w.started).toEqual([first.id]);
+    // The logical key is released when the job ends.
+    expect(await q.enqueue(job({ pull: first.pull }))).toEqual({ accepted: true });
+    await waitFor(() => w.started.length === 2, "the repeated request to start");
+    w.finish(w.started[1]!);
+    await q.idle();
+  });
+
+  it("runs one job per PR at a time but different PRs in parallel", async () => {
+    const q = open(name(), { concurrency: 4 });
+    const w = controlledWorker();
+    const a1 = job({ pr: 1, command: true, mode: "audit" });
+    const a2 = job({ pr: 1, command: true, mode: "ask" });
+    const b1 = job({ pr: 2 });
+    await q.enqueue(a1);
+    await q.enqueue(a2);
+    await q.enqueue(b1);
+    q.start(w.worker);
+    await waitFor(() => w.started.length === 2, "two jobs to start");
+    await tick(200);
+    expect(w.started.sort()).toEqual([a1.id, b1.id].sort());
+    w.finish(a1.id);
+    await waitFor(() => w.started.length === 3, "the PR's second job");
+    expect(w.started[2]).toBe(a2.id);
+    w.finish(a2.id);
+    w.finish(b1.id);
+    await q.idle();
+  });
+
+  it("a push skips the pending review and cancels the running one of an older head", async () => {
+    const qn = name();
+    // Enqueued through a web-only instance: the cancel reaches the worker process over pub/sub.
+    const web = open(qn, { concurrency: 0 });
+    const dropped: string[] = [];
+    const q = open(qn, { onSuperseded: (j) => void dropped.push(j.id) });
+    const w = controlledWorker();
+    q.start(w.worker);
+    web.start(w.worker);
+    await tick(100);
+    const old = job({ head: "1".repeat(40) });
+    const middle = job({ head: "2".repeat(40) });
+    const newest = job({ head: "3".repeat(40) });
+    await web.enqueue(old);
+    await waitFor(() => w.started.length === 1, "the old review to start");
+    await web.enqueue(middle);
+    await web.enqueue(newest);
+    // Well before the heartbeat's re-check (lockMs / 3 = 10 s): the pub/sub message did it.
+    await waitFor(() => w.started.length === 2, "the newest review to start", 3_000);
+    expect(w.abortedIds()).toEqual([old.id]);
+    expect(w.aborted[0]!.reason).toContain("superseded");
+    expect(w.started).toEqual([old.id, newest.id]);
+    w.finish(newest.id);
+    await q.idle();
+    expect(dropped).toEqual([middle.id]);
+  });
+
+  it("cancels an outdated running review at the next heartbeat when the cancel message was missed", async () => {
+    const qn = name();
+    const q = open(qn, { lockMs: 300 });
+    const w = controlledWorker();
+    q.start(w.worker);
+    const old = job({ head: "1".repeat(40) });
+    await q.enqueue(old);
+    await waitFor(() => w.started.length === 1, "the review to start");
+    // What another process's enqueue writes, without the message.
+    const raw = new Redis(url);
+    await raw.set(`bull:${qn}:cpb:head:${old.repo.owner}/${old.repo.name}#${old.prNumber}`, "2".repeat(40));
+    await raw.quit();
+    await waitFor(() => w.aborted.length === 1, "the heartbeat to cancel the review", 2_000);
+    expect(w.aborted[0]!.reason).toContain("superseded");
+    await q.idle();
+  });
+
+  it("never drops a manual command because of a push", async () => {
+    const q = open(name());
+    const w = controlledWorker();
+    q.start(w.worker);
+    const command = job({ command: true, mode: "audit" });
+    await q.enqueue(command);
+    await waitFor(() => w.started.length === 1, "the command to start");
+    const push = job({ head: "9".repeat(40) });
+    await q.enqueue(push);
+    await tick(100);
+    expect(w.aborted).toEqual([]);
+    w.finish(command.id);
+    await waitFor(() => w.started.length === 2, "the push's review to start");
+    expect(w.started).toEqual([command.id, push.id]);
+    w.finish(push.id);
+    await q.idle();
+  });
+
+  it("drains a burst of 100 PR events in order, nothing lost", async () => {
+    const q = open(name());
+    const order: number[] = [];
+    for (let pr = 1; pr <= 100; pr++) expect(await q.enqueue(job({ pr }))).toEqual({ accepted: true });
+    q.start(async (j) => void order.push(j.prNumber));
+    await q.idle();
+    expect(order).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+  });
+
+  it("respects the per-process concurrency and the per-installation limit across processes", async () => {
+    const qn = name();
+    const a = open(qn, { concurrency: 3, perInstallation: 2 });
+    const b = open(qn, { concurrency: 3, perInstallation: 2 });
+    const running = new Map<number, number>();
+    const peaks = new Map<number, number>();
+    let total = 0;
+    let peakTotal = 0;
+    const seen: string[] = [];
+    const worker = async (j: Job) => {
+      seen.push(j.id);
+      total++;
+      peakTotal = Math.max(peakTotal, total);
+      running.set(j.installationId, (running.get(j.installationId) ?? 0) + 1);
+      peaks.set(j.installationId, Math.max(peaks.get(j.installationId) ?? 0, running.get(j.installationId)!));
+      await tick(30);
+      running.set(j.installationId, running.get(j.installationId)! - 1);
+      total--;
+    };
+    const jobs = Array.from({ length: 24 }, (_, i) => job({ pr: i + 1, installationId: i % 2 === 0 ? 1 : 2 }));
+    for (const j of jobs) await a.enqueue(j);
+    a.start(worker);
+    b.start(worker);
+    await a.idle();
+    expect(seen.sort()).toEqual(jobs.map((j) => j.id).sort());
+    expect(peaks.get(1)).toBe(2);
+    expect(peaks.get(2)).toBe(2);
+    expect(peakTotal).toBeLessThanOrEqual(4);
+  });
+
+  it("stop() requeues a job still running after the grace period; another worker runs it", async () => {
+    const qn = name();
+    const first = open(qn);
+    const w = controlledWorker();
+    first.start(w.worker);
+    const j = job();
+    await first.enqueue(j);
+    await waitFor(() => w.started.length === 1, "the job to start");
+    await first.stop(50);
+    expect(w.aborted).toEqual([{ id: j.id, reason: "shutting down" }]);
+    expect(await first.stats()).toEqual({ pending: 1, running: 0 });
+
+    const second = open(qn);
+    const ran: string[] = [];
+    second.start(async (x) => void ran.push(x.id));
+    await second.idle();
+    expect(ran).toEqual([j.id]);
+  });
+
+  it("retries a job whose process was killed mid-run, then reports it when that happens again", async () => {
+    const qn = name();
+    const fast = { lockMs: 600, stalledIntervalMs: 300 };
+    const j = job();
+    const first = spawnQueueChild({ backend: "bull", target: url, queueName: qn, job: j, ...fast });
+    expect(await first.waitForEvent("started")).toMatchObject({ id: j.id });
+    await first.crash();
+
+    const second = spawnQueueChild({ backend: "bull", target: url, queueName: qn, ...fast });
+    expect(await second.waitForEvent("started")).toMatchObject({ id: j.id });
+    await second.crash();
+
+    const abandoned: { job: Job; reason: string }[] = [];
+    const third = open(qn, { ...fast, onAbandoned: (x, reason) => void abandoned.push({ job: x, reason }) });
+    const ran: string[] = [];
+    third.start(async (x) => void ran.push(x.id));
+    await waitFor(() => abandoned.length === 1, "onAbandoned", 15_000);
+    expect(abandoned[0]!.job.id).toBe(j.id);
+    expect(abandoned[0]!.reason).toMatch(/interrupted 2 times/);
+    expect(ran).toEqual([]);
+    await third.idle();
+    // The logical key was released: the same request can be made again.
+    expect(await third.enqueue(job({ pull: j.pull }))).toEqual({ accepted: true });
+    await third.idle();
+  }, 30_000);
+});

@@ -1,0 +1,184 @@
+import path from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { openDatabase } from "../../../src/store/db.js";
+import { newRunId, RunNotFoundError, RunStore, type RunStoreOptions } from "../../../src/store/runs.js";
+import { makeJob } from "../../helpers/queue-fixtures.js";
+import { makeTempDir } from "../../helpers/tmp.js";
+
+const dir = makeTempDir("runs");
+let seq = 0;
+const stores: RunStore[] = [];
+
+function store(options: RunStoreOptions = {}): RunStore {
+  const s = new RunStore(path.join(dir, `runs-${++seq}.sqlite`), options);
+  stores.push(s);
+  return s;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+  for (const s of stores.splice(0)) s.close();
+});
+
+const usage = { inputTokens: 1000, cachedInputTokens: 200, outputTokens: 300, reasoningOutputTokens: 50 };
+
+describe("RunStore", () => {
+  it("records a run from enqueue to outcome, with phase timings", () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(1_000_000);
+    const runs = store();
+    const job = makeJob({ pr: 7 });
+    const id = runs.create(job, { executors: ["codex"] });
+    expect(runs.get(id)).toMatchObject({ status: "queued", repo: "o/r", prNumber: 7, jobId: job.id, attempts: 0 });
+
+    vi.setSystemTime(1_002_500);
+    runs.start(id);
+    runs.phase(id, "checkout", 1200);
+    runs.phase(id, "agent", 60_000.4);
+    runs.link(id, { checkRun: "https://github.com/o/r/runs/1" });
+    runs.phase(id, "publish", 800);
+    vi.setSystemTime(1_070_000);
+    runs.finish(id, { status: "succeeded", findings: 3, usage, costUsd: 0.0123, links: { review: "https://github.com/o/r/pull/7#r" } });
+
+    const run = runs.get(id)!;
+    expect(run).toMatchObject({
+      status: "succeeded",
+      attempts: 1,
+      queuedAt: 1_000_000,
+      startedAt: 1_002_500,
+      finishedAt: 1_070_000,
+      phases: { queue: 2500, checkout: 1200, agent: 60_000, publish: 800 },
+      findings: 3,
+      usage,
+      costUsd: 0.0123,
+      executors: ["codex"],
+      headSha: job.pull!.headSha,
+      trigger: job.trigger,
+      links: { checkRun: "https://github.com/o/r/runs/1", review: "https://github.com/o/r/pull/7#r" },
+      error: null,
+      events: [],
+      diff: null,
+    });
+    expect(runs.byJob(job.id)?.id).toBe(id);
+  });
+
+  it("fills in what the worker learns later and restarts a retried run", () => {
+    const runs = store();
+    const id = runs.create(makeJob({ command: true, mode: "fix" }));
+    expect(runs.get(id)).toMatchObject({ headSha: null, prTitle: null });
+    runs.describe(id, { headSha: "c".repeat(40), baseSha: "d".repeat(40), prTitle: "Fix it", executors: ["codex", "claude"] });
+    runs.start(id);
+    runs.finish(id, { status: "failed", error: "interrupted" });
+    runs.start(id);
+    expect(runs.get(id)).toMatchObject({
+      status: "running",
+      attempts: 2,
+      finishedAt: null,
+      error: null,
+      headSha: "c".repeat(40),
+      prTitle: "Fix it",
+      executors: ["codex", "claude"],
+    });
+  });
+
+  it("keeps the oldest event lines up to the cap and counts the rest", () => {
+    const runs = store({ maxEventBytes: 100, maxEventLineBytes: 30 });
+    const id = runs.create(makeJob());
+    runs.appendEvents(id, ["one", "two"]);
+    runs.appendEvents(id, ["x".repeat(50)]);
+    runs.appendEvents(id, ["a".repeat(25), "b".repeat(25), "late"]);
+    const run = runs.get(id)!;
+    expect(run.events[0]).toBe("one");
+    expect(run.events[1]).toBe("two");
+    expect(run.events[2]).toBe(`${"x".repeat(30)}… [line cut at 30 bytes]`);
+    // "a…" fits, "b…" would pass 100 bytes: it and everything after it are dropped, even "late".
+    expect(run.events.slice(3)).toEqual(["a".repeat(25)]);
+    expect(run.eventsDropped).toBe(2);
+  });
+
+  it("cuts a long diff at a line boundary and says so", () => {
+    const runs = store({ maxDiffBytes: 20 });
+    const id = runs.create(makeJob({ mode: "fix" }));
+    runs.setDiff(id, "line one\nline two\nline three\n");
+    expect(runs.get(id)).toMatchObject({ diff: "line one\nline two\n", diffTruncated: true });
+    runs.setDiff(id, "small\n");
+    expect(runs.get(id)).toMatchObject({ diff: "small\n", diffTruncated: false });
+  });
+
+  it("lists newest first with repo and status filters and a cursor", () => {
+    const runs = store();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const job = makeJob({ pr: i + 1 });
+      if (i % 2 === 1) job.repo = { ...job.repo, owner: "other" };
+      const id = runs.create(job);
+      if (i === 4) runs.finish(id, { status: "failed", error: "x" });
+      ids.push(id);
+    }
+    expect(runs.list().map((r) => r.id)).toEqual([...ids].reverse());
+    expect(runs.list({ repo: "other/r" }).map((r) => r.prNumber)).toEqual([4, 2]);
+    expect(runs.list({ status: "failed" }).map((r) => r.prNumber)).toEqual([5]);
+    const page1 = runs.list({ limit: 2 });
+    const page2 = runs.list({ limit: 2, before: page1.at(-1)!.id });
+    expect([...page1, ...page2].map((r) => r.prNumber)).toEqual([5, 4, 3, 2]);
+    expect(runs.list({ limit: 0 })).toHaveLength(1);
+  });
+
+  it("prunes runs older than the retention age, with their logs", () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const day = 24 * 60 * 60 * 1000;
+    vi.setSystemTime(Date.UTC(2026, 0, 1));
+    const runs = store();
+    const old = runs.create(makeJob());
+    runs.appendEvents(old, ["old event"]);
+    runs.finish(old, { status: "succeeded" });
+    vi.setSystemTime(Date.UTC(2026, 0, 1) + 40 * day);
+    const recent = runs.create(makeJob());
+    expect(runs.prune(30 * day)).toBe(1);
+    expect(runs.get(old)).toBeNull();
+    expect(runs.get(recent)).not.toBeNull();
+    expect(runs.prune(30 * day)).toBe(0);
+  });
+
+  it("fails runs left unfinished by a previous process", () => {
+    const runs = store();
+    const queued = runs.create(makeJob({ pr: 1 }));
+    const running = runs.create(makeJob({ pr: 2 }));
+    runs.start(running);
+    const done = runs.create(makeJob({ pr: 3 }));
+    runs.finish(done, { status: "succeeded" });
+    expect(runs.failUnfinished("the app restarted")).toBe(2);
+    expect(runs.get(queued)).toMatchObject({ status: "failed", error: "the app restarted" });
+    expect(runs.get(running)?.status).toBe("failed");
+    expect(runs.get(done)?.status).toBe("succeeded");
+  });
+
+  it("refuses updates to a run that does not exist", () => {
+    const runs = store();
+    expect(() => runs.start("nope")).toThrow(RunNotFoundError);
+    expect(() => runs.appendEvents("nope", ["x"])).toThrow(RunNotFoundError);
+    expect(() => runs.finish("nope", { status: "failed" })).toThrow(RunNotFoundError);
+    expect(runs.get("nope")).toBeNull();
+  });
+
+  it("shares one file with the queue and survives reopening", () => {
+    const file = path.join(dir, "shared.sqlite");
+    const db = openDatabase(file);
+    const a = new RunStore(db);
+    const id = a.create(makeJob());
+    db.close();
+    const reopened = new RunStore(file);
+    expect(reopened.get(id)?.status).toBe("queued");
+    reopened.close();
+  });
+});
+
+describe("newRunId", () => {
+  it("sorts in creation order, even within one millisecond", () => {
+    const ids = Array.from({ length: 50 }, () => newRunId(1_700_000_000_000));
+    ids.push(newRunId(1_700_000_000_001));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids[0]).toMatch(/^[0-9a-z]+$/);
+  });
+});
