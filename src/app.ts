@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { ApplicationFunction, Probot } from "probot";
 import { CodexExecutor } from "./executors/codex.js";
+import { clearCodexHomes } from "./executors/home.js";
 import type { Executor } from "./executors/types.js";
 import type { Octokit } from "./github/client.js";
 import { onIssueComment } from "./handlers/issue-comment.js";
@@ -58,8 +59,10 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
     app.on([...PULL_REQUEST_EVENTS], onPullRequest(queue));
     app.on("issue_comment.created", onIssueComment(queue, settings.handles));
 
-    // Worktrees left by a crashed process would otherwise leak disk and pool slots.
+    // Worktrees and CODEX_HOMEs left by a crashed process would otherwise leak disk and pool slots
+    // (and a home may hold a copy of the operator's auth.json).
     workspaces.sweep().catch((err: unknown) => log.warn({ err }, "workspace sweep failed"));
+    clearCodexHomes(path.join(settings.dataDir, "codex-homes")).catch((err: unknown) => log.warn({ err }, "CODEX_HOME sweep failed"));
     queue.start(createWorker(deps));
 
     if (options.handleSignals ?? true) {

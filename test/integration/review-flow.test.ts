@@ -26,8 +26,8 @@ describe("automatic review over real HTTP, git and codex", () => {
     await sc.close();
   });
 
-  async function start(script: Script) {
-    app = await sc.start(script);
+  async function start(script: Script, settings: Parameters<Scenario["start"]>[1] = {}) {
+    app = await sc.start(script, settings);
     mock = sc.mock!;
   }
 
@@ -150,5 +150,23 @@ describe("automatic review over real HTTP, git and codex", () => {
     expect(gh.unexpected).toEqual([]);
     expect(mock.requests).toHaveLength(0);
     expect(gh.find("POST", /\/check-runs$/)).toHaveLength(0);
+  });
+
+  it("shows live progress on the in-progress check run while codex works", async () => {
+    gh.defaults();
+    await start((req) => (req.hasToolOutput ? message(reviewJson(null)) : execCommand("sleep 1.5; echo scanned")), {
+      progressIntervalMs: 250,
+    });
+    await deliver(app.url, "pull_request", pullRequestPayload("opened", repo, { number: 7, headSha, baseSha }));
+    await app.queue.idle();
+
+    expect(gh.unexpected).toEqual([]);
+    const updates = gh.bodies<{ status?: string; output: { title: string; summary: string } }>("PATCH", /\/check-runs\/\d+$/);
+    const live = updates.filter((u) => u.status === undefined);
+    expect(live.length).toBeGreaterThan(0);
+    expect(live[0]!.output.title).toMatch(/^Codex is reviewing… \(\d+s\)$/);
+    expect(live.some((u) => u.output.summary.includes("Running now: `/bin/bash -lc 'sleep 1.5; echo scanned'`"))).toBe(true);
+    // The final update comes last: a late progress update never overwrites the result.
+    expect(updates.at(-1)!.status).toBe("completed");
   });
 });
