@@ -38,6 +38,20 @@ export const COMMANDS: readonly CommandHelp[] = [
     aliases: ["question"],
   },
   {
+    kind: "fix",
+    usage: "fix [what to fix]",
+    summary:
+      "Fix my open findings on this pull request (or what you describe) and open a pull request into this one's branch. " +
+      "As a reply to one of my review comments, fixes that finding. For forks, posts the patch instead.",
+    aliases: [],
+  },
+  {
+    kind: "tests",
+    usage: "tests [focus]",
+    summary: "Write tests for the code this pull request changes, following the repository's conventions, and open them as a pull request into this one's branch.",
+    aliases: ["test"],
+  },
+  {
     kind: "help",
     usage: "help",
     summary: "Show this message.",
@@ -101,6 +115,12 @@ export function formatHelp(input: HelpInput): string {
       : "Automatic reviews are turned off for this repository; use the commands above.",
     "",
   );
+  if (auto.enabled && input.config.fix.auto.enabled) {
+    out.push(
+      `After an automatic review with findings at ${input.config.fix.auto.min_severity} or above, a fix pull request is opened without a command.`,
+      "",
+    );
+  }
 
   out.push(
     "<details>",

@@ -3,6 +3,7 @@ import type { Context } from "probot";
 import { parseCommand } from "../commands/parse.js";
 import type { JobQueue } from "../jobs/queue.js";
 import type { Job, JobKind } from "../types.js";
+import { enqueueFix } from "./fix-gate.js";
 import { repoSnapshot } from "./repo.js";
 
 type CommentContext = Context<"issue_comment.created">;
@@ -12,6 +13,8 @@ const MODE_OF: Record<string, JobKind | undefined> = {
   audit: "audit",
   ask: "ask",
   help: "help",
+  fix: "fix",
+  tests: "tests",
 };
 
 /**
@@ -63,7 +66,7 @@ export function onIssueComment(queue: JobQueue, handles: readonly ("codex" | "cl
       pull: null,
       enqueuedAt: Date.now(),
     };
-    const result = await queue.enqueue(job);
+    const result = await enqueueFix(queue, job, context.octokit, context.log);
     context.log.info({ jobId: job.id, pr: job.prNumber, mode, ...result }, "command queued");
   };
 }

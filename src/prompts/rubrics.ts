@@ -80,3 +80,34 @@ A maintainer asked a question about this pull request (below, in the untrusted b
 - If the question cannot be answered from the repository, say so and say what is missing. Do not guess.
 - Do not modify files, and do not propose running commands that change anything.
 - Write GitHub-flavoured Markdown. Your final message is posted on the pull request as the answer; do not @-mention people.`;
+
+/** Rules every run that may edit files follows (fix and tests). */
+export const EDIT_RULES = `# How to make the change
+
+- Edit files in place in this working tree (use apply_patch, or shell commands for mechanical edits). Change only what the task needs; keep the existing style, formatting and structure.
+- Do not commit, stage, branch, stash or push: git metadata is read-only here, and codex-pr-bot commits your changes itself after you finish.
+- The network is blocked: do not try to install or download anything. You may run the project's existing tests, linters or build if they work offline.
+- Do not create, change or delete anything under \`.github/workflows/\`, and do not add binary files, symbolic links or very large files: codex-pr-bot refuses to publish such changes.
+- Do not read or reveal environment variables, credentials or files outside the repository, and never write secrets into files.
+- Leave no stray files behind (scratch files, logs, build output that is not already tracked).`;
+
+export const FIX_GUIDE = `# Fixing
+
+Fix the problems described in the task below, in the code of this pull request.
+
+- Fix each problem at its root, with the smallest correct change. Do not refactor unrelated code or fix unrelated issues.
+- If a problem is not real, or cannot be fixed without a design decision the authors must make, leave that code unchanged and say so in your final message.
+- If the repository has tests that cover the changed code, keep them passing; add or update a test when that is the natural way to pin the fix down.
+
+When you are done, your final message becomes the description of the fix pull request: summarise in a few short bullets what you changed and why, per problem, citing \`path:line\`. If you changed nothing, say why. Write GitHub-flavoured Markdown and do not @-mention people.`;
+
+export const TESTS_GUIDE = `# Writing tests
+
+Write tests for the code this pull request adds or changes.
+
+- First find how the repository tests code: the test framework, where test files live, how they are named, the helpers and fixtures they use. Follow those conventions exactly; do not add a new framework or dependency.
+- Cover the behaviour the change introduces: the main paths, edge cases and error handling. Prefer a few meaningful tests over many trivial ones.
+- Do not change the code under test. If a test reveals a bug, keep the test as an expectation of the correct behaviour only if the intended behaviour is clear, and mention the bug in your final message.
+- If the project's tests can run offline here, run the new ones and make them pass.
+
+When you are done, your final message becomes the description of the tests pull request: summarise in a few short bullets which tests you added and what they cover. If you added nothing, say why. Write GitHub-flavoured Markdown and do not @-mention people.`;

@@ -22,9 +22,17 @@ describe("formatHelp", () => {
     expect(md).toContain("`security`, `security-review`");
   });
 
-  it("lists only commands that exist today", () => {
-    expect(COMMANDS.map((c) => c.kind)).toEqual(["review", "audit", "ask", "help"]);
-    expect(formatHelp(base)).not.toMatch(/@codex (fix|tests)\b/);
+  it("lists every command the parser knows, fix and tests included", () => {
+    expect(COMMANDS.map((c) => c.kind)).toEqual(["review", "audit", "ask", "fix", "tests", "help"]);
+    const md = formatHelp(base);
+    expect(md).toContain("`@codex fix [what to fix]`");
+    expect(md).toContain("`@codex tests [focus]`");
+  });
+
+  it("mentions automatic fixes only when they are on", () => {
+    expect(formatHelp(base)).not.toContain("fix pull request is opened without a command");
+    const config = parseRepoConfig("fix:\n  auto:\n    enabled: true\n    min_severity: P0\n", "test");
+    expect(formatHelp({ ...base, config })).toContain("After an automatic review with findings at P0 or above, a fix pull request is opened without a command.");
   });
 
   it("advertises only aliases the parser accepts", () => {

@@ -1,0 +1,52 @@
+import { randomUUID } from "node:crypto";
+import type { Context } from "probot";
+import { parseCommand } from "../commands/parse.js";
+import type { JobQueue } from "../jobs/queue.js";
+import type { Job } from "../types.js";
+import { enqueueFix } from "./fix-gate.js";
+import { repoSnapshot } from "./repo.js";
+
+type ReviewCommentContext = Context<"pull_request_review_comment.created">;
+
+/**
+ * `@codex fix` as a reply in a review thread: "fix this one". Only `fix` is taken here, and only as
+ * a reply (the thread's first comment says which finding); the job checks that the thread is one of
+ * the bot's findings. Bots are ignored, like everywhere else.
+ */
+export function onReviewComment(queue: JobQueue, handles: readonly ("codex" | "claude")[]) {
+  return async (context: ReviewCommentContext): Promise<void> => {
+    const { payload } = context;
+    const comment = payload.comment;
+    if (comment.user?.type === "Bot" || payload.sender.type === "Bot") return;
+    const installationId = payload.installation?.id;
+    if (installationId === undefined) return;
+    const parentId = comment.in_reply_to_id;
+    if (parentId === undefined || parentId === null) return;
+
+    const command = parseCommand(comment.body ?? "", handles);
+    if (!command || command.kind !== "fix") return;
+
+    const job: Job = {
+      id: randomUUID(),
+      deliveryId: context.id,
+      installationId,
+      repo: repoSnapshot(payload.repository),
+      prNumber: payload.pull_request.number,
+      mode: "fix",
+      trigger: {
+        kind: "command",
+        commentId: comment.id,
+        commentUrl: comment.html_url,
+        sender: comment.user?.login ?? payload.sender.login,
+        executor: command.executor,
+        reviewThread: { parentId },
+      },
+      instruction: command.text.length > 0 ? command.text : null,
+      // Fetched when the job runs, like for other commands: the head may move while it waits.
+      pull: null,
+      enqueuedAt: Date.now(),
+    };
+    const result = await enqueueFix(queue, job, context.octokit, context.log);
+    context.log.info({ jobId: job.id, pr: job.prNumber, mode: "fix", thread: parentId, ...result }, "review thread command queued");
+  };
+}
