@@ -22,6 +22,12 @@ export interface ExecOptions {
   maxOutputBytes?: number;
   /** Time between SIGTERM and SIGKILL. Default 2 s. */
   killGraceMs?: number;
+  /**
+   * Run the child as this OS user/group (needs a root parent). Node then also drops the parent's
+   * supplementary groups, so the child has exactly these ids (used to run the agent unprivileged).
+   */
+  uid?: number;
+  gid?: number;
 }
 
 export interface ExecResult {
@@ -77,6 +83,8 @@ export function run(file: string, args: readonly string[], options: ExecOptions)
       env: options.env,
       stdio: ["pipe", "pipe", "pipe"],
       detached: true, // own process group: kill(-pid) reaches grandchildren too
+      ...(options.uid !== undefined ? { uid: options.uid } : {}),
+      ...(options.gid !== undefined ? { gid: options.gid } : {}),
     });
 
     const stdout = new TailBuffer(limit);

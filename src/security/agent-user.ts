@@ -1,0 +1,215 @@
+import { readFileSync } from "node:fs";
+import { chmod, chown, lstat, readdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+
+/**
+ * Running the agent as a separate, unprivileged OS user (AGENT_USER).
+ *
+ * Codex's read-only sandbox confines writes, not reads: a prompt-injected agent can `cat` every file
+ * the OS user it runs as can read (the GitHub App private key, the run database, other jobs'
+ * worktrees). The only defence that holds is the kernel's: run codex as another user that owns
+ * nothing of the bot's. This module resolves that user and, around each run, gives it exactly its
+ * own CODEX_HOME (owned by it) and its own worktree and mirror (group-readable while the run lasts),
+ * and takes group/other access away from everything else in the data directory.
+ * Operator set-up: docs/security.md.
+ */
+
+export interface AgentUser {
+  /** Login name, when the user was given by name. */
+  name: string | null;
+  uid: number;
+  gid: number;
+}
+
+export interface RunAs {
+  user: AgentUser;
+  /** The app's data directory; everything in it except the run's own paths is closed to the agent. */
+  dataDir: string;
+}
+
+export class AgentUserError extends Error {
+  override readonly name = "AgentUserError";
+}
+
+/**
+ * `AGENT_USER`: a login name from /etc/passwd, or `uid:gid` (numeric). Root (uid 0) is refused:
+ * it could read everything anyway.
+ */
+export function parseAgentUser(spec: string, passwd: () => string = () => readFileSync("/etc/passwd", "utf8")): AgentUser {
+  const trimmed = spec.trim();
+  let user: AgentUser;
+  const numeric = /^(\d+):(\d+)$/.exec(trimmed);
+  if (numeric) {
+    user = { name: null, uid: Number(numeric[1]), gid: Number(numeric[2]) };
+  } else {
+    if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(trimmed)) {
+      throw new AgentUserError(`AGENT_USER "${spec}" is neither a user name nor "uid:gid"`);
+    }
+    const line = passwd()
+      .split("\n")
+      .find((l) => l.split(":")[0] === trimmed);
+    const fields = line?.split(":");
+    if (!fields || fields.length < 4) {
+      throw new AgentUserError(`AGENT_USER "${trimmed}" is not in /etc/passwd (create it, or give "uid:gid")`);
+    }
+    user = { name: trimmed, uid: Number(fields[2]), gid: Number(fields[3]) };
+  }
+  if (!Number.isInteger(user.uid) || !Number.isInteger(user.gid)) throw new AgentUserError(`AGENT_USER "${spec}": bad ids`);
+  if (user.uid === 0 || user.gid === 0) {
+    throw new AgentUserError(`AGENT_USER "${spec}" is root (uid or gid 0): it would read everything; use an unprivileged user`);
+  }
+  return user;
+}
+
+/**
+ * The umask the app should run with when AGENT_USER is set (call `process.umask(AGENT_UMASK)` at
+ * start-up): everything the app creates (database, mirrors, checkouts of concurrent jobs, homes) is
+ * then born owner-only, so a running agent cannot read what appears while it runs.
+ */
+export const AGENT_UMASK = 0o077;
+
+/** Directories granted to a running agent, with how many runs use each (runs can share a mirror). */
+const granted = new Map<string, number>();
+
+/** Only the owner keeps access; for files and directories the agent must not reach. */
+const ownerOnly = (mode: number): number => mode & 0o700;
+
+/**
+ * Prepares one run under `runAs` and returns the function that takes the run's access back.
+ * - `home` (the per-run CODEX_HOME) is chowned to the agent: codex writes its state there;
+ * - the worktree and its mirror (found through the worktree's `.git` file) get the agent's group,
+ *   mode 0750, until release;
+ * - directories leading to them inside the data dir get the agent's group, mode 0710 (traverse
+ *   only, no listing);
+ * - everything else in the data dir, other worktrees and mirrors included, loses group/other access.
+ */
+export async function openAgentAccess(
+  runAs: RunAs,
+  paths: { home: string; homesRoot: string; worktree: string },
+): Promise<() => Promise<void>> {
+  const { uid, gid } = runAs.user;
+  const dataDir = path.resolve(runAs.dataDir);
+  const worktree = path.resolve(paths.worktree);
+  const homesRoot = path.resolve(paths.homesRoot);
+  const mirror = await mirrorOf(worktree);
+  const own = [worktree, ...(mirror ? [mirror] : [])];
+  for (const dir of [worktree, homesRoot, ...(mirror ? [mirror] : [])]) {
+    if (!isInside(dir, dataDir)) throw new AgentUserError(`${dir} is outside the data directory ${dataDir}`);
+  }
+
+  for (const dir of own) granted.set(dir, (granted.get(dir) ?? 0) + 1);
+  try {
+    // Close the data dir first, then open the run's own paths.
+    // Runs in progress (this one included) keep their paths and the directories leading to them.
+    const keep = new Set([homesRoot, ...[...granted.keys()].flatMap((d) => [d, ...ancestorsWithin(d, dataDir)])]);
+    await closeDataDir(dataDir, keep);
+    const traverse = new Set([dataDir, homesRoot, ...own.flatMap((d) => ancestorsWithin(d, dataDir))]);
+    for (const dir of traverse) {
+      await chown(dir, -1, gid); // -1: the owner stays
+      await chmod(dir, 0o710);
+    }
+    for (const dir of own) {
+      await chown(dir, -1, gid);
+      await chmod(dir, 0o750);
+    }
+    // With AGENT_UMASK in force the checkout and the mirror are created owner-only; the agent (and
+    // its `git diff`) needs to read them. Their top directories are closed again on release, which
+    // is what keeps them private between runs.
+    for (const dir of own) await groupReadableTree(dir, gid);
+    // The agent's git refuses a repository owned by another user unless its own global config says so.
+    await writeFile(path.join(paths.home, ".gitconfig"), "[safe]\n\tdirectory = *\n", { mode: 0o600 });
+    await chownTree(paths.home, uid, gid);
+  } catch (err) {
+    await release(own);
+    throw err;
+  }
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    await release(own);
+  };
+}
+
+async function release(dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    const left = (granted.get(dir) ?? 1) - 1;
+    if (left > 0) {
+      granted.set(dir, left);
+      continue;
+    }
+    granted.delete(dir);
+    const info = await lstat(dir).catch(() => null);
+    if (info?.isDirectory()) await chmod(dir, ownerOnly(info.mode));
+  }
+}
+
+/**
+ * Takes group/other access from everything in the data dir except `keep` (granted paths and the
+ * directories leading to them): the run database, key files, templates, and the worktrees (two
+ * levels down: worktrees/<repo>/<slot>) and mirrors of other jobs.
+ */
+async function closeDataDir(dataDir: string, keep: Set<string>): Promise<void> {
+  const visit = async (dir: string, depth: number): Promise<void> => {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const full = path.join(dir, name);
+      if (keep.has(full)) {
+        if (depth > 0) await visit(full, depth - 1);
+        continue;
+      }
+      const info = await lstat(full).catch(() => null);
+      if (!info || info.isSymbolicLink()) continue;
+      if ((info.mode & 0o077) !== 0) await chmod(full, ownerOnly(info.mode));
+    }
+  };
+  // dataDir/*, dataDir/workspaces/*, dataDir/workspaces/{worktrees,mirrors}/*, worktrees/<repo>/*
+  await visit(dataDir, 3);
+}
+
+/** The mirror a worktree belongs to, from its `.git` file ("gitdir: <mirror>/worktrees/<name>"). */
+async function mirrorOf(worktree: string): Promise<string | null> {
+  const text = await readFile(path.join(worktree, ".git"), "utf8").catch(() => null);
+  const m = text ? /^gitdir:\s*(.+)\s*$/m.exec(text) : null;
+  if (!m) return null;
+  const admin = path.resolve(worktree, m[1]!.trim());
+  if (path.basename(path.dirname(admin)) !== "worktrees") return null;
+  return path.dirname(path.dirname(admin));
+}
+
+/** Directories strictly between `root` (included) and `dir` (excluded). */
+function ancestorsWithin(dir: string, root: string): string[] {
+  const out: string[] = [];
+  for (let d = path.dirname(dir); isInside(d, root); d = path.dirname(d)) {
+    out.push(d);
+    if (d === root) break;
+  }
+  return out;
+}
+
+/** chgrp + g+r (g+rx for directories) on a tree; only touches what is not already so. */
+async function groupReadableTree(dir: string, gid: number): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isSymbolicLink()) continue;
+    const full = path.join(dir, entry.name);
+    const info = await lstat(full);
+    const want = entry.isDirectory() ? 0o050 : 0o040;
+    if (info.gid !== gid) await chown(full, -1, gid);
+    if ((info.mode & want) !== want) await chmod(full, (info.mode & 0o7777) | want);
+    if (entry.isDirectory()) await groupReadableTree(full, gid);
+  }
+}
+
+async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
+  await chown(dir, uid, gid);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isSymbolicLink()) continue;
+    if (entry.isDirectory()) await chownTree(full, uid, gid);
+    else await chown(full, uid, gid);
+  }
+}
+
+function isInside(child: string, parent: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === "" || (relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
+}

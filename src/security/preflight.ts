@@ -1,0 +1,146 @@
+import { constants } from "node:fs";
+import { access, stat } from "node:fs/promises";
+import path from "node:path";
+import type { AgentUser } from "./agent-user.js";
+
+/**
+ * Start-up (and `doctor`) checks of what the agent could read. Codex's read-only sandbox confines
+ * writes, not reads, so the agent can read whatever its OS user can: these checks say, in words an
+ * operator can act on, when that includes the App's private key or the app's own data.
+ * They only report; they change nothing.
+ */
+
+export interface PreflightInput {
+  /** PRIVATE_KEY_PATH, resolved; null when the key comes from the PRIVATE_KEY variable. */
+  privateKeyPath: string | null;
+  /** AGENT_USER, or null when the agent runs as the app's own user. */
+  agentUser: AgentUser | null;
+  dataDir: string;
+  /** Other secret files worth checking, e.g. the `.env` next to the app. Missing files are skipped. */
+  extraSecretFiles?: string[];
+  /** The app's own uid (tests pass one); default process.getuid(). */
+  appUid?: number;
+}
+
+export interface PreflightWarning {
+  code: "same-user" | "key-readable" | "secret-readable" | "agent-is-root" | "data-dir-unreachable" | "not-root";
+  message: string;
+}
+
+/** What an OS user can do with a path, from mode bits along the way (no ACLs, no capabilities). */
+export interface Access {
+  read: boolean;
+  /** The path could not be examined (e.g. it does not exist). */
+  unknown: boolean;
+}
+
+/**
+ * Whether `user` (uid, primary gid only: the agent is spawned with no supplementary groups) can
+ * read `file`: every directory on the way must be searchable (x) and the file readable (r).
+ */
+export async function canUserRead(file: string, user: { uid: number; gid: number }): Promise<Access> {
+  const resolved = path.resolve(file);
+  if (user.uid === 0) return { read: true, unknown: false };
+  const chain: string[] = [];
+  for (let d = path.dirname(resolved); ; d = path.dirname(d)) {
+    chain.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  try {
+    for (const dir of chain) {
+      if (!allows(await stat(dir), user, 0o1)) return { read: false, unknown: false };
+    }
+    const info = await stat(resolved);
+    return { read: allows(info, user, 0o4), unknown: false };
+  } catch {
+    return { read: false, unknown: true };
+  }
+}
+
+/** Owner bits for the owner, else group bits for the group, else other bits (POSIX order). */
+function allows(info: { uid: number; gid: number; mode: number }, user: { uid: number; gid: number }, bit: number): boolean {
+  if (info.uid === user.uid) return ((info.mode >> 6) & bit) !== 0;
+  if (info.gid === user.gid) return ((info.mode >> 3) & bit) !== 0;
+  return (info.mode & bit) !== 0;
+}
+
+export async function agentIsolationWarnings(input: PreflightInput): Promise<PreflightWarning[]> {
+  const warnings: PreflightWarning[] = [];
+  const appUid = input.appUid ?? process.getuid?.() ?? -1;
+  const secrets = [
+    ...(input.privateKeyPath ? [{ file: input.privateKeyPath, what: "the GitHub App private key (PRIVATE_KEY_PATH)" }] : []),
+    ...(input.extraSecretFiles ?? []).map((file) => ({ file, what: `the secret file ${file}` })),
+  ];
+
+  if (input.agentUser === null) {
+    const readable: string[] = [];
+    for (const s of secrets) {
+      if (await exists(s.file)) readable.push(s.what);
+    }
+    warnings.push({
+      code: "same-user",
+      message:
+        `the agent runs as the app's own OS user (uid ${appUid}): codex's read-only sandbox does not stop reads, so a ` +
+        `prompt-injected agent can read ${readable.length > 0 ? `${readable.join(", ")}, ` : ""}the run database and ` +
+        `other jobs' workspaces under ${input.dataDir}. Set AGENT_USER to an unprivileged user (docs/security.md).`,
+    });
+    for (const s of secrets) {
+      if (await exists(s.file)) {
+        warnings.push({
+          code: s.file === input.privateKeyPath ? "key-readable" : "secret-readable",
+          message: `the agent can read ${s.what}: it runs as the same OS user as the app. Set AGENT_USER (docs/security.md).`,
+        });
+      }
+    }
+    return warnings;
+  }
+
+  const user = input.agentUser;
+  const label = user.name ?? `${user.uid}:${user.gid}`;
+  if (user.uid === 0) {
+    warnings.push({ code: "agent-is-root", message: `AGENT_USER ${label} is root: it can read everything.` });
+    return warnings;
+  }
+  if (user.uid === appUid) {
+    warnings.push({
+      code: "same-user",
+      message: `AGENT_USER ${label} is the app's own user (uid ${appUid}): it isolates nothing. Use a separate unprivileged user.`,
+    });
+  } else if (appUid !== 0) {
+    warnings.push({
+      code: "not-root",
+      message: `AGENT_USER is set but the app runs as uid ${appUid}, not root: it cannot start processes as ${label}.`,
+    });
+  }
+  for (const s of secrets) {
+    const a = await canUserRead(s.file, user);
+    if (a.read) {
+      warnings.push({
+        code: s.file === input.privateKeyPath ? "key-readable" : "secret-readable",
+        message: `AGENT_USER ${label} can read ${s.what}: make it readable by the app's user only (chmod 600, owned by the app's user).`,
+      });
+    }
+  }
+  const dataDir = path.resolve(input.dataDir);
+  for (let d = path.dirname(dataDir); ; d = path.dirname(d)) {
+    const info = await stat(d).catch(() => null);
+    if (info && !allows(info, user, 0o1)) {
+      warnings.push({
+        code: "data-dir-unreachable",
+        message: `AGENT_USER ${label} cannot reach DATA_DIR ${dataDir} (no search permission on ${d}): codex will not find its home or worktree.`,
+      });
+      break;
+    }
+    if (path.dirname(d) === d) break;
+  }
+  return warnings;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
