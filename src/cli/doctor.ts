@@ -1,0 +1,319 @@
+import { createPrivateKey } from "node:crypto";
+import { createRequire } from "node:module";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { readDurableSettings } from "../jobs/create-queue.js";
+import { CodexSandbox } from "../executors/sandbox.js";
+import { loadLocalSettings } from "../local/settings.js";
+import { loadSettings } from "../settings.js";
+import { BASE_ENV_ALLOWLIST, buildEnv, run } from "../util/exec.js";
+import { EXIT, errorMessage, UsageError, type CliIO } from "./io.js";
+
+/**
+ * `codex-pr-bot doctor`: checks the set-up one item at a time and, for every problem, says what
+ * to do about it. Exit 1 when any check fails (warnings don't fail), so it can gate a deploy.
+ */
+
+export const DOCTOR_HELP = `Usage: codex-pr-bot doctor [options]
+
+Checks Node, the codex CLI, model credentials, the sandbox, the GitHub App environment, the
+database and Redis, and says exactly what to fix. Exit 1 when a check fails.
+
+Options:
+  --local     Check only what the local commands need (skip the GitHub App, database and Redis)
+  --json      Print the results as JSON
+`;
+
+export type CheckStatus = "ok" | "warn" | "fail" | "skip";
+
+export interface CheckResult {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  /** What to do, for warn and fail. */
+  fix?: string;
+}
+
+const MIN_NODE = [20, 18, 1] as const;
+const SANDBOX_MARKER = "codex-pr-bot-sandbox-ok";
+
+function nodeCheck(): CheckResult {
+  const parts = process.versions.node.split(".").map(Number);
+  const ok = compare(parts, [...MIN_NODE]) >= 0;
+  return ok
+    ? { name: "node", status: "ok", detail: `Node ${process.versions.node}` }
+    : { name: "node", status: "fail", detail: `Node ${process.versions.node} is too old`, fix: `Install Node ${MIN_NODE.join(".")} or newer.` };
+}
+
+function compare(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+async function codexCheck(bin: string, cwd: string): Promise<{ result: CheckResult; usable: boolean }> {
+  const pinned = pinnedCodexVersion();
+  try {
+    const out = await run(bin, ["--version"], { cwd, env: buildEnv(BASE_ENV_ALLOWLIST), timeoutMs: 30_000 });
+    const version = /(\d+\.\d+\.\d+\S*)/.exec(out.stdout)?.[1] ?? null;
+    if (out.exitCode !== 0 || version === null) {
+      return {
+        usable: false,
+        result: {
+          name: "codex",
+          status: "fail",
+          detail: `${bin} --version failed (exit ${out.exitCode ?? out.signal}): ${(out.stderr || out.stdout).trim().slice(0, 300)}`,
+          fix: "Reinstall the pinned CLI with `npm ci`, or point CODEX_BIN at a working codex binary.",
+        },
+      };
+    }
+    if (pinned !== null && version !== pinned) {
+      return {
+        usable: true,
+        result: {
+          name: "codex",
+          status: "warn",
+          detail: `codex ${version} at ${bin}, but this release is tested with ${pinned}`,
+          fix: "Unset CODEX_BIN to use the bundled, pinned codex: its JSON event format changes between versions.",
+        },
+      };
+    }
+    return { usable: true, result: { name: "codex", status: "ok", detail: `codex ${version} (${bin})` } };
+  } catch (err) {
+    return {
+      usable: false,
+      result: {
+        name: "codex",
+        status: "fail",
+        detail: `cannot start ${bin}: ${errorMessage(err)}`,
+        fix: "Run `npm ci` in the codex-pr-bot directory, or set CODEX_BIN to the codex binary.",
+      },
+    };
+  }
+}
+
+function pinnedCodexVersion(): string | null {
+  try {
+    const pkg = createRequire(import.meta.url)("../../package.json") as { dependencies?: Record<string, string> };
+    return pkg.dependencies?.["@openai/codex"] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function credentialsCheck(env: NodeJS.ProcessEnv, template: string | null): CheckResult {
+  if (env.CODEX_API_KEY?.trim()) return { name: "credentials", status: "ok", detail: "CODEX_API_KEY is set" };
+  if (env.OPENAI_API_KEY?.trim()) return { name: "credentials", status: "ok", detail: "OPENAI_API_KEY is set (passed to codex as CODEX_API_KEY)" };
+  if (template !== null) {
+    if (existsSync(path.join(template, "auth.json"))) return { name: "credentials", status: "ok", detail: `codex login found in ${template}/auth.json` };
+    const config = path.join(template, "config.toml");
+    if (existsSync(config) && /^\s*model_provider\s*=/m.test(readFileSync(config, "utf8"))) {
+      return { name: "credentials", status: "ok", detail: `custom model provider configured in ${config}` };
+    }
+  }
+  return {
+    name: "credentials",
+    status: "fail",
+    detail: "no model credentials: CODEX_API_KEY and OPENAI_API_KEY are unset and no codex login was found",
+    fix:
+      "Set CODEX_API_KEY to an OpenAI API key, or run `codex login` (then CODEX_HOME_TEMPLATE or ~/.codex holds auth.json), " +
+      "or configure a model_provider in the template's config.toml.",
+  };
+}
+
+function dataDirCheck(dir: string, what: string): CheckResult {
+  const tmp = path.resolve(os.tmpdir());
+  if (dir === tmp || dir.startsWith(tmp + path.sep)) {
+    return {
+      name: "data directory",
+      status: "fail",
+      detail: `${what} ${dir} is under the system temp dir`,
+      fix: "Point DATA_DIR at a directory outside /tmp: codex cannot run sandboxed commands with its home there.",
+    };
+  }
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return { name: "data directory", status: "ok", detail: `${what} ${dir} is writable` };
+  } catch (err) {
+    return { name: "data directory", status: "fail", detail: `cannot create ${dir}: ${errorMessage(err)}`, fix: "Set DATA_DIR to a writable directory." };
+  }
+}
+
+async function sandboxCheck(bin: string, stateDir: string): Promise<CheckResult> {
+  let scratch: string | null = null;
+  try {
+    const root = path.join(stateDir, "doctor");
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    scratch = await mkdtemp(path.join(root, "sandbox-"));
+    const sandbox = new CodexSandbox({ bin, homesRoot: path.join(stateDir, "codex-homes") });
+    const result = await sandbox.run({ cwd: scratch, command: `echo ${SANDBOX_MARKER} > probe.txt && cat probe.txt`, timeoutMs: 60_000 });
+    if (result.exitCode === 0 && result.output.includes(SANDBOX_MARKER)) {
+      return { name: "sandbox", status: "ok", detail: "codex sandbox runs commands (workspace-write)" };
+    }
+    return {
+      name: "sandbox",
+      status: "fail",
+      detail: `a command in the codex sandbox failed (exit ${result.exitCode ?? "none"}${result.timedOut ? ", timed out" : ""}): ${result.output.trim().slice(-300)}`,
+      fix:
+        "codex sandboxes commands with Landlock/seccomp (bubblewrap on some builds). In a container, allow unprivileged user namespaces " +
+        "(e.g. `sysctl kernel.unprivileged_userns_clone=1`, or Docker `--security-opt seccomp=unconfined`), and keep DATA_DIR outside /tmp.",
+    };
+  } catch (err) {
+    return { name: "sandbox", status: "fail", detail: `could not run the sandbox probe: ${errorMessage(err)}`, fix: "Fix the codex check above first." };
+  } finally {
+    if (scratch !== null) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function appCheck(env: NodeJS.ProcessEnv): CheckResult {
+  const missing: string[] = [];
+  if (!env.APP_ID?.trim()) missing.push("APP_ID");
+  if (!env.WEBHOOK_SECRET?.trim()) missing.push("WEBHOOK_SECRET");
+  let key = env.PRIVATE_KEY?.trim() ?? "";
+  if (key === "" && env.PRIVATE_KEY_PATH?.trim()) {
+    try {
+      key = readFileSync(env.PRIVATE_KEY_PATH.trim(), "utf8");
+    } catch (err) {
+      return {
+        name: "github app",
+        status: "fail",
+        detail: `PRIVATE_KEY_PATH cannot be read: ${errorMessage(err)}`,
+        fix: "Point PRIVATE_KEY_PATH at the .pem file downloaded from the GitHub App's settings page.",
+      };
+    }
+  }
+  if (key === "") missing.push("PRIVATE_KEY (or PRIVATE_KEY_PATH)");
+  if (missing.length > 0) {
+    return {
+      name: "github app",
+      status: "fail",
+      detail: `missing ${missing.join(", ")}`,
+      fix: "Copy the values from the GitHub App's settings page into the environment (see .env.example), or use --local to check only the local commands.",
+    };
+  }
+  if (!/^\d+$/.test(env.APP_ID!.trim())) {
+    return { name: "github app", status: "fail", detail: `APP_ID "${env.APP_ID}" is not a number`, fix: "APP_ID is the numeric App ID shown on the App's settings page." };
+  }
+  try {
+    createPrivateKey(key.replace(/\\n/g, "\n"));
+  } catch (err) {
+    return {
+      name: "github app",
+      status: "fail",
+      detail: `the private key does not parse: ${errorMessage(err)}`,
+      fix: "Use the whole PEM file (including the BEGIN/END lines); in a single-line env var, write newlines as \\n.",
+    };
+  }
+  return { name: "github app", status: "ok", detail: `APP_ID ${env.APP_ID!.trim()}, private key and webhook secret present` };
+}
+
+async function databaseCheck(file: string): Promise<CheckResult> {
+  try {
+    const { default: Database } = await import("better-sqlite3");
+    mkdirSync(path.dirname(file), { recursive: true });
+    const db = new Database(file, { timeout: 5000 });
+    try {
+      db.prepare("select 1").get();
+    } finally {
+      db.close();
+    }
+    return { name: "database", status: "ok", detail: `SQLite ${file} opens` };
+  } catch (err) {
+    return {
+      name: "database",
+      status: "fail",
+      detail: `cannot open the SQLite database ${file}: ${errorMessage(err)}`,
+      fix: "Set DATABASE_PATH (or DATA_DIR) to a writable location on a local disk.",
+    };
+  }
+}
+
+async function redisCheck(url: string | null): Promise<CheckResult> {
+  if (url === null) return { name: "redis", status: "skip", detail: "QUEUE_URL is not set: the embedded SQLite queue is used" };
+  const { Redis } = await import("ioredis");
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3000, retryStrategy: () => null });
+  redis.on("error", () => undefined);
+  try {
+    await redis.connect();
+    const pong = await redis.ping();
+    return { name: "redis", status: "ok", detail: `QUEUE_URL answers (${pong})` };
+  } catch (err) {
+    return {
+      name: "redis",
+      status: "fail",
+      detail: `cannot reach QUEUE_URL: ${errorMessage(err).replace(/\/\/[^@/]*@/, "//***@")}`,
+      fix: "Start Redis or fix QUEUE_URL (redis://host:port, rediss:// for TLS); unset it to use the embedded queue.",
+    };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function runChecks(io: CliIO, opts: { local: boolean }): Promise<CheckResult[]> {
+  const env = io.env;
+  const local = loadLocalSettings(env, io.cwd);
+  const results: CheckResult[] = [nodeCheck()];
+  let dataDir = local.stateDir;
+  let databasePath: string | null = null;
+  let queueUrl: string | null = null;
+  if (!opts.local) {
+    try {
+      const settings = loadSettings(env, io.cwd);
+      const durable = readDurableSettings(env, { dataDir: settings.dataDir, concurrency: settings.concurrency });
+      dataDir = settings.dataDir;
+      databasePath = durable.databasePath;
+      queueUrl = durable.queueUrl;
+      results.push({ name: "settings", status: "ok", detail: "the environment variables are valid" });
+    } catch (err) {
+      results.push({ name: "settings", status: "fail", detail: errorMessage(err), fix: "Fix the variable named above (docs/operations.md lists them)." });
+    }
+  }
+  const codex = await codexCheck(local.codex.bin, io.cwd);
+  results.push(codex.result);
+  results.push(credentialsCheck(env, local.codex.homeTemplate));
+  const dir = dataDirCheck(dataDir, opts.local ? "state directory" : "DATA_DIR");
+  results.push(dir);
+  if (codex.usable && dir.status === "ok") results.push(await sandboxCheck(local.codex.bin, dataDir));
+  else results.push({ name: "sandbox", status: "skip", detail: "skipped: needs a working codex and data directory" });
+  if (!opts.local) {
+    results.push(appCheck(env));
+    if (databasePath !== null) results.push(await databaseCheck(databasePath));
+    results.push(await redisCheck(queueUrl));
+  }
+  return results;
+}
+
+const MARK: Record<CheckStatus, string> = { ok: "ok  ", warn: "warn", fail: "FAIL", skip: "skip" };
+
+export async function doctorCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      local: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    io.stdout.write(DOCTOR_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const results = await runChecks(io, { local: values.local });
+  const failed = results.filter((r) => r.status === "fail").length;
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify({ ok: failed === 0, checks: results }, null, 2)}\n`);
+  } else {
+    const lines = results.flatMap((r) => [`[${MARK[r.status]}] ${r.name}: ${r.detail}`, ...(r.fix ? [`       fix: ${r.fix}`] : [])]);
+    lines.push("", failed === 0 ? "Everything needed is in place." : `${failed} check(s) failed.`);
+    io.stdout.write(`${lines.join("\n")}\n`);
+  }
+  return failed === 0 ? EXIT.ok : EXIT.error;
+}

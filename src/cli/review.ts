@@ -1,0 +1,125 @@
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { severitySchema, severityToPriority, type Severity } from "../config/schema.js";
+import { CodexExecutor } from "../executors/codex.js";
+import { FORMATS, formatResult, worstPriority, type OutputFormat } from "../local/format.js";
+import { reviewLocal } from "../local/review.js";
+import { loadLocalSettings } from "../local/settings.js";
+import { EXIT, packageVersion, UsageError, type CliIO } from "./io.js";
+import { ProgressLine } from "./progress.js";
+
+export const REVIEW_HELP = `Usage: codex-pr-bot review [options]
+
+Reviews the change between a base and HEAD in the git checkout around the current directory.
+
+Options:
+  --base <ref>           Base to compare with (default: the upstream branch, origin/HEAD, main, master)
+  --uncommitted          Review the working tree (staged and unstaged changes to tracked files) too
+  --mode review|audit    Normal review or security audit (default: review)
+  --executor codex       Agent to run (claude and both are not available locally yet)
+  --format <f>           text | json | sarif | markdown (default: text)
+  -o, --output <file>    Write the report to a file instead of stdout
+  --write <fmt>:<file>   Also write the same run's report in another format (repeatable),
+                         e.g. --write sarif:review.sarif --write markdown:review.md
+  --fail-on <P0-P3>      Exit 2 when a finding is at least this severe (default: never)
+  --min-severity <P0-P3> Lowest severity reported (default: review.min_severity from the config, P2)
+  --config <file>        Config file (default: .github/codex-pr-bot.yml in the checkout)
+  -C <dir>               Run as if started in <dir>
+  --model <name>         Model (default: codex.model from the config, CODEX_MODEL, codex's default)
+
+Exit codes: 0 no findings at the --fail-on level, 2 findings at that level, 1 error.
+`;
+
+function severity(value: string | undefined, flag: string): Severity | null {
+  if (value === undefined) return null;
+  const parsed = severitySchema.safeParse(value.toUpperCase());
+  if (!parsed.success) throw new UsageError(`${flag} must be one of P0, P1, P2, P3 (got "${value}")`);
+  return parsed.data;
+}
+
+export async function reviewCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      base: { type: "string" },
+      uncommitted: { type: "boolean", default: false },
+      mode: { type: "string", default: "review" },
+      executor: { type: "string", default: "codex" },
+      format: { type: "string", default: "text" },
+      output: { type: "string", short: "o" },
+      write: { type: "string", multiple: true, default: [] },
+      "fail-on": { type: "string" },
+      "min-severity": { type: "string" },
+      config: { type: "string" },
+      C: { type: "string" },
+      model: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    io.stdout.write(REVIEW_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const mode = values.mode;
+  if (mode !== "review" && mode !== "audit") throw new UsageError(`--mode must be review or audit (got "${mode}")`);
+  if (values.executor !== "codex") {
+    if (values.executor === "claude" || values.executor === "both") {
+      throw new UsageError(`--executor ${values.executor}: only codex is available in the local command so far`);
+    }
+    throw new UsageError(`--executor must be codex, claude or both (got "${values.executor}")`);
+  }
+  const format = values.format as OutputFormat;
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")} (got "${values.format}")`);
+  const extraOutputs = values.write.map((spec) => {
+    const colon = spec.indexOf(":");
+    const fmt = spec.slice(0, colon) as OutputFormat;
+    if (colon < 1 || colon === spec.length - 1 || !FORMATS.includes(fmt)) {
+      throw new UsageError(`--write takes <format>:<file> with a format of ${FORMATS.join(", ")} (got "${spec}")`);
+    }
+    return { format: fmt, file: path.resolve(io.cwd, spec.slice(colon + 1)) };
+  });
+  const failOn = severity(values["fail-on"], "--fail-on");
+  const minSeverity = severity(values["min-severity"], "--min-severity");
+
+  const dir = path.resolve(io.cwd, values.C ?? ".");
+  const settings = loadLocalSettings(io.env, io.cwd);
+  const executor = new CodexExecutor(settings.codex);
+  const progress = new ProgressLine(io, mode === "audit" ? "auditing" : "reviewing");
+  let result;
+  try {
+    result = await reviewLocal({
+      dir,
+      base: values.base ?? null,
+      mode,
+      uncommitted: values.uncommitted,
+      executor,
+      configFile: values.config ? path.resolve(io.cwd, values.config) : null,
+      minSeverity,
+      model: values.model ?? null,
+      signal: io.signal,
+      onProgress: (p) => progress.update(p),
+    });
+  } finally {
+    progress.stop();
+  }
+
+  const version = packageVersion();
+  for (const extra of extraOutputs) await writeFile(extra.file, formatResult(result, extra.format, version));
+  const report = formatResult(result, format, version);
+  if (values.output) {
+    await writeFile(path.resolve(io.cwd, values.output), report);
+    io.stderr.write(`Wrote the ${format} report to ${values.output} (${result.outcome.findings.length} finding(s)).\n`);
+  } else {
+    io.stdout.write(report);
+  }
+  const worst = worstPriority(result);
+  if (failOn !== null && worst !== null && worst <= severityToPriority(failOn)) {
+    io.stderr.write(`Failing: a finding is ${failOn} or more severe (--fail-on ${failOn}).\n`);
+    return EXIT.findings;
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,56 @@
+import { existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { CodexSettings } from "../executors/codex.js";
+import { defaultCodexBin } from "../settings.js";
+
+/**
+ * Settings of the local front doors (CLI, MCP server, GitHub Action). They run on the user's own
+ * machine, so unlike the app they take the user's codex login (`~/.codex`, or CODEX_HOME) as the
+ * template for each run's CODEX_HOME and keep their state under XDG_STATE_HOME, never in the
+ * checkout being reviewed and never under the system temp dir (codex cannot sandbox there).
+ */
+
+export interface LocalSettings {
+  /** Root for per-run CODEX_HOMEs and scratch worktrees. */
+  stateDir: string;
+  codex: CodexSettings;
+}
+
+/** DATA_DIR, else $XDG_STATE_HOME/codex-pr-bot, else ~/.local/state/codex-pr-bot. */
+export function localStateDir(env: NodeJS.ProcessEnv, cwd: string): string {
+  if (env.DATA_DIR?.trim()) return path.resolve(cwd, env.DATA_DIR.trim());
+  const xdg = env.XDG_STATE_HOME?.trim();
+  const base = xdg ? path.resolve(xdg) : path.join(env.HOME?.trim() || os.homedir(), ".local", "state");
+  return path.join(base, "codex-pr-bot");
+}
+
+/** The directory whose config.toml / auth.json each run copies: CODEX_HOME_TEMPLATE, CODEX_HOME or ~/.codex. */
+export function codexTemplateDir(env: NodeJS.ProcessEnv, cwd: string): string | null {
+  const explicit = env.CODEX_HOME_TEMPLATE?.trim() || env.CODEX_HOME?.trim();
+  if (explicit) return path.resolve(cwd, explicit);
+  const fallback = path.join(env.HOME?.trim() || os.homedir(), ".codex");
+  return existsSync(fallback) ? fallback : null;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+export function loadLocalSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LocalSettings {
+  const stateDir = localStateDir(env, cwd);
+  return {
+    stateDir,
+    codex: {
+      bin: env.CODEX_BIN?.trim() || defaultCodexBin(),
+      homesRoot: path.join(stateDir, "codex-homes"),
+      homeTemplate: codexTemplateDir(env, cwd),
+      apiKey: env.CODEX_API_KEY?.trim() || env.OPENAI_API_KEY?.trim() || null,
+      passEnv: list(env.CODEX_PASS_ENV),
+      defaultModel: env.CODEX_MODEL?.trim() || null,
+    },
+  };
+}

@@ -1,0 +1,177 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { existsSync, mkdirSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { makeTempDir } from "../helpers/tmp.js";
+import { captureIO, CLI, CODEX_BIN, makeTemplate, TSX } from "../unit/cli/fixture.js";
+
+/**
+ * `codex-pr-bot doctor` on a good and a broken set-up (real codex, real sandbox, real SQLite and
+ * Redis when redis-server is installed), and the `worker` command's arguments and lifecycle.
+ */
+
+const base = makeTempDir("cli-doctor");
+const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+let redis: ChildProcess | null = null;
+let redisUrl: string | null = null;
+
+function hasRedis(): boolean {
+  return (process.env.PATH ?? "").split(path.delimiter).some((dir) => {
+    try {
+      return existsSync(path.join(dir, "redis-server"));
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  if (!hasRedis()) return;
+  const port = await freePort();
+  const dir = path.join(base, "redis");
+  mkdirSync(dir);
+  redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("redis-server did not start")), 10_000);
+    redis!.stdout!.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("Ready to accept connections")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  redisUrl = `redis://127.0.0.1:${port}`;
+});
+
+afterAll(() => {
+  redis?.kill("SIGTERM");
+});
+
+function goodEnv(): NodeJS.ProcessEnv {
+  const home = path.join(base, "good-home");
+  mkdirSync(home, { recursive: true });
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    DATA_DIR: path.join(base, "good-data"),
+    CODEX_BIN,
+    CODEX_HOME_TEMPLATE: makeTemplate(base, "http://127.0.0.1:9/v1"),
+    APP_ID: "12345",
+    PRIVATE_KEY: privateKey,
+    WEBHOOK_SECRET: "a-webhook-secret",
+    ...(redisUrl ? { QUEUE_URL: redisUrl } : {}),
+  };
+}
+
+describe("codex-pr-bot doctor", () => {
+  it("passes on a good set-up and says so", async () => {
+    const io = captureIO(base, goodEnv());
+    const code = await main(["doctor", "--json"], io);
+    const report = JSON.parse(io.out()) as { ok: boolean; checks: { name: string; status: string; detail: string }[] };
+    const byName = Object.fromEntries(report.checks.map((c) => [c.name, c]));
+    expect(report.checks.filter((c) => c.status === "fail")).toEqual([]);
+    expect(code).toBe(0);
+    expect(byName.codex!.status).toBe("ok");
+    expect(byName.codex!.detail).toMatch(/codex \d+\.\d+\.\d+/);
+    expect(byName.credentials!.detail).toContain("custom model provider");
+    expect(byName.sandbox!.status).toBe("ok");
+    expect(byName["github app"]!.status).toBe("ok");
+    expect(byName.database!.status).toBe("ok");
+    expect(byName.redis!.status).toBe(redisUrl ? "ok" : "skip");
+  });
+
+  it("fails on a broken set-up and says what to fix for each problem", async () => {
+    const home = path.join(base, "empty-home");
+    mkdirSync(home, { recursive: true });
+    const io = captureIO(base, {
+      PATH: process.env.PATH,
+      HOME: home,
+      DATA_DIR: path.join(base, "broken-data"),
+      CODEX_BIN: path.join(base, "no-such-codex"),
+      PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----",
+      WEBHOOK_SECRET: "x",
+      APP_ID: "12345",
+      DATABASE_PATH: "/dev/null/runs.sqlite",
+      QUEUE_URL: "redis://127.0.0.1:1",
+    });
+    const code = await main(["doctor"], io);
+    const out = io.out();
+    expect(code).toBe(1);
+    expect(out).toMatch(/\[FAIL\] codex: cannot start .*no-such-codex/);
+    expect(out).toContain("fix: Run `npm ci`");
+    expect(out).toMatch(/\[FAIL\] credentials: no model credentials/);
+    expect(out).toContain("fix: Set CODEX_API_KEY");
+    expect(out).toMatch(/\[skip\] sandbox/);
+    expect(out).toMatch(/\[FAIL\] github app: the private key does not parse/);
+    expect(out).toMatch(/\[FAIL\] database: cannot open the SQLite database \/dev\/null\/runs\.sqlite/);
+    expect(out).toMatch(/\[FAIL\] redis: cannot reach QUEUE_URL/);
+    expect(out).toMatch(/\d check\(s\) failed\./);
+  });
+
+  it("--local skips the app checks; missing app variables are named", async () => {
+    const env = { ...goodEnv(), APP_ID: "", PRIVATE_KEY: "" };
+    const local = captureIO(base, env);
+    expect(await main(["doctor", "--local"], local)).toBe(0);
+    expect(local.out()).not.toContain("github app");
+    const full = captureIO(base, env);
+    expect(await main(["doctor"], full)).toBe(1);
+    expect(full.out()).toContain("[FAIL] github app: missing APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH)");
+  });
+
+  it("rejects unknown arguments", async () => {
+    const io = captureIO(base, goodEnv());
+    expect(await main(["doctor", "--frobnicate"], io)).toBe(1);
+    expect(io.err()).toContain('Run "codex-pr-bot doctor --help"');
+  });
+});
+
+describe("codex-pr-bot worker", () => {
+  it("explains what is missing instead of starting", async () => {
+    const noQueue = captureIO(base, { ...goodEnv(), QUEUE_URL: "" });
+    expect(await main(["worker"], noQueue)).toBe(1);
+    expect(noQueue.err()).toContain("QUEUE_URL is not set");
+    const noKey = captureIO(base, { ...goodEnv(), QUEUE_URL: "redis://127.0.0.1:1", PRIVATE_KEY: "" });
+    expect(await main(["worker"], noKey)).toBe(1);
+    expect(noKey.err()).toContain("PRIVATE_KEY (or PRIVATE_KEY_PATH) is not set");
+    const badConcurrency = captureIO(base, { ...goodEnv(), QUEUE_URL: "redis://127.0.0.1:1" });
+    expect(await main(["worker", "--concurrency", "0"], badConcurrency)).toBe(1);
+    expect(badConcurrency.err()).toContain("--concurrency must be a positive integer");
+    const badUrl = captureIO(base, { ...goodEnv(), QUEUE_URL: "http://example" });
+    expect(await main(["worker"], badUrl)).toBe(1);
+    expect(badUrl.err()).toContain("QUEUE_URL must start with redis://");
+  });
+
+  it.runIf(hasRedis())("starts on the shared queue and stops cleanly on SIGTERM", async () => {
+    const child = spawn(TSX, [CLI, "worker", "--concurrency", "1"], {
+      cwd: base,
+      env: { ...goodEnv(), QUEUE_URL: redisUrl!, LOG_LEVEL: "info" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (!output.includes("codex-pr-bot worker ready") && Date.now() < deadline) {
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(output).toContain("codex-pr-bot worker ready");
+    child.kill("SIGTERM");
+    const code = await Promise.race([exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 20_000))]);
+    expect(output).toContain("worker stopped");
+    expect(code).toBe(0);
+  });
+});
