@@ -1,78 +1,112 @@
 import path from "node:path";
-import type { ApplicationFunction, Probot } from "probot";
-import { CodexExecutor } from "./executors/codex.js";
-import { clearCodexHomes } from "./executors/home.js";
+import type { ApplicationFunction, ApplicationFunctionOptions, Probot } from "probot";
 import type { Executor } from "./executors/types.js";
 import type { Octokit } from "./github/client.js";
 import { onIssueComment } from "./handlers/issue-comment.js";
 import { onPullRequest, PULL_REQUEST_EVENTS } from "./handlers/pull-request.js";
-import type { PipelineDeps } from "./jobs/deps.js";
-import { MemoryQueue } from "./jobs/memory-queue.js";
+import { onReviewComment } from "./handlers/review-comment.js";
+import { buildPipelineDeps, buildQueue, sweepLeftovers } from "./jobs/assemble.js";
+import { readDurableSettings, type DurableSettings } from "./jobs/create-queue.js";
 import type { JobQueue } from "./jobs/queue.js";
+import { RecordingQueue } from "./jobs/recording-queue.js";
 import { createWorker } from "./jobs/run-job.js";
 import { loadSettings, type Settings } from "./settings.js";
-import { Workspaces } from "./workspace/workspaces.js";
+import { AGENT_UMASK } from "./security/agent-user.js";
+import { agentIsolationWarnings } from "./security/preflight.js";
+import { RunStore } from "./store/runs.js";
+import { runsRoutes } from "./web/runs-routes.js";
+import type { Workspaces } from "./workspace/workspaces.js";
 
 export interface AppOptions {
   settings?: Settings;
+  durable?: DurableSettings;
+  /** Replaces the durable queue (tests use an in-memory one). */
   queue?: JobQueue;
+  /** Run history; null keeps none. Default: the SQLite file from DATABASE_PATH. */
+  runs?: RunStore | null;
   executor?: Executor;
   workspaces?: Workspaces;
   /** Stop the queue gracefully on SIGTERM/SIGINT (off in tests, which load many apps). */
   handleSignals?: boolean;
 }
 
-/** Wires handlers, queue, workspaces and the executor into a Probot app function. */
-export function createApp(options: AppOptions = {}): ApplicationFunction {
-  return (app: Probot) => {
-    const settings = options.settings ?? loadSettings();
-    const log = app.log.child({ name: "codex-pr-bot" });
-    const workspaces =
-      options.workspaces ??
-      new Workspaces({ root: path.join(settings.dataDir, "workspaces"), poolSize: settings.poolSize });
-    const executor =
-      options.executor ??
-      new CodexExecutor({
-        bin: settings.codexBin,
-        homesRoot: path.join(settings.dataDir, "codex-homes"),
-        homeTemplate: settings.codexHomeTemplate,
-        apiKey: settings.codexApiKey,
-        passEnv: settings.codexPassEnv,
-        defaultModel: settings.codexModel,
-      });
-    const queue = options.queue ?? new MemoryQueue({ concurrency: settings.concurrency, log });
+const DAY_MS = 24 * 60 * 60 * 1000;
 
-    const deps: PipelineDeps = {
-      log,
+/** Wires handlers, queue, run history, workspaces and the executor into a Probot app function. */
+export function createApp(options: AppOptions = {}): ApplicationFunction {
+  return (app: Probot, appOptions?: ApplicationFunctionOptions) => {
+    const settings = options.settings ?? loadSettings();
+    const durable = options.durable ?? readDurableSettings(process.env, { dataDir: settings.dataDir, concurrency: settings.concurrency });
+    const log = app.log.child({ name: "codex-pr-bot" });
+    const runs = options.runs === undefined ? new RunStore(durable.databasePath) : options.runs;
+
+    const deps = buildPipelineDeps({
       settings,
-      workspaces,
-      executor,
-      auth: async (installationId) => {
-        const octokit = (await app.auth(installationId)) as Octokit;
-        return {
-          octokit,
-          token: async () => ((await octokit.auth({ type: "installation" })) as { token: string }).token,
-        };
-      },
-    };
+      runs,
+      log,
+      installationOctokit: async (id) => (await app.auth(id)) as Octokit,
+      ...(options.workspaces ? { workspaces: options.workspaces } : {}),
+      ...(options.executor ? { executor: options.executor } : {}),
+    });
+    const inner = options.queue ?? buildQueue(deps, durable, durable.workers);
+    const queue = runs ? new RecordingQueue(inner, runs, log) : inner;
 
     app.on([...PULL_REQUEST_EVENTS], onPullRequest(queue));
     app.on("issue_comment.created", onIssueComment(queue, settings.handles));
+    app.on("pull_request_review_comment.created", onReviewComment(queue, settings.handles));
+    appOptions?.addHandler(runsRoutes({ runs, token: durable.runsToken, stats: async () => (await queue.stats?.()) ?? { pending: 0, running: 0 } }));
 
-    // Worktrees and CODEX_HOMEs left by a crashed process would otherwise leak disk and pool slots
-    // (and a home may hold a copy of the operator's auth.json).
-    workspaces.sweep().catch((err: unknown) => log.warn({ err }, "workspace sweep failed"));
-    clearCodexHomes(path.join(settings.dataDir, "codex-homes")).catch((err: unknown) => log.warn({ err }, "CODEX_HOME sweep failed"));
-    queue.start(createWorker(deps));
+    if (settings.agentUser) {
+      // Checkouts made while an agent runs must be closed to it from the start, not after a chmod.
+      process.umask(AGENT_UMASK);
+    }
+    warnAboutIsolation(settings, log);
+
+    if (durable.workers > 0) {
+      void sweepLeftovers(deps);
+      queue.start(createWorker(deps));
+    }
+    if (runs) pruneDaily(runs, durable.runRetentionDays, log);
 
     if (options.handleSignals ?? true) {
       const shutdown = (signal: string): void => {
         log.info({ signal }, "draining jobs before exit");
-        void queue.stop().finally(() => process.exit(0));
+        void queue
+          .stop()
+          .then(() => queue.close?.())
+          .finally(() => process.exit(0));
       };
       process.once("SIGTERM", shutdown);
       process.once("SIGINT", shutdown);
     }
-    log.info({ dataDir: settings.dataDir, handles: settings.handles, concurrency: settings.concurrency }, "codex-pr-bot ready");
+    log.info(
+      { dataDir: settings.dataDir, handles: settings.handles, workers: durable.workers, queue: durable.queueUrl ? "bullmq" : "sqlite" },
+      "codex-pr-bot ready",
+    );
   };
+}
+
+function pruneDaily(runs: RunStore, retentionDays: number, log: Probot["log"]): void {
+  const prune = (): void => {
+    try {
+      const removed = runs.prune(retentionDays * DAY_MS);
+      if (removed > 0) log.info({ removed }, "pruned old runs");
+    } catch (err) {
+      log.warn({ err }, "run pruning failed");
+    }
+  };
+  prune();
+  setInterval(prune, DAY_MS).unref();
+}
+
+/** The agent can read whatever its OS user can: say so loudly when that includes the app's secrets. */
+function warnAboutIsolation(settings: Settings, log: Probot["log"]): void {
+  agentIsolationWarnings({
+    privateKeyPath: process.env.PRIVATE_KEY_PATH ? path.resolve(process.env.PRIVATE_KEY_PATH) : null,
+    agentUser: settings.agentUser ?? null,
+    dataDir: settings.dataDir,
+    extraSecretFiles: [path.resolve(".env")],
+  })
+    .then((warnings) => warnings.forEach((w) => log.warn({ code: w.code }, w.message)))
+    .catch((err: unknown) => log.warn({ err }, "agent isolation check failed"));
 }

@@ -2,6 +2,8 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_PRICE_TABLE, priceTableSchema, type PriceTable } from "./executors/pricing.js";
+import { AgentUserError, parseAgentUser, type AgentUser } from "./security/agent-user.js";
 
 /**
  * Operator settings: the app's own environment variables, on top of Probot's standard ones
@@ -46,7 +48,17 @@ const envSchema = z.object({
   WORKSPACE_POOL_SIZE: positiveInt(2),
   PROGRESS_INTERVAL_SECONDS: positiveInt(10),
   MAX_DIFF_BYTES: positiveInt(2 * 1024 * 1024),
+  MAX_FILES: positiveInt(300),
+  CLAUDE_BIN: optionalString,
+  ANTHROPIC_API_KEY: optionalString,
+  CLAUDE_CODE_OAUTH_TOKEN: optionalString,
+  ANTHROPIC_BASE_URL: optionalString,
+  CLAUDE_MODEL: optionalString,
+  CLAUDE_PASS_ENV: commaList,
+  CLAUDE_MAX_RETRIES: positiveInt(2),
+  PRICE_TABLE: optionalString,
   AGENT_TIMEOUT_CAP_SECONDS: positiveInt(60 * 60),
+  AGENT_USER: optionalString,
 });
 
 export interface Settings {
@@ -65,8 +77,30 @@ export interface Settings {
   poolSize: number;
   progressIntervalMs: number;
   maxDiffBytes: number;
+  /** Most changed files handed to the agent; larger PRs are reviewed on a prioritised subset. */
+  maxFiles: number;
+  /** Claude Code, when the operator configured credentials or a gateway; null = not available. */
+  claude?: ClaudeOperatorSettings | null;
+  /** USD per 1M tokens per model, for Codex cost figures (Claude reports its own cost). */
+  priceTable?: PriceTable;
   /** Upper bound on any repository's configured agent timeout. */
   timeoutCapMs: number;
+  /**
+   * AGENT_USER (a user name or "uid:gid"): the unprivileged OS user codex runs as, so the agent
+   * cannot read the App's private key, the run database or other jobs' workspaces (docs/security.md).
+   * Null: the agent runs as the app's own user. Optional only so older callers compile.
+   */
+  agentUser?: AgentUser | null;
+}
+
+export interface ClaudeOperatorSettings {
+  bin: string;
+  apiKey: string | null;
+  oauthToken: string | null;
+  baseUrl: string | null;
+  model: string | null;
+  passEnv: string[];
+  maxRetries: number;
 }
 
 export class SettingsError extends Error {
@@ -76,6 +110,25 @@ export class SettingsError extends Error {
 export function defaultCodexBin(): string {
   const require = createRequire(import.meta.url);
   return path.join(path.dirname(require.resolve("@openai/codex/package.json")), "bin", "codex.js");
+}
+
+export function defaultClaudeBin(): string {
+  const require = createRequire(import.meta.url);
+  return path.join(path.dirname(require.resolve("@anthropic-ai/claude-code/package.json")), "bin", "claude.exe");
+}
+
+/** PRICE_TABLE is JSON: {"gpt-5.5": {"input": 1.25, "cached_input": 0.125, "output": 10}} (USD per 1M tokens). */
+function parsePriceTable(json: string | null): PriceTable {
+  if (json === null) return DEFAULT_PRICE_TABLE;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (err) {
+    throw new SettingsError(`PRICE_TABLE is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = priceTableSchema.safeParse(raw);
+  if (!parsed.success) throw new SettingsError(`Invalid PRICE_TABLE:\n${z.prettifyError(parsed.error)}`);
+  return { ...DEFAULT_PRICE_TABLE, ...parsed.data };
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
@@ -97,6 +150,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
       throw new SettingsError(`BOT_HANDLES: unknown handle "${h}" (known: codex, claude)`);
     }
   }
+  let agentUser: AgentUser | null = null;
+  if (e.AGENT_USER !== null) {
+    try {
+      agentUser = parseAgentUser(e.AGENT_USER);
+    } catch (err) {
+      if (err instanceof AgentUserError) throw new SettingsError(err.message);
+      throw err;
+    }
+  }
   return {
     dataDir,
     codexBin: e.CODEX_BIN ?? defaultCodexBin(),
@@ -109,6 +171,21 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     poolSize: e.WORKSPACE_POOL_SIZE,
     progressIntervalMs: e.PROGRESS_INTERVAL_SECONDS * 1000,
     maxDiffBytes: e.MAX_DIFF_BYTES,
+    maxFiles: e.MAX_FILES,
+    claude:
+      e.ANTHROPIC_API_KEY || e.CLAUDE_CODE_OAUTH_TOKEN || e.ANTHROPIC_BASE_URL
+        ? {
+            bin: e.CLAUDE_BIN ?? defaultClaudeBin(),
+            apiKey: e.ANTHROPIC_API_KEY,
+            oauthToken: e.CLAUDE_CODE_OAUTH_TOKEN,
+            baseUrl: e.ANTHROPIC_BASE_URL,
+            model: e.CLAUDE_MODEL,
+            passEnv: e.CLAUDE_PASS_ENV,
+            maxRetries: e.CLAUDE_MAX_RETRIES,
+          }
+        : null,
+    priceTable: parsePriceTable(e.PRICE_TABLE),
     timeoutCapMs: e.AGENT_TIMEOUT_CAP_SECONDS * 1000,
+    agentUser,
   };
 }

@@ -158,16 +158,87 @@ const codexSchema = z
   })
   .strict();
 
+const executorName = z.enum(["codex", "claude"]);
+const executorList = z
+  .array(executorName)
+  .min(1, "Name at least one executor")
+  .max(2)
+  .refine((list) => new Set(list).size === list.length, "List each executor once");
+
+const routingSchema = z
+  .object({
+    /** Executors for automatic and `review` runs; null = `executors`. Default null. */
+    review: executorList.nullable().default(null),
+    /** Executors for security audits; null = `executors`. Default null. */
+    audit: executorList.nullable().default(null),
+    /** Executors for `ask`; null = `executors`. Default null. */
+    ask: executorList.nullable().default(null),
+    /** Executors for `fix`; null = `executors` (the first one runs). Default null. */
+    fix: executorList.nullable().default(null),
+    /** Executors for `tests`; null = `executors` (the first one runs). Default null. */
+    tests: executorList.nullable().default(null),
+  })
+  .strict();
+
+const claudeSchema = z
+  .object({
+    /** Claude model for this repository; null = the operator's default (CLAUDE_MODEL). Default null. */
+    model: modelName.nullable().default(null),
+    /** Most agent turns per run (--max-turns), 1..200. Default 40. */
+    max_turns: z.number().int().min(1).max(200).default(40),
+    /** Stop a run once Claude's cost estimate passes this many US dollars (--max-budget-usd); null = no budget. Default null. */
+    max_budget_usd: z.number().positive().max(100).nullable().default(null),
+  })
+  .strict();
+
+const fixAutoSchema = z
+  .object({
+    /** Open a fix PR without a command after an automatic review with findings at or above min_severity. Default false. */
+    enabled: z.boolean().default(false),
+    /** Lowest finding priority that starts an automatic fix. Default "P1". */
+    min_severity: severitySchema.default("P1"),
+  })
+  .strict();
+
+const fixSchema = z
+  .object({
+    /** Shell command run in the worktree after the agent (e.g. "npm test"); null = no verification. Default null. */
+    verify: z.string().trim().min(1, "Use null (or leave it out) for no verification").max(2000).nullable().default(null),
+    /** Wall-clock limit for the verification command, 1..60 minutes. Default 10. */
+    verify_timeout_minutes: z.number().int().min(1).max(60).default(10),
+    /** Automatic fixes after automatic reviews. Default: off. */
+    auto: fixAutoSchema.prefault({}),
+    /** Let a fix change files under .github/workflows/. Default false. */
+    allow_workflow_changes: z.boolean().default(false),
+    /** Let a fix add or change binary files. Default false. */
+    allow_binaries: z.boolean().default(false),
+    /** Largest file a fix may add or change, in bytes, 1 KiB..100 MiB. Default 1048576 (1 MiB). */
+    max_file_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(100 * 1024 * 1024)
+      .default(1024 * 1024),
+  })
+  .strict();
+
 export const repoConfigSchema = z
   .object({
     auto_review: autoReviewSchema.prefault({}),
     paths: pathsSchema.prefault({}),
     review: reviewSchema.prefault({}),
+    /** Agents that run: [codex], [claude] or [codex, claude] (in parallel, findings merged). Default [codex]. */
+    executors: executorList.default(["codex"]),
+    /** Per-mode executors, overriding `executors` (e.g. audits by both). Default: none. */
+    routing: routingSchema.prefault({}),
     codex: codexSchema.prefault({}),
+    claude: claudeSchema.prefault({}),
+    fix: fixSchema.prefault({}),
   })
   .strict();
 
 export type RepoConfig = z.output<typeof repoConfigSchema>;
+export type ExecutorName = z.output<typeof executorName>;
 
 /**
  * The configuration of a repository without a config file. Frozen because it is shared by every

@@ -1,8 +1,10 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { lstat, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Cancelled, ExecutorError } from "../errors.js";
 import type { Mode, ReviewOutcome } from "../types.js";
+import { openAgentAccess, type RunAs } from "../security/agent-user.js";
+import { hardenCodexHome } from "../security/codex-home.js";
 import { BASE_ENV_ALLOWLIST, buildEnv, run, SpawnError, type ExecResult } from "../util/exec.js";
 import { CodexEventState, readableProviderMessage } from "./codex-events.js";
 import { parseReviewOutput, reviewJsonSchema } from "./findings.js";
@@ -29,6 +31,11 @@ export interface CodexSettings {
   defaultModel: string | null;
   /** Extra `-c key=value` overrides from the operator's config (tests point codex at a mock with them). */
   configOverrides?: string[];
+  /**
+   * Run codex as this unprivileged OS user (AGENT_USER; the app must run as root). The read-only
+   * sandbox does not stop reads: without this the agent can read the App's private key file.
+   */
+  runAs?: RunAs | null;
 }
 
 const READ_ONLY_MODES: ReadonlySet<Mode> = new Set(["review", "audit", "ask"]);
@@ -94,7 +101,9 @@ export class CodexExecutor implements Executor {
       jobId: `codex-${path.basename(req.worktree)}`,
       template: this.settings.homeTemplate,
     });
+    let closeAccess: (() => Promise<void>) | null = null;
     try {
+      await hardenCodexHome(home.dir); // e.g. the PR's AGENTS.md is not loaded as instructions
       if (STRUCTURED_MODES.has(req.mode)) {
         await writeFile(path.join(home.dir, SCHEMA_FILE), JSON.stringify(reviewJsonSchema(), null, 2), { mode: 0o600 });
       }
@@ -106,6 +115,10 @@ export class CodexExecutor implements Executor {
         reasoningEffort: req.reasoningEffort,
         configOverrides: this.settings.configOverrides ?? [],
       });
+      const runAs = this.settings.runAs ?? null;
+      if (runAs) {
+        closeAccess = await openAgentAccess(runAs, { home: home.dir, homesRoot: this.settings.homesRoot, worktree: req.worktree });
+      }
       const env = buildEnv([...BASE_ENV_ALLOWLIST, ...this.settings.passEnv], {
         CODEX_HOME: home.dir,
         HOME: home.dir,
@@ -122,8 +135,10 @@ export class CodexExecutor implements Executor {
           input: req.prompt,
           timeoutMs: req.timeoutMs,
           signal: req.signal,
+          ...(runAs ? { uid: runAs.user.uid, gid: runAs.user.gid } : {}),
           onStdoutLine: (line) => {
             state.push(line);
+            req.onEvent?.(line);
             if (!state.changed) return;
             state.changed = false;
             try {
@@ -166,6 +181,7 @@ export class CodexExecutor implements Executor {
         warnings: [...state.warnings, ...stderrWarnings(result.stderr), ...progressErrors].map(redact),
       };
     } finally {
+      await closeAccess?.();
       await home.dispose();
     }
   }
@@ -199,7 +215,10 @@ export class CodexExecutor implements Executor {
 
   /** The -o file, or the last agent_message when codex left it empty. */
   private async finalMessage(home: string, state: CodexEventState): Promise<string> {
-    const fromFile = await readFile(path.join(home, LAST_MESSAGE_FILE), "utf8").catch(() => "");
+    // Under AGENT_USER the home belongs to the agent: never follow a link it planted there (we read as root).
+    const file = path.join(home, LAST_MESSAGE_FILE);
+    const isFile = (await lstat(file).catch(() => null))?.isFile() ?? false;
+    const fromFile = isFile ? await readFile(file, "utf8").catch(() => "") : "";
     if (fromFile.trim().length > 0) return fromFile;
     return state.lastAgentMessage ?? "";
   }

@@ -21,10 +21,12 @@ export interface AgentRunRequest {
   signal?: AbortSignal;
   /** Called on every meaningful change of the live progress (the caller throttles). */
   onProgress?: (progress: Progress) => void;
+  /** Every raw event line the agent printed, for the run's event log (the caller caps it). */
+  onEvent?: (line: string) => void;
 }
 
 export interface AgentRunResult {
-  executor: "codex";
+  executor: "codex" | "claude";
   /** The last agent message text. */
   finalMessage: string;
   /** Parsed and validated for review/audit; null for the other modes. */

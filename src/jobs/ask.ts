@@ -2,6 +2,7 @@ import { replyToPull } from "../github/comments.js";
 import { buildPrompt } from "../prompts/build.js";
 import { sanitizeAgentMarkdown } from "../review/sanitize.js";
 import type { JobContext } from "./context.js";
+import { agentRequest, selectExecutors } from "./agents.js";
 import { checkoutPull } from "./checkout.js";
 
 const QUOTE_LIMIT = 500;
@@ -14,9 +15,11 @@ export async function runAsk(ctx: JobContext): Promise<void> {
     await replyToPull(ctx.octokit, ctx.coords, ctx.job.prNumber, `@${sender} usage: \`@codex ask <your question about this pull request>\``);
     return;
   }
-  const checkout = await checkoutPull(ctx);
+  const checkout = await ctx.run.timed("checkout", () => checkoutPull(ctx));
   try {
-    const result = await ctx.deps.executor.run({
+    // An answer comes from one agent: the first of those selected for `ask`.
+    const { name, executor } = selectExecutors(ctx, "ask").executors[0]!;
+    const result = await ctx.run.timed("agent", () => executor.run({
       worktree: checkout.lease.dir,
       mode: "ask",
       prompt: buildPrompt({
@@ -27,17 +30,17 @@ export async function runAsk(ctx: JobContext): Promise<void> {
         headRef: ctx.pull.headRef,
         headSha: ctx.pull.headSha,
         changedFiles: checkout.files.map((f) => ({ path: f.path, status: f.status })),
-        skippedFiles: checkout.skipped,
+        skippedFiles: [...checkout.skipped, ...checkout.overLimit.map((o) => o.path)],
         instructions: ctx.config.review.instructions,
         prTitle: ctx.pull.title,
         prBody: ctx.pull.body,
         question,
       }),
-      model: ctx.config.codex.model ?? ctx.deps.settings.codexModel,
-      reasoningEffort: ctx.config.codex.reasoning_effort,
+      ...agentRequest(ctx, name),
       timeoutMs: Math.min(ctx.config.codex.timeout_minutes * 60_000, ctx.deps.settings.timeoutCapMs),
       signal: ctx.signal,
-    });
+      onEvent: (line) => ctx.run.event(line),
+    }));
     const answer = sanitizeAgentMarkdown(result.finalMessage, { maxLength: 60_000, known: ctx.secrets });
     const quoted = sanitizeAgentMarkdown(question.length > QUOTE_LIMIT ? `${question.slice(0, QUOTE_LIMIT)}…` : question, {
       maxLength: QUOTE_LIMIT + 10,
@@ -46,8 +49,9 @@ export async function runAsk(ctx: JobContext): Promise<void> {
       .split("\n")
       .map((l) => `> ${l}`)
       .join("\n");
-    const body = `${quoted}\n\n${answer}\n\n<sub>Answered by Codex at \`${ctx.pull.headSha.slice(0, 12)}\` for @${sender}.</sub>`;
-    await replyToPull(ctx.octokit, ctx.coords, ctx.job.prNumber, body);
+    const body = `${quoted}\n\n${answer}\n\n<sub>Answered by ${name === "claude" ? "Claude" : "Codex"} at \`${ctx.pull.headSha.slice(0, 12)}\` for @${sender}.</sub>`;
+    ctx.run.link({ comment: await replyToPull(ctx.octokit, ctx.coords, ctx.job.prNumber, body) });
+    ctx.run.settle({ status: "succeeded", usage: result.usage });
   } finally {
     await checkout.lease.release().catch((err: unknown) => ctx.log.warn({ err }, "worktree release failed"));
   }

@@ -1,5 +1,6 @@
 import { filterPaths } from "../config/paths.js";
 import { parseUnifiedDiff } from "../review/diff.js";
+import { prioritiseFiles } from "../security/limits.js";
 import type { DiffFile } from "../types.js";
 import type { Lease } from "../workspace/workspaces.js";
 import type { JobContext } from "./context.js";
@@ -10,6 +11,8 @@ export interface CheckedOut {
   files: DiffFile[];
   /** Paths left out by the config's include/ignore globs. */
   skipped: string[];
+  /** Paths left out because the PR is over the size limits (most important first). */
+  overLimit: { path: string; reason: "max-files" | "max-bytes" }[];
 }
 
 /** Stable key per repository and host, so GitHub.com and an Enterprise Server never share a mirror. */
@@ -39,7 +42,9 @@ export async function checkoutPull(ctx: JobContext): Promise<CheckedOut> {
   try {
     const all = parseUnifiedDiff(await lease.diff());
     const { kept, skipped } = filterPaths(all, ctx.config.paths);
-    return { lease, files: kept, skipped: skipped.map((s) => s.path) };
+    // A huge PR is reviewed on its most important files rather than not at all or truncated blindly.
+    const limited = prioritiseFiles(kept, { maxFiles: ctx.deps.settings.maxFiles, maxBytes: ctx.deps.settings.maxDiffBytes });
+    return { lease, files: limited.included, skipped: skipped.map((s) => s.path), overLimit: limited.skipped };
   } catch (err) {
     await lease.release();
     throw err;

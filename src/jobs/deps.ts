@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Executor } from "../executors/types.js";
 import type { Octokit } from "../github/client.js";
 import type { Settings } from "../settings.js";
+import type { RunStore } from "../store/runs.js";
 import type { Workspaces } from "../workspace/workspaces.js";
 
 /** An installation's API client and a way to mint its short-lived token for git. */
@@ -16,5 +17,10 @@ export interface PipelineDeps {
   settings: Settings;
   auth(installationId: number): Promise<InstallationAccess>;
   workspaces: Workspaces;
+  /** Codex: the default agent. */
   executor: Executor;
+  /** Claude Code with a repository's limits, or null when the operator has not set it up. */
+  claude: ((limits: { maxTurns: number; maxBudgetUsd: number | null }) => Executor) | null;
+  /** Run history; null when none is kept. */
+  runs: RunStore | null;
 }

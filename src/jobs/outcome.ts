@@ -1,6 +1,7 @@
 import { Cancelled, ConfigError, ExecutorError, WorkspaceError } from "../errors.js";
 import { codeFence, redactSecrets } from "../review/sanitize.js";
 import type { Conclusion } from "../github/checks.js";
+import type { FinalRunStatus } from "../store/runs.js";
 
 export interface FailureReport {
   conclusion: Conclusion;
@@ -12,7 +13,7 @@ export interface FailureReport {
 }
 
 /** The one place errors become what users see. */
-export function describeFailure(err: unknown, known: readonly string[], jobId: string): FailureReport {
+export function describeFailure(err: unknown, known: readonly string[], jobId: string, agent = "Codex"): FailureReport {
   const clean = (s: string): string => redactSecrets(s, known);
   if (err instanceof ConfigError) {
     return {
@@ -36,12 +37,12 @@ export function describeFailure(err: unknown, known: readonly string[], jobId: s
   if (err instanceof ExecutorError) {
     const title =
       err.kind === "timeout"
-        ? "Codex timed out"
+        ? `${agent} timed out`
         : err.kind === "rate-limit"
-          ? "Codex hit a rate or usage limit"
+          ? `${agent} hit a rate or usage limit`
           : err.kind === "invalid-output"
-            ? "Codex returned an unusable result"
-            : "Codex failed";
+            ? `${agent} returned an unusable result`
+            : `${agent} failed`;
     const detail = err.detail.trim() ? `\n\n<details><summary>Details</summary>\n\n${codeFence(clean(err.detail))}\n\n</details>` : "";
     return {
       conclusion: err.kind === "timeout" ? "timed_out" : "failure",
@@ -56,4 +57,19 @@ export function describeFailure(err: unknown, known: readonly string[], jobId: s
     summary: `codex-pr-bot hit an unexpected error and stopped. The operator can find it in the logs under job id \`${jobId}\`.`,
     unexpected: true,
   };
+}
+
+/** How a check-run conclusion reads in the run history. */
+export function runStatusOf(conclusion: Conclusion): FinalRunStatus {
+  switch (conclusion) {
+    case "cancelled":
+      return "cancelled";
+    case "timed_out":
+      return "timed_out";
+    case "failure":
+    case "action_required":
+      return "failed";
+    default:
+      return "succeeded";
+  }
 }

@@ -16,7 +16,9 @@ import { placeFindings } from "../review/placement.js";
 import type { Finding, InlinePlacement, OutsidePlacement } from "../types.js";
 import type { JobContext } from "./context.js";
 import { checkoutPull } from "./checkout.js";
-import { describeFailure } from "./outcome.js";
+import { agentsTable, runReviewAgents } from "./agents.js";
+import { runAutoFix } from "./fix.js";
+import { describeFailure, runStatusOf } from "./outcome.js";
 import { ProgressReporter } from "./progress.js";
 
 export const CHECK_NAMES = { review: "codex-pr-bot / review", audit: "codex-pr-bot / audit" } as const;
@@ -49,7 +51,11 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
   });
 
   let progress: ProgressReporter | null = null;
-  const checkout = await checkoutPull(ctx).catch(async (err: unknown) => {
+  // Findings this run posted for the first time: the only ones an automatic fix may act on, or
+  // every push would open another fix PR for the same unfixed finding.
+  let newlyPosted: Finding[] = [];
+  ctx.run.link({ checkRun: check.url });
+  const checkout = await ctx.run.timed("checkout", () => checkoutPull(ctx)).catch(async (err: unknown) => {
     await fail(ctx, check, err);
     return null;
   });
@@ -71,7 +77,7 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
       headRef: pull.headRef,
       headSha: pull.headSha,
       changedFiles: checkout.files.map((f) => ({ path: f.path, status: f.status })),
-      skippedFiles: checkout.skipped,
+      skippedFiles: [...checkout.skipped, ...checkout.overLimit.map((o) => o.path)],
       instructions: ctx.config.review.instructions,
       prTitle: pull.title,
       prBody: pull.body,
@@ -84,19 +90,19 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
       log: ctx.log,
     });
     const reporter = progress;
-    const result = await ctx.deps.executor.run({
-      worktree: checkout.lease.dir,
-      mode,
-      prompt,
-      model: ctx.config.codex.model ?? ctx.deps.settings.codexModel,
-      reasoningEffort: ctx.config.codex.reasoning_effort,
-      timeoutMs: Math.min(ctx.config.codex.timeout_minutes * 60_000, ctx.deps.settings.timeoutCapMs),
-      signal: ctx.signal,
-      onProgress: (p) => reporter.update(p),
-    });
+    const agents = await ctx.run.timed("agent", () =>
+      runReviewAgents(ctx, mode, checkout, {
+        prompt,
+        timeoutMs: Math.min(ctx.config.codex.timeout_minutes * 60_000, ctx.deps.settings.timeoutCapMs),
+        signal: ctx.signal,
+        onProgress: (p) => reporter.update(p),
+        onEvent: (line) => ctx.run.event(line),
+      }),
+    );
     await progress.stop();
-    const outcome = result.review;
-    if (!outcome) throw new Error("executor returned no review for a review run");
+    const publishStarted = Date.now();
+    const outcome = agents.outcome;
+    const notes = agents.notes.length > 0 ? `\n\n${agents.notes.map((n) => `> ${n}`).join("\n>\n")}` : "";
 
     // Files the config excludes stay excluded even if the agent commented on them anyway; findings
     // on other files outside the diff are kept and listed in the review body.
@@ -110,6 +116,7 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
     const fpOf = new Map<Finding, string>(relevant.map((f) => [f, fingerprint(f)]));
     const fresh = relevant.filter((f) => !posted.has(fpOf.get(f)!));
     const duplicatesSkipped = relevant.length - fresh.length;
+    newlyPosted = fresh;
     const placement = placeFindings(checkout.files, fresh, { maxInline: ctx.config.review.max_inline_comments });
 
     let reviewUrl: string | null = null;
@@ -133,11 +140,12 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
         {
           pullNumber: ctx.job.prNumber,
           commitId: pull.headSha,
-          body: bodyFor(placement.inline, placement.outside),
-          comments: placement.inline.map((p) => toComment(p, fpOf.get(p.finding)!, ctx.secrets)),
+          body: bodyFor(placement.inline, placement.outside) + overLimitNote(checkout.overLimit.length) + notes,
+          comments: placement.inline.map((p) => toComment(p, fpOf.get(p.finding)!, ctx.secrets, agents.agents?.get(p.finding))),
           // Nothing is lost when GitHub refuses the inline comments: they are listed in the body.
           fallbackBody: () =>
-            bodyFor([], [...placement.inline.map((p) => ({ finding: p.finding, reason: "rejected-inline" as const })), ...placement.outside]),
+            bodyFor([], [...placement.inline.map((p) => ({ finding: p.finding, reason: "rejected-inline" as const })), ...placement.outside]) +
+            notes,
         },
         ctx.log,
       );
@@ -148,20 +156,28 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
       outcome: { ...outcome, findings: relevant },
       mode,
       durationMs: Date.now() - started,
-      model: result.model,
-      usage: result.usage,
+      model: agents.models,
+      usage: agents.usage,
       inlineCount: placement.inline.length,
       outsideCount: placement.outside.length,
       duplicatesSkipped,
       filesReviewed: checkout.files.length,
-      filesSkipped: checkout.skipped,
+      filesSkipped: [...checkout.skipped, ...checkout.overLimit.map((o) => `${o.path} (over the ${o.reason === "max-files" ? "file" : "diff size"} limit)`)],
     });
     await check.complete({
       conclusion: conclusionFor(relevant),
       title: output.title,
-      summary: reviewUrl ? `${output.summary}\n\n[Open the review](${reviewUrl})` : output.summary,
-      annotations: buildAnnotations(relevant),
+      summary: [
+        output.summary,
+        ...(agents.figures.length > 1 || agents.costUsd !== null ? [`### Agents\n\n${agentsTable(agents.figures)}`] : []),
+        ...agents.notes,
+        ...(reviewUrl ? [`[Open the review](${reviewUrl})`] : []),
+      ].join("\n\n"),
+      annotations: buildAnnotations(relevant, ctx.secrets),
     });
+    ctx.run.phase("publish", Date.now() - publishStarted);
+    ctx.run.link(reviewUrl ? { review: reviewUrl } : {});
+    ctx.run.settle({ status: "succeeded", findings: relevant.length, usage: agents.usage, costUsd: agents.costUsd });
     ctx.log.info(
       {
         findings: outcome.findings.length,
@@ -169,7 +185,7 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
         inline: placement.inline.length,
         duplicatesSkipped,
         belowThreshold,
-        commands: result.commands.length,
+        agents: agents.figures.map((f) => `${f.name}:${f.status}`),
         durationMs: Date.now() - started,
       },
       "review finished",
@@ -180,6 +196,15 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
   } finally {
     await checkout.lease.release().catch((err: unknown) => ctx.log.warn({ err }, "worktree release failed"));
   }
+  // After the release: the fix takes a worktree of its own (a pool of one would otherwise deadlock).
+  if (newlyPosted.length > 0) await runAutoFix(ctx, newlyPosted);
+}
+
+/** Users must know when a large PR was only partly reviewed; the check run lists the files. */
+function overLimitNote(count: number): string {
+  return count === 0
+    ? ""
+    : `\n\n_This pull request is over the review size limits: ${count} lower-priority ${count === 1 ? "file was" : "files were"} not reviewed (listed in the check run)._`;
 }
 
 /** Findings are advice: the check run never blocks a merge on them, but P0/P1 stand out. */
@@ -187,8 +212,8 @@ function conclusionFor(findings: Finding[]): Conclusion {
   return findings.some((f) => f.priority <= 1) ? "neutral" : "success";
 }
 
-function toComment(p: InlinePlacement, fp: string, secrets: readonly string[]): ReviewComment {
-  const body = formatInlineComment(p, { fingerprint: fp, knownSecrets: secrets });
+function toComment(p: InlinePlacement, fp: string, secrets: readonly string[], agents?: string[]): ReviewComment {
+  const body = formatInlineComment(p, { fingerprint: fp, knownSecrets: secrets, ...(agents ? { agents } : {}) });
   return p.startLine === null
     ? { path: p.path, line: p.line, side: "RIGHT", body }
     : { path: p.path, line: p.line, start_line: p.startLine, side: "RIGHT", start_side: "RIGHT", body };
@@ -197,6 +222,7 @@ function toComment(p: InlinePlacement, fp: string, secrets: readonly string[]): 
 async function fail(ctx: JobContext, check: CheckRun, err: unknown): Promise<void> {
   const report = describeFailure(err, ctx.secrets, ctx.job.id);
   ctx.log[report.unexpected ? "error" : "warn"]({ err }, "review failed");
+  ctx.run.settle({ status: runStatusOf(report.conclusion), error: report.title });
   try {
     await check.complete({ conclusion: report.conclusion, title: report.title, summary: report.summary });
   } catch (updateErr) {

@@ -1,17 +1,21 @@
 import { formatHelp } from "../commands/help.js";
 import { DEFAULT_CONFIG, type RepoConfig } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
+import { fixKey, runningFixes } from "../fix/registry.js";
 import { CheckRun } from "../github/checks.js";
 import { reactToComment, replyToPull } from "../github/comments.js";
 import { canTrigger } from "../github/permissions.js";
 import { fetchPull } from "../github/pulls.js";
+import { reactToCommand } from "../github/threads.js";
 import type { Job } from "../types.js";
 import { runAsk } from "./ask.js";
 import { loadRepoConfig } from "./config.js";
 import type { JobContext } from "./context.js";
+import { runFix } from "./fix.js";
 import type { PipelineDeps } from "./deps.js";
-import { describeFailure } from "./outcome.js";
+import { describeFailure, runStatusOf } from "./outcome.js";
 import type { JobWorker } from "./queue.js";
+import { trackRun } from "./run-tracker.js";
 import { CHECK_NAMES, runReview } from "./review.js";
 
 /** Secrets of the app itself, known before any token is minted. */
@@ -24,6 +28,7 @@ function appSecrets(deps: PipelineDeps): string[] {
 
 /** The queue's worker: authorise, load config, dispatch by mode, and turn any failure into a message. */
 export function createWorker(deps: PipelineDeps): JobWorker {
+  runningFixes.markWorkerProcess();
   return async (job: Job, signal: AbortSignal) => {
     const log = deps.log.child({ jobId: job.id, repo: `${job.repo.owner}/${job.repo.name}`, pr: job.prNumber, mode: job.mode });
     const coords = { owner: job.repo.owner, repo: job.repo.name };
@@ -36,6 +41,8 @@ export function createWorker(deps: PipelineDeps): JobWorker {
       return t;
     };
     const trigger = job.trigger;
+    const run = trackRun(deps.runs, job, log);
+    run.begin();
 
     try {
       if (trigger.kind === "command") {
@@ -74,7 +81,7 @@ export function createWorker(deps: PipelineDeps): JobWorker {
         return;
       }
 
-      if (trigger.kind === "command") await reactToComment(octokit, coords, trigger.commentId, "eyes");
+      if (trigger.kind === "command") await reactToCommand(octokit, coords, trigger, "eyes");
       const pull = job.pull ?? (await fetchPull(octokit, coords, job.prNumber));
 
       if (configError) {
@@ -93,7 +100,8 @@ export function createWorker(deps: PipelineDeps): JobWorker {
         return;
       }
 
-      const ctx: JobContext = { job, deps, log, octokit, token, coords, signal, pull, config, configSource, secrets };
+      run.describe({ baseSha: pull.baseSha, headSha: pull.headSha, prTitle: pull.title, executors: [deps.executor.name] });
+      const ctx: JobContext = { job, deps, log, octokit, token, coords, signal, pull, config, configSource, secrets, run };
       switch (job.mode) {
         case "review":
         case "audit":
@@ -102,17 +110,26 @@ export function createWorker(deps: PipelineDeps): JobWorker {
         case "ask":
           await runAsk(ctx);
           return;
+        case "fix":
+        case "tests":
+          await runFix(ctx, job.mode);
+          return;
         default:
           throw new Error(`mode ${job.mode} is not handled`);
       }
     } catch (err) {
       const report = describeFailure(err, secrets, job.id);
       log[report.unexpected ? "error" : "warn"]({ err }, "job failed");
+      run.settle({ status: runStatusOf(report.conclusion), error: report.title });
       if (trigger.kind === "command") {
         await replyToPull(octokit, coords, job.prNumber, `@${trigger.sender} **${report.title}**\n\n${report.summary}`).catch(
           (replyErr: unknown) => log.error({ err: replyErr }, "could not report the failure"),
         );
       }
+    } finally {
+      run.end({ status: "succeeded" });
+      // The handler registered the fix when it accepted the command; whatever happened, it is over.
+      if (job.mode === "fix" || job.mode === "tests") runningFixes.release(fixKey(job.repo.owner, job.repo.name, job.prNumber), job.id);
     }
   };
 }

@@ -58,7 +58,11 @@ export function formatInlineComment(
   const f = p.finding;
   const head = titleLine(f.priority, f.title, opts.knownSecrets);
   const tail: string[] = [];
-  if (opts.agents && opts.agents.length > 0) tail.push(`_Found by: ${opts.agents.map(agentName).join(", ")}_`);
+  if (opts.agents && opts.agents.length > 0) {
+    // Two independent agents reporting the same problem is the strongest signal a review can carry.
+    const agreed = opts.agents.length > 1 ? " (agreed)" : "";
+    tail.push(`_Found by: ${opts.agents.map(agentName).join(" and ")}${agreed}_`);
+  }
   tail.push(fingerprintMarker(opts.fingerprint));
 
   const fixed = [head, ...tail].join("\n\n").length + 2;

@@ -7,6 +7,7 @@ import { createApp } from "../../src/app.js";
 import type { Executor } from "../../src/executors/types.js";
 import { MemoryQueue } from "../../src/jobs/memory-queue.js";
 import { defaultCodexBin, type Settings } from "../../src/settings.js";
+import { RunStore } from "../../src/store/runs.js";
 import { WEBHOOK_SECRET } from "./webhooks.js";
 
 export const APP_ID = 12345;
@@ -31,6 +32,7 @@ export function testSettings(dataDir: string, overrides: Partial<Settings> = {})
     poolSize: 2,
     progressIntervalMs: 60_000,
     maxDiffBytes: 2 * 1024 * 1024,
+    maxFiles: 300,
     timeoutCapMs: 60 * 60 * 1000,
     ...overrides,
   };
@@ -50,14 +52,19 @@ async function freePort(): Promise<number> {
 export interface RunningApp {
   url: string;
   queue: MemoryQueue;
+  runs: RunStore;
   close(): Promise<void>;
 }
 
 /** Starts the real Probot server with our app on a loopback port, as `npm start` would. */
-export async function startApp(settings: Settings, options: { executor?: Executor } = {}): Promise<RunningApp> {
+export async function startApp(
+  settings: Settings,
+  options: { executor?: Executor; runsToken?: string } = {},
+): Promise<RunningApp> {
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const queue = new MemoryQueue({ concurrency: settings.concurrency, log });
   const port = await freePort();
+  const runs = new RunStore(path.join(settings.dataDir, "runs.sqlite"));
   const server = new Server({
     host: "127.0.0.1",
     port,
@@ -67,18 +74,42 @@ export async function startApp(settings: Settings, options: { executor?: Executo
       privateKey: PRIVATE_KEY,
       secret: WEBHOOK_SECRET,
       log,
-      // No retries or throttling: tests assert exact request sequences.
-      Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+      // No retries or throttling: tests assert exact request sequences. The function form is needed:
+      // Probot passes its own throttle options per client and would overwrite a plain object.
+      Octokit: ProbotOctokit.defaults((options: Record<string, unknown>) => ({
+        ...options,
+        retry: { enabled: false },
+        throttle: { ...(options.throttle as object | undefined), enabled: false },
+      })),
     }),
   });
-  await server.load(createApp({ settings, queue, handleSignals: false, ...(options.executor ? { executor: options.executor } : {}) }));
+  await server.load(
+    createApp({
+      settings,
+      queue,
+      runs,
+      durable: {
+        queueUrl: null,
+        databasePath: path.join(settings.dataDir, "runs.sqlite"),
+        runsToken: options.runsToken ?? null,
+        runRetentionDays: 30,
+        maxJobAttempts: 2,
+        perInstallationConcurrency: settings.concurrency,
+        workers: settings.concurrency,
+      },
+      handleSignals: false,
+      ...(options.executor ? { executor: options.executor } : {}),
+    }),
+  );
   await server.start();
   return {
     url: `http://127.0.0.1:${port}`,
     queue,
+    runs,
     close: async () => {
       await queue.stop(1000);
       await server.stop();
+      runs.close();
     },
   };
 }

@@ -52,6 +52,10 @@ describe("failure modes end in a failed check run with a clear message and a cle
     for (const tree of trees) {
       expect(execFileSync("git", ["status", "--porcelain", "--ignored"], { cwd: tree, encoding: "utf8" })).toBe("");
     }
+    // The run history tells operators the same story.
+    const [run] = app.runs.list();
+    expect(run!.status).toBe(final.conclusion === "timed_out" ? "timed_out" : "failed");
+    expect(run!.error).toBe(final.output.title);
     return final;
   }
 

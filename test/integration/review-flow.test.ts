@@ -89,6 +89,18 @@ describe("automatic review over real HTTP, git and codex", () => {
 
     // The workspace is handed back clean and the per-job CODEX_HOME is gone.
     expect(readdirSync(path.join(dataDir, "codex-homes"))).toEqual([]);
+
+    // The run history has the run, its phases and links, and the agent's own event log, which
+    // proves the sandboxed command really completed with exit code 0.
+    const [summary] = app.runs.list();
+    expect(summary).toMatchObject({ status: "succeeded", mode: "review", headSha, baseSha, findings: 2, prNumber: 7 });
+    expect(Object.keys(summary!.phases).sort()).toEqual(["agent", "checkout", "publish", "queue"]);
+    expect(summary!.links.review).toMatch(/#pullrequestreview-\d+$/);
+    expect(summary!.links.checkRun).toMatch(/\/runs\/\d+$/);
+    const events = app.runs.get(summary!.id)!.events.map((line) => JSON.parse(line) as { type: string; item?: Record<string, unknown> });
+    const commands = events.filter((e) => e.type === "item.completed" && e.item?.type === "command_execution");
+    expect(commands).toHaveLength(1);
+    expect(commands[0]!.item).toMatchObject({ command: "/bin/bash -lc 'cat src/math.js'", exit_code: 0, status: "completed" });
   });
 
   it("does not repeat a finding on the next push even when its line moved", async () => {

@@ -58,12 +58,32 @@ codex:
   model: gpt-5.5
   reasoning_effort: high
   timeout_minutes: 45
+fix:
+  verify: npm test
+  verify_timeout_minutes: 15
+  auto:
+    enabled: true
+    min_severity: P0
+  allow_workflow_changes: true
+  allow_binaries: true
+  max_file_bytes: 2048
 `;
     expect(parseRepoConfig(text, SOURCE)).toEqual({
       auto_review: { enabled: false, drafts: true, base_branches: ["main", "release/**"], ignore_authors: ["dependabot[bot]"] },
       paths: { include: ["src/**"], ignore: ["*.lock"], extra_ignore: ["docs/generated/"] },
       review: { min_severity: "P3", max_inline_comments: 5, instructions: "Flag raw SQL outside src/db/.\n" },
+      executors: ["codex"],
+      routing: { review: null, audit: null, ask: null, fix: null, tests: null },
       codex: { model: "gpt-5.5", reasoning_effort: "high", timeout_minutes: 45 },
+      claude: { model: null, max_turns: 40, max_budget_usd: null },
+      fix: {
+        verify: "npm test",
+        verify_timeout_minutes: 15,
+        auto: { enabled: true, min_severity: "P0" },
+        allow_workflow_changes: true,
+        allow_binaries: true,
+        max_file_bytes: 2048,
+      },
     });
   });
 

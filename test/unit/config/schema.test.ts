@@ -16,8 +16,31 @@ describe("repoConfigSchema defaults", () => {
       auto_review: { enabled: true, drafts: false, base_branches: [], ignore_authors: [] },
       paths: { include: [], ignore: [...DEFAULT_IGNORE], extra_ignore: [] },
       review: { min_severity: "P2", max_inline_comments: 20, instructions: "" },
+      executors: ["codex"],
+      routing: { review: null, audit: null, ask: null, fix: null, tests: null },
       codex: { model: null, reasoning_effort: null, timeout_minutes: 20 },
+      claude: { model: null, max_turns: 40, max_budget_usd: null },
+      fix: {
+        verify: null,
+        verify_timeout_minutes: 10,
+        auto: { enabled: false, min_severity: "P1" },
+        allow_workflow_changes: false,
+        allow_binaries: false,
+        max_file_bytes: 1024 * 1024,
+      },
     });
+  });
+
+  it("checks the executor lists", () => {
+    const bad = (input: unknown): string => {
+      const r = repoConfigSchema.safeParse(input);
+      return r.success ? "" : z.prettifyError(r.error);
+    };
+    expect(repoConfigSchema.parse({ executors: ["codex", "claude"], routing: { audit: ["claude"] } }).routing.audit).toEqual(["claude"]);
+    expect(bad({ executors: [] })).toContain("executors");
+    expect(bad({ executors: ["codex", "codex"] })).toContain("List each executor once");
+    expect(bad({ executors: ["gemini"] })).toContain("executors");
+    expect(bad({ routing: { merge: ["codex"] } })).toContain("routing");
   });
 
   it("fills the rest of a section that is given partly", () => {
@@ -54,7 +77,7 @@ describe("repoConfigSchema validation", () => {
 
   it("rejects unknown keys at every level", () => {
     expect(bad({ extra: 1 })).toContain('Unrecognized key: "extra"');
-    for (const section of ["auto_review", "paths", "review", "codex"]) {
+    for (const section of ["auto_review", "paths", "review", "codex", "fix"]) {
       expect(bad({ [section]: { nope: 1 } })).toMatch(new RegExp(`Unrecognized key: "nope"\\n\\s+→ at ${section}`));
     }
   });
@@ -74,6 +97,21 @@ describe("repoConfigSchema validation", () => {
     for (const e of ["minimal", "low", "medium", "high", "xhigh", null]) {
       expect(repoConfigSchema.parse({ codex: { reasoning_effort: e } }).codex.reasoning_effort).toBe(e);
     }
+  });
+
+  it("checks the fix section", () => {
+    expect(bad({ fix: { auto: { nope: true } } })).toMatch(/Unrecognized key: "nope"\n\s+→ at fix\.auto/);
+    expect(bad({ fix: { verify: "" } })).toContain("fix.verify");
+    expect(bad({ fix: { verify: "   " } })).toContain("fix.verify");
+    expect(bad({ fix: { verify_timeout_minutes: 0 } })).toContain("fix.verify_timeout_minutes");
+    expect(bad({ fix: { verify_timeout_minutes: 61 } })).toContain("fix.verify_timeout_minutes");
+    expect(bad({ fix: { max_file_bytes: 1023 } })).toContain("fix.max_file_bytes");
+    expect(bad({ fix: { max_file_bytes: 100 * 1024 * 1024 + 1 } })).toContain("fix.max_file_bytes");
+    expect(bad({ fix: { auto: { min_severity: "high" } } })).toContain("fix.auto.min_severity");
+    expect(bad({ fix: { allow_binaries: "yes" } })).toContain("fix.allow_binaries");
+    const cfg = repoConfigSchema.parse({ fix: { verify: "  npm test  ", auto: { enabled: true } } });
+    expect(cfg.fix.verify).toBe("npm test");
+    expect(cfg.fix.auto).toEqual({ enabled: true, min_severity: "P1" });
   });
 
   it("rejects negated and empty globs", () => {
@@ -104,7 +142,15 @@ describe("docs/configuration.md", () => {
 
   it("documents every key of the schema", () => {
     for (const [section, value] of Object.entries(DEFAULT_CONFIG)) {
-      for (const key of Object.keys(value as object)) expect(docs).toContain(`\`${section}.${key}\``);
+      expect(docs).toContain(`\`${section}`);
+      if (Array.isArray(value)) continue; // a top-level list (executors) is one key
+      for (const [key, inner] of Object.entries(value as object)) {
+        expect(docs).toContain(`\`${section}.${key}\``);
+        // Nested sections (fix.auto) document their own keys too.
+        if (inner !== null && typeof inner === "object" && !Array.isArray(inner)) {
+          for (const sub of Object.keys(inner as object)) expect(docs).toContain(`\`${section}.${key}.${sub}\``);
+        }
+      }
     }
   });
 

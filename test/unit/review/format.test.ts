@@ -122,7 +122,7 @@ describe("formatInlineComment", () => {
 
   it("adds the agents line before the marker", () => {
     const out = formatInlineComment(placement(), { fingerprint: FP, knownSecrets: [], agents: ["codex", "claude"] });
-    expect(out.split("\n").slice(-3)).toEqual(["_Found by: codex, claude_", "", `<!-- codex-pr-bot:fp:${FP} -->`]);
+    expect(out.split("\n").slice(-3)).toEqual(["_Found by: codex and claude (agreed)_", "", `<!-- codex-pr-bot:fp:${FP} -->`]);
   });
 
   it("sanitises agent text: mentions, forged markers, secrets, open fences, multi-line titles", () => {

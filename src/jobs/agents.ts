@@ -1,0 +1,169 @@
+import type { ExecutorName } from "../config/schema.js";
+import { Cancelled, ExecutorError } from "../errors.js";
+import { mergeReviews } from "../executors/merge.js";
+import { costOf, DEFAULT_PRICE_TABLE, formatUsd } from "../executors/pricing.js";
+import type { AgentRunRequest, AgentRunResult, Executor } from "../executors/types.js";
+import { codeSpan } from "../review/sanitize.js";
+import type { Finding, Mode, ReviewOutcome, Usage } from "../types.js";
+import type { CheckedOut } from "./checkout.js";
+import { checkoutPull } from "./checkout.js";
+import type { JobContext } from "./context.js";
+import { describeFailure } from "./outcome.js";
+
+/** Which agents a job runs: a command names its agent; otherwise the per-mode routing or `executors`. */
+export function executorNames(ctx: JobContext, mode: Mode): ExecutorName[] {
+  if (ctx.job.trigger.kind === "command") return [ctx.job.trigger.executor];
+  return ctx.config.routing[mode] ?? ctx.config.executors;
+}
+
+export interface SelectedExecutors {
+  executors: { name: ExecutorName; executor: Executor }[];
+  /** Requested but not configured by the operator. */
+  unavailable: ExecutorName[];
+}
+
+export function selectExecutors(ctx: JobContext, mode: Mode): SelectedExecutors {
+  const selected: SelectedExecutors = { executors: [], unavailable: [] };
+  for (const name of executorNames(ctx, mode)) {
+    const executor =
+      name === "codex"
+        ? ctx.deps.executor
+        : ctx.deps.claude?.({ maxTurns: ctx.config.claude.max_turns, maxBudgetUsd: ctx.config.claude.max_budget_usd }) ?? null;
+    if (executor) selected.executors.push({ name, executor });
+    else selected.unavailable.push(name);
+  }
+  if (selected.executors.length === 0) {
+    throw new ExecutorError(
+      `${selected.unavailable.join(" and ")} is not set up on this installation: the operator must configure it (for Claude: ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or ANTHROPIC_BASE_URL).`,
+      "spawn",
+    );
+  }
+  return selected;
+}
+
+/** The per-run request fields that depend on which agent runs. */
+export function agentRequest(ctx: JobContext, name: ExecutorName): Pick<AgentRunRequest, "model" | "reasoningEffort"> {
+  return name === "codex"
+    ? { model: ctx.config.codex.model ?? ctx.deps.settings.codexModel, reasoningEffort: ctx.config.codex.reasoning_effort }
+    : { model: ctx.config.claude.model ?? ctx.deps.settings.claude?.model ?? null, reasoningEffort: null };
+}
+
+export interface AgentFigures {
+  name: ExecutorName;
+  status: "succeeded" | "failed";
+  usage: Usage | null;
+  costUsd: number | null;
+  model: string | null;
+  error: string | null;
+}
+
+export interface ReviewAgentsResult {
+  outcome: ReviewOutcome;
+  /** Who found each finding, when more than one agent ran. */
+  agents: Map<Finding, string[]> | null;
+  /** What users must know: an agent that failed or was unavailable, and that the result is partial. */
+  notes: string[];
+  figures: AgentFigures[];
+  usage: Usage;
+  costUsd: number | null;
+  models: string | null;
+}
+
+/**
+ * Runs the review agents in parallel, each on its own worktree at the same head, and combines what
+ * they found. One agent failing is not the run failing: the others' findings are posted with a note.
+ */
+export async function runReviewAgents(
+  ctx: JobContext,
+  mode: "review" | "audit",
+  first: CheckedOut,
+  base: Omit<AgentRunRequest, "worktree" | "mode" | "model" | "reasoningEffort">,
+): Promise<ReviewAgentsResult> {
+  const { executors, unavailable } = selectExecutors(ctx, mode);
+  const extra: CheckedOut[] = [];
+  try {
+    for (let i = 1; i < executors.length; i++) extra.push(await checkoutPull(ctx));
+    const trees = [first, ...extra];
+    const settled = await Promise.allSettled(
+      executors.map(({ name, executor }, i) =>
+        executor.run({ ...base, ...agentRequest(ctx, name), worktree: trees[i]!.lease.dir, mode }),
+      ),
+    );
+    return combine(ctx, executors.map((e) => e.name), settled, unavailable);
+  } finally {
+    await Promise.all(extra.map((c) => c.lease.release().catch(() => undefined)));
+  }
+}
+
+function combine(
+  ctx: JobContext,
+  names: ExecutorName[],
+  settled: PromiseSettledResult<AgentRunResult>[],
+  unavailable: ExecutorName[],
+): ReviewAgentsResult {
+  const cancelled = settled.find((s) => s.status === "rejected" && s.reason instanceof Cancelled);
+  if (cancelled) throw (cancelled as PromiseRejectedResult).reason;
+  const ok = settled.flatMap((s, i) => (s.status === "fulfilled" && s.value.review ? [{ name: names[i]!, result: s.value }] : []));
+  if (ok.length === 0) throw (settled.find((s) => s.status === "rejected") as PromiseRejectedResult | undefined)?.reason ?? new Error("no agent returned a review");
+
+  const figures: AgentFigures[] = settled.map((s, i) => {
+    const name = names[i]!;
+    if (s.status === "rejected") {
+      const report = describeFailure(s.reason, ctx.secrets, ctx.job.id, name === "claude" ? "Claude" : "Codex");
+      return { name, status: "failed", usage: null, costUsd: null, model: null, error: `${report.title}: ${firstLine(s.reason)}` };
+    }
+    return { name, status: "succeeded", usage: s.value.usage, costUsd: costFor(ctx, name, s.value), model: s.value.model, error: null };
+  });
+
+  const alone = ok.map((o) => o.name).join(" and ");
+  const notes = [
+    ...figures.filter((f) => f.status === "failed").map((f) => `**${f.name}** did not finish (${f.error}); this review is from ${alone} alone.`),
+    ...unavailable.map((n) => `**${n}** is configured for this repository but not set up on this installation; this review is from ${alone} alone.`),
+  ];
+  const merged =
+    ok.length > 1 ? mergeReviews(ok.map((o) => ({ executor: o.name, review: o.result.review! }))) : { outcome: ok[0]!.result.review!, agents: null };
+  const costs = figures.map((f) => f.costUsd).filter((c): c is number => c !== null);
+  return {
+    outcome: merged.outcome,
+    agents: names.length > 1 ? merged.agents ?? new Map(ok[0]!.result.review!.findings.map((f) => [f, [ok[0]!.name]])) : null,
+    notes,
+    figures,
+    usage: sumUsage(figures.map((f) => f.usage)),
+    costUsd: costs.length > 0 ? costs.reduce((a, b) => a + b, 0) : null,
+    models: ok.map((o) => o.result.model).filter((m): m is string => !!m).join(", ") || null,
+  };
+}
+
+/** Claude reports its own cost; Codex's comes from the operator's price table. */
+function costFor(ctx: JobContext, name: ExecutorName, result: AgentRunResult): number | null {
+  if (name === "claude") return (result as AgentRunResult & { costUsd?: number | null }).costUsd ?? null;
+  return costOf(result.usage, result.model, ctx.deps.settings.priceTable ?? DEFAULT_PRICE_TABLE);
+}
+
+function sumUsage(all: (Usage | null)[]): Usage {
+  const total: Usage = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningOutputTokens: 0 };
+  for (const u of all) {
+    if (!u) continue;
+    total.inputTokens += u.inputTokens;
+    total.cachedInputTokens += u.cachedInputTokens;
+    total.outputTokens += u.outputTokens;
+    total.reasoningOutputTokens += u.reasoningOutputTokens;
+  }
+  return total;
+}
+
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split("\n")[0]!.slice(0, 300);
+}
+
+/** Per-agent figures for the check-run summary: status, tokens and cost. */
+export function agentsTable(figures: AgentFigures[]): string {
+  const rows = figures.map((f) => {
+    const tokens = f.usage ? `${f.usage.inputTokens} in (${f.usage.cachedInputTokens} cached) / ${f.usage.outputTokens} out` : "–";
+    const cost = f.costUsd === null ? "–" : formatUsd(f.costUsd);
+    const status = f.status === "succeeded" ? "✅ finished" : `❌ ${f.error ?? "failed"}`;
+    return `| ${f.name} | ${f.model ? codeSpan(f.model) : "–"} | ${status.replace(/\|/g, "\\|")} | ${tokens} | ${cost} |`;
+  });
+  return ["| Agent | Model | Status | Tokens | Cost |", "| --- | --- | --- | --- | --- |", ...rows].join("\n");
+}

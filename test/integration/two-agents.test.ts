@@ -1,0 +1,96 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { defaultClaudeBin } from "../../src/settings.js";
+import { afterToolResult, apiError, httpError, startMockMessages, structured, toolUse, type MockMessages, type Script } from "../helpers/mock-messages.js";
+import { execCommand, message } from "../helpers/mock-responses.js";
+import { deliver, pullRequestPayload } from "../helpers/webhooks.js";
+import { reviewJson, scenario, type Scenario } from "./helpers.js";
+
+const CLAUDE_KEY = "sk-ant-test-0123456789abcdef";
+
+/** Claude's view of the change: the same division bug (worded differently) plus one of its own. */
+function claudeReview() {
+  return {
+    findings: [
+      {
+        title: "Division by zero is not guarded",
+        body: "When `b` is 0, `divide` returns Infinity.",
+        priority: 1,
+        confidence_score: 0.8,
+        code_location: { file_path: "src/math.js", line_range: { start: 6, end: 6 } },
+        anchor_code: "  return a / b;",
+        suggestion: null,
+      },
+      {
+        title: "Export a named constant for the precision",
+        body: "Callers compare floats without a tolerance.",
+        priority: 2,
+        confidence_score: 0.5,
+        code_location: { file_path: "src/math.js", line_range: { start: 5, end: 5 } },
+        anchor_code: "export function divide(a, b) {",
+        suggestion: null,
+      },
+    ],
+    overall_correctness: "patch is incorrect",
+    overall_explanation: "divide() lacks a zero check.",
+    overall_confidence_score: 0.7,
+  };
+}
+
+describe("codex and claude in parallel", () => {
+  let sc: Scenario;
+  let claudeMock: MockMessages;
+
+  beforeEach(() => {
+    sc = scenario("two-agents");
+    sc.gh.defaults({ config: "executors: [codex, claude]\n" });
+  });
+  afterEach(async () => {
+    await sc.close();
+    await claudeMock?.close();
+  });
+
+  async function run(claudeScript: () => Script) {
+    claudeMock = await startMockMessages(claudeScript());
+    const app = await sc.start((req) => (req.hasToolOutput ? message(reviewJson(null)) : execCommand("cat src/math.js")), {
+      // A known model, so Codex's cost comes from the price table.
+      codexModel: "gpt-5.5",
+      claude: { bin: defaultClaudeBin(), apiKey: CLAUDE_KEY, oauthToken: null, baseUrl: claudeMock.url, model: "claude-sonnet-4-5", passEnv: [], maxRetries: 0 },
+    });
+    await deliver(app.url, "pull_request", pullRequestPayload("opened", sc.repo, { number: 7, headSha: sc.headSha, baseSha: sc.baseSha }));
+    await app.queue.idle();
+    expect(sc.gh.unexpected).toEqual([]);
+    const reviews = sc.gh.bodies<{ body: string; comments: { path: string; line: number; body: string }[] }>("POST", /\/pulls\/7\/reviews$/);
+    expect(reviews).toHaveLength(1);
+    const final = sc.gh.bodies<{ conclusion?: string; output: { summary: string } }>("PATCH", /\/check-runs\/\d+$/).at(-1)!;
+    return { review: reviews[0]!, final, app };
+  }
+
+  it("merges both reviews: the shared finding is marked agreed and ranked first, the rest kept with their agent", async () => {
+    const { review, final, app } = await run(() => afterToolResult(toolUse("Bash", { command: "git log --oneline -1" }), structured(claudeReview())));
+    // Both agents really ran: codex's command output reached its model, claude's tool result reached its.
+    expect(sc.mock!.requests[1]!.toolOutputs.join("\n")).toMatch(/Process exited with code 0/);
+    expect(claudeMock.requests.some((r) => r.toolResults.length > 0)).toBe(true);
+
+    const first = review.comments[0]!;
+    expect(first).toMatchObject({ path: "src/math.js", line: 6 });
+    expect(first.body).toContain("_Found by: codex and claude (agreed)_");
+    const claudeOnly = review.comments.find((c) => c.body.includes("Export a named constant"));
+    expect(claudeOnly?.body).toContain("_Found by: claude_");
+    // Cost and tokens per agent in the check run.
+    expect(final.output.summary).toContain("### Agents");
+    expect(final.output.summary).toMatch(/\| codex \|.*✅ finished.*\$/m);
+    expect(final.output.summary).toMatch(/\| claude \|.*✅ finished.*\$/m);
+    const [summary] = app.runs.list();
+    expect(summary!.costUsd).toBeGreaterThan(0);
+    // Claude's key stays with the app.
+    expect(JSON.stringify(claudeMock.requests.map((r) => r.body))).not.toContain(CLAUDE_KEY);
+  });
+
+  it("posts codex's review with a note when claude is rate limited", async () => {
+    const { review, final } = await run(() => [httpError(429, apiError("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"))]);
+    expect(review.comments[0]!.body).toContain("_Found by: codex_");
+    expect(review.body).toMatch(/\*\*claude\*\* did not finish \(Claude hit a rate or usage limit/);
+    expect(review.body).toContain("this review is from codex alone");
+    expect(final.output.summary).toMatch(/\| claude \|.*❌ Claude hit a rate or usage limit/m);
+  });
+});
