@@ -2,6 +2,7 @@ import { matchesBranch } from "../config/paths.js";
 import { severityToPriority } from "../config/schema.js";
 import { CheckRun, type Conclusion } from "../github/checks.js";
 import { botReviewTexts } from "../github/comments.js";
+import { fetchPull } from "../github/pulls.js";
 import { postReview, type ReviewComment } from "../github/reviews.js";
 import { buildPrompt } from "../prompts/build.js";
 import { extractFingerprints, fingerprint } from "../review/fingerprint.js";
@@ -116,12 +117,15 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
     const fpOf = new Map<Finding, string>(relevant.map((f) => [f, fingerprint(f)]));
     const fresh = relevant.filter((f) => !posted.has(fpOf.get(f)!));
     const duplicatesSkipped = relevant.length - fresh.length;
-    newlyPosted = fresh;
     const placement = placeFindings(checkout.files, fresh, { maxInline: ctx.config.review.max_inline_comments });
+    // Comments on lines that changed since would sit on the wrong code: a moved head gets no review,
+    // only the check run, which keeps the findings.
+    const movedTo = await headMovedTo(ctx);
+    if (movedTo === null) newlyPosted = fresh;
 
     let reviewUrl: string | null = null;
     // An automatic run with nothing new stays quiet: the check run already says so.
-    if (fresh.length > 0 || ctx.job.trigger.kind === "command") {
+    if (movedTo === null && (fresh.length > 0 || ctx.job.trigger.kind === "command")) {
       const bodyFor = (inline: InlinePlacement[], outside: OutsidePlacement[]): string =>
         formatReviewBody({
           outcome: { ...outcome, findings: relevant },
@@ -165,14 +169,20 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
       filesSkipped: [...checkout.skipped, ...checkout.overLimit.map((o) => `${o.path} (over the ${o.reason === "max-files" ? "file" : "diff size"} limit)`)],
     });
     await check.complete({
-      conclusion: conclusionFor(relevant),
-      title: output.title,
+      conclusion: movedTo ? "neutral" : conclusionFor(relevant),
+      title: movedTo ? `Outdated: the pull request moved to ${movedTo.slice(0, 7)} during the review` : output.title,
       summary: [
+        ...(movedTo
+          ? [
+              `> This review of \`${pull.headSha.slice(0, 12)}\` finished after the pull request moved to \`${movedTo.slice(0, 12)}\`, so nothing was posted on the changed lines. The findings are below; a review of the new head follows the push, or ask with \`@codex review\`.`,
+            ]
+          : []),
         output.summary,
         ...(agents.figures.length > 1 || agents.costUsd !== null ? [`### Agents\n\n${agentsTable(agents.figures)}`] : []),
         ...agents.notes,
         ...(reviewUrl ? [`[Open the review](${reviewUrl})`] : []),
       ].join("\n\n"),
+      // The check run belongs to the reviewed commit, so its annotations stay on the right lines.
       annotations: buildAnnotations(relevant, ctx.secrets),
     });
     ctx.run.phase("publish", Date.now() - publishStarted);
@@ -198,6 +208,18 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
   }
   // After the release: the fix takes a worktree of its own (a pool of one would otherwise deadlock).
   if (newlyPosted.length > 0) await runAutoFix(ctx, newlyPosted);
+}
+
+/** The PR's current head when it is no longer the reviewed one; null when unchanged or unknown. */
+async function headMovedTo(ctx: JobContext): Promise<string | null> {
+  try {
+    const current = await fetchPull(ctx.octokit, ctx.coords, ctx.job.prNumber);
+    return current.headSha === ctx.pull.headSha ? null : current.headSha;
+  } catch (err) {
+    // A failed re-check must not cost the review: post it as reviewed.
+    ctx.log.warn({ err }, "could not re-check the pull request's head before posting");
+    return null;
+  }
 }
 
 /** Users must know when a large PR was only partly reviewed; the check run lists the files. */

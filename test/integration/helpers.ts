@@ -90,6 +90,8 @@ export function scenario(name: string): Scenario {
       s.gh.dispose();
     },
   };
+  // The app re-reads the PR before posting; it answers with the scenario's current head.
+  s.gh.on("GET", s.gh.repoPath("/pulls/7"), () => [200, s.pullObject()]);
   return s;
 }
 

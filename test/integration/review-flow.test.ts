@@ -127,6 +127,7 @@ describe("automatic review over real HTTP, git and codex", () => {
 
     const newHead = sc.origin.commit("move divide down", { "src/math.js": `// header\n\n${HEAD_FILE}` });
     sc.origin.publishPull(7, "feature");
+    sc.headSha = newHead;
     await deliver(app.url, "pull_request", pullRequestPayload("synchronize", repo, { number: 7, headSha: newHead, baseSha }));
     await app.queue.idle();
 
@@ -180,5 +181,28 @@ describe("automatic review over real HTTP, git and codex", () => {
     expect(live.some((u) => u.output.summary.includes("Running now: `/bin/bash -lc 'sleep 1.5; echo scanned'`"))).toBe(true);
     // The final update comes last: a late progress update never overwrites the result.
     expect(updates.at(-1)!.status).toBe("completed");
+  });
+
+  it("does not comment on stale lines when the PR moved during the review: the check run keeps the findings", async () => {
+    gh.defaults();
+    await start((req) => {
+      if (!req.hasToolOutput) return execCommand("cat src/math.js");
+      sc.headSha = "f".repeat(40); // someone pushed while codex was working
+      return message(reviewJson(null));
+    });
+    await deliver(app.url, "pull_request", pullRequestPayload("opened", repo, { number: 7, headSha, baseSha }));
+    await app.queue.idle();
+
+    expect(gh.unexpected).toEqual([]);
+    expect(gh.find("POST", /\/pulls\/7\/reviews$/)).toHaveLength(0);
+    const final = gh.bodies<{ conclusion: string; output: { title: string; summary: string; annotations: unknown[] } }>(
+      "PATCH",
+      /\/check-runs\/\d+$/,
+    ).at(-1)!;
+    expect(final.conclusion).toBe("neutral");
+    expect(final.output.title).toBe("Outdated: the pull request moved to fffffff during the review");
+    expect(final.output.summary).toContain("finished after the pull request moved to `ffffffffffff`");
+    // The findings stay on the check run of the reviewed commit, where their lines are right.
+    expect(final.output.annotations).toHaveLength(2);
   });
 });
