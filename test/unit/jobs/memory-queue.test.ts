@@ -1,61 +1,20 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { MemoryQueue } from "../../../src/jobs/memory-queue.js";
-import type { Job } from "../../../src/types.js";
+import { controlledWorker, makeJob, tick } from "../../helpers/queue-fixtures.js";
 
 const log = pino({ level: "silent" });
-let seq = 0;
 
-function job(overrides: Partial<Job> & { head?: string; pr?: number; command?: boolean } = {}): Job {
-  seq++;
-  const { head = "a".repeat(40), pr = 1, command = false, ...rest } = overrides;
-  return {
-    id: `job-${seq}`,
-    deliveryId: `delivery-${seq}`,
-    installationId: 1,
-    repo: { owner: "o", name: "r", defaultBranch: "main", cloneUrl: "/x", htmlUrl: "https://github.com/o/r" },
-    prNumber: pr,
-    mode: "review",
-    trigger: command
-      ? { kind: "command", commentId: seq, commentUrl: "u", sender: "s", executor: "codex" }
-      : { kind: "event", event: "pull_request", action: "synchronize", sender: "s" },
-    instruction: null,
-    pull: command
-      ? null
-      : { headSha: head, headRef: "f", baseSha: "b".repeat(40), baseRef: "main", fromFork: false, isDraft: false, author: "a", title: "", body: "" },
-    enqueuedAt: Date.now(),
-    ...rest,
-  };
-}
-
-/** A worker whose jobs finish only when the test says so. */
-function controlledWorker() {
-  const started: string[] = [];
-  const aborted: string[] = [];
-  const finishers = new Map<string, () => void>();
-  const worker = (j: Job, signal: AbortSignal) =>
-    new Promise<void>((resolve) => {
-      started.push(j.id);
-      finishers.set(j.id, resolve);
-      signal.addEventListener("abort", () => {
-        aborted.push(j.id);
-        resolve();
-      });
-    });
-  return { worker, started, aborted, finish: (id: string) => finishers.get(id)?.() };
-}
-
-const tick = () => new Promise((r) => setTimeout(r, 5));
 
 describe("MemoryQueue", () => {
   it("ignores a redelivered webhook and a duplicate logical request", async () => {
     const q = new MemoryQueue({ concurrency: 1, log });
     const w = controlledWorker();
     q.start(w.worker);
-    const first = job();
+    const first = makeJob();
     expect(await q.enqueue(first)).toEqual({ accepted: true });
     expect(await q.enqueue({ ...first, id: "other" })).toEqual({ accepted: false, reason: "duplicate-delivery" });
-    expect(await q.enqueue({ ...job(), pull: first.pull })).toEqual({ accepted: false, reason: "duplicate-request" });
+    expect(await q.enqueue({ ...makeJob(), pull: first.pull })).toEqual({ accepted: false, reason: "duplicate-request" });
     w.finish(first.id);
     await q.idle();
     expect(w.started).toEqual([first.id]);
@@ -65,9 +24,9 @@ describe("MemoryQueue", () => {
     const q = new MemoryQueue({ concurrency: 4, log });
     const w = controlledWorker();
     q.start(w.worker);
-    const a1 = job({ pr: 1, command: true, mode: "audit" });
-    const a2 = job({ pr: 1, command: true, mode: "ask" });
-    const b1 = job({ pr: 2 });
+    const a1 = makeJob({ pr: 1, command: true, mode: "audit" });
+    const a2 = makeJob({ pr: 1, command: true, mode: "ask" });
+    const b1 = makeJob({ pr: 2 });
     await q.enqueue(a1);
     await q.enqueue(a2);
     await q.enqueue(b1);
@@ -85,15 +44,15 @@ describe("MemoryQueue", () => {
     const q = new MemoryQueue({ concurrency: 1, log });
     const w = controlledWorker();
     q.start(w.worker);
-    const old = job({ head: "1".repeat(40) });
-    const middle = job({ head: "2".repeat(40) });
-    const newest = job({ head: "3".repeat(40) });
+    const old = makeJob({ head: "1".repeat(40) });
+    const middle = makeJob({ head: "2".repeat(40) });
+    const newest = makeJob({ head: "3".repeat(40) });
     await q.enqueue(old);
     await tick();
     // Two pushes in quick succession: the middle one never runs.
     await Promise.all([q.enqueue(middle), q.enqueue(newest)]);
     await tick();
-    expect(w.aborted).toEqual([old.id]);
+    expect(w.aborted.map((a) => a.id)).toEqual([old.id]);
     expect(w.started).toEqual([old.id, newest.id]);
     w.finish(newest.id);
     await q.idle();
@@ -103,10 +62,10 @@ describe("MemoryQueue", () => {
     const q = new MemoryQueue({ concurrency: 1, log });
     const w = controlledWorker();
     q.start(w.worker);
-    const command = job({ command: true, mode: "audit" });
+    const command = makeJob({ command: true, mode: "audit" });
     await q.enqueue(command);
     await tick();
-    const push = job({ head: "9".repeat(40) });
+    const push = makeJob({ head: "9".repeat(40) });
     await q.enqueue(push);
     await tick();
     expect(w.aborted).toEqual([]);
@@ -129,7 +88,7 @@ describe("MemoryQueue", () => {
       await tick();
       running--;
     });
-    for (let pr = 1; pr <= 20; pr++) await q.enqueue(job({ pr }));
+    for (let pr = 1; pr <= 20; pr++) await q.enqueue(makeJob({ pr }));
     await q.idle();
     expect(order).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(peak).toBe(2);
@@ -139,10 +98,10 @@ describe("MemoryQueue", () => {
     const q = new MemoryQueue({ concurrency: 1, log });
     const w = controlledWorker();
     q.start(w.worker);
-    const j = job();
+    const j = makeJob();
     await q.enqueue(j);
     await tick();
     await q.stop(20);
-    expect(w.aborted).toEqual([j.id]);
+    expect(w.aborted.map((a) => a.id)).toEqual([j.id]);
   });
 });
