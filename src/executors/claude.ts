@@ -8,6 +8,7 @@ import { formatDuration } from "./codex.js";
 import { parseReviewOutput, reviewJsonSchema } from "./findings.js";
 import { createCodexHome } from "./home.js";
 import type { AgentRunRequest, AgentRunResult, Executor, ReasoningEffort } from "./types.js";
+import { eventLineHandler } from "./stream.js";
 
 /**
  * Runs the pinned Claude Code CLI (`claude -p`, @anthropic-ai/claude-code 2.1.197) on one worktree.
@@ -212,18 +213,7 @@ export class ClaudeExecutor implements Executor {
           input: req.prompt,
           timeoutMs: req.timeoutMs,
           signal: req.signal,
-          onStdoutLine: (line) => {
-            state.push(line);
-            req.onEvent?.(line);
-            if (!state.changed) return;
-            state.changed = false;
-            try {
-              req.onProgress?.(state.progress());
-            } catch (err) {
-              // A failing progress report (e.g. the check run update) must not fail the run.
-              if (progressErrors.length < 3) progressErrors.push(`progress callback failed: ${String(err)}`);
-            }
-          },
+          onStdoutLine: eventLineHandler(state, req, progressErrors),
         });
       } catch (err) {
         if (err instanceof SpawnError) throw new ExecutorError(err.message, "spawn");

@@ -10,6 +10,7 @@ import { CodexEventState, readableProviderMessage } from "./codex-events.js";
 import { parseReviewOutput, reviewJsonSchema } from "./findings.js";
 import { createCodexHome } from "./home.js";
 import type { AgentRunRequest, AgentRunResult, Executor } from "./types.js";
+import { eventLineHandler } from "./stream.js";
 
 /**
  * Runs the pinned Codex CLI (`codex exec --json`, 0.169.0) on one worktree. Everything codex-specific
@@ -117,7 +118,13 @@ export class CodexExecutor implements Executor {
       });
       const runAs = this.settings.runAs ?? null;
       if (runAs) {
-        closeAccess = await openAgentAccess(runAs, { home: home.dir, homesRoot: this.settings.homesRoot, worktree: req.worktree });
+        // fix/tests edit the worktree (workspace-write): the agent's group may write there for the run.
+        closeAccess = await openAgentAccess(runAs, {
+          home: home.dir,
+          homesRoot: this.settings.homesRoot,
+          worktree: req.worktree,
+          writable: !READ_ONLY_MODES.has(req.mode),
+        });
       }
       const env = buildEnv([...BASE_ENV_ALLOWLIST, ...this.settings.passEnv], {
         CODEX_HOME: home.dir,
@@ -136,18 +143,7 @@ export class CodexExecutor implements Executor {
           timeoutMs: req.timeoutMs,
           signal: req.signal,
           ...(runAs ? { uid: runAs.user.uid, gid: runAs.user.gid } : {}),
-          onStdoutLine: (line) => {
-            state.push(line);
-            req.onEvent?.(line);
-            if (!state.changed) return;
-            state.changed = false;
-            try {
-              req.onProgress?.(state.progress());
-            } catch (err) {
-              // A failing progress report (e.g. the check run update) must not fail the run.
-              if (progressErrors.length < 3) progressErrors.push(`progress callback failed: ${String(err)}`);
-            }
-          },
+          onStdoutLine: eventLineHandler(state, req, progressErrors),
         });
       } catch (err) {
         if (err instanceof SpawnError) throw new ExecutorError(err.message, "spawn");

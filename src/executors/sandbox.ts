@@ -50,7 +50,8 @@ export class CodexSandbox {
     const runAs = this.options.runAs ?? null;
     let closeAccess: (() => Promise<void>) | null = null;
     try {
-      if (runAs) closeAccess = await openAgentAccess(runAs, { home: home.dir, homesRoot: this.options.homesRoot, worktree: req.cwd });
+      // workspace-write: the command (a build, a test run) may write in the worktree, never in .git.
+      if (runAs) closeAccess = await openAgentAccess(runAs, { home: home.dir, homesRoot: this.options.homesRoot, worktree: req.cwd, writable: true });
       const result = await run(
         this.options.bin,
         ["sandbox", "-c", 'sandbox_mode="workspace-write"', "--", "sh", "-c", `exec 2>&1\n${req.command}`],

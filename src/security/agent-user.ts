@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
-import { chmod, chown, lstat, readdir, readFile, writeFile } from "node:fs/promises";
+import { constants, readFileSync } from "node:fs";
+import { chmod, chown, lchown, lstat, open, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 /**
@@ -82,10 +82,19 @@ const ownerOnly = (mode: number): number => mode & 0o700;
  * - directories leading to them inside the data dir get the agent's group, mode 0710 (traverse
  *   only, no listing);
  * - everything else in the data dir, other worktrees and mirrors included, loses group/other access.
+ *
+ * With `writable` (fix/tests runs and their verification: codex workspace-write) the worktree, and
+ * only the worktree, is also group-writable (directories rwx, files rw) and its top directory is
+ * sticky (1770) with its top-level entries lent to the agent's uid: the agent can then edit, add,
+ * delete and rename files anywhere, but the `.git` link (root's, group read-only) can be neither
+ * written nor deleted nor replaced, by the kernel's rules and not only codex's sandbox. The mirror
+ * stays read-only. On release everything in the worktree is chowned back to the app's uid (the
+ * agent's new files included) and loses group/other write and setuid/setgid bits, so nothing of the
+ * agent's stays between runs; the app (root) commits, resets and cleans the tree as before.
  */
 export async function openAgentAccess(
   runAs: RunAs,
-  paths: { home: string; homesRoot: string; worktree: string },
+  paths: { home: string; homesRoot: string; worktree: string; writable?: boolean },
 ): Promise<() => Promise<void>> {
   const { uid, gid } = runAs.user;
   const dataDir = path.resolve(runAs.dataDir);
@@ -93,6 +102,8 @@ export async function openAgentAccess(
   const homesRoot = path.resolve(paths.homesRoot);
   const mirror = await mirrorOf(worktree);
   const own = [worktree, ...(mirror ? [mirror] : [])];
+  const writable = paths.writable === true;
+  const appUid = process.getuid?.() ?? 0;
   for (const dir of [worktree, homesRoot, ...(mirror ? [mirror] : [])]) {
     if (!isInside(dir, dataDir)) throw new AgentUserError(`${dir} is outside the data directory ${dataDir}`);
   }
@@ -110,16 +121,20 @@ export async function openAgentAccess(
     }
     for (const dir of own) {
       await chown(dir, -1, gid);
-      await chmod(dir, 0o750);
+      await chmod(dir, writable && dir === worktree ? 0o1770 : 0o750);
     }
     // With AGENT_UMASK in force the checkout and the mirror are created owner-only; the agent (and
     // its `git diff`) needs to read them. Their top directories are closed again on release, which
     // is what keeps them private between runs.
-    for (const dir of own) await groupReadableTree(dir, gid);
+    for (const dir of own) {
+      if (writable && dir === worktree) await groupWritableWorktree(dir, uid, gid);
+      else await groupReadableTree(dir, gid);
+    }
     // The agent's git refuses a repository owned by another user unless its own global config says so.
     await writeFile(path.join(paths.home, ".gitconfig"), "[safe]\n\tdirectory = *\n", { mode: 0o600 });
     await chownTree(paths.home, uid, gid);
   } catch (err) {
+    if (writable) await revokeWrite(worktree, appUid).catch(() => undefined);
     await release(own);
     throw err;
   }
@@ -127,7 +142,11 @@ export async function openAgentAccess(
   return async () => {
     if (released) return;
     released = true;
-    await release(own);
+    try {
+      if (writable) await revokeWrite(worktree, appUid);
+    } finally {
+      await release(own);
+    }
   };
 }
 
@@ -196,6 +215,110 @@ async function groupReadableTree(dir: string, gid: number): Promise<void> {
     if (info.gid !== gid) await chown(full, -1, gid);
     if ((info.mode & want) !== want) await chmod(full, (info.mode & 0o7777) | want);
     if (entry.isDirectory()) await groupReadableTree(full, gid);
+  }
+}
+
+/**
+ * The worktree of a writing run: chgrp + g+rw (g+rwx for directories) on the tree, the top-level
+ * entries lent to the agent's uid (under the sticky top directory only their owner may delete or
+ * rename them), and the `.git` link (or directory) left to the app, group read-only.
+ */
+async function groupWritableWorktree(worktree: string, uid: number, gid: number): Promise<void> {
+  const visit = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (dir === worktree && entry.name === ".git") {
+        const info = await lstat(full);
+        if (info.isSymbolicLink()) continue;
+        if (info.gid !== gid) await chown(full, -1, gid);
+        const want = info.isDirectory() ? 0o050 : 0o040;
+        await chmod(full, ((info.mode & 0o7777) | want) & ~0o022);
+        if (info.isDirectory()) await readOnlyTree(full, gid);
+        continue;
+      }
+      if (dir === worktree) await lchown(full, uid, gid);
+      if (entry.isSymbolicLink()) continue;
+      const info = await lstat(full);
+      const want = entry.isDirectory() ? 0o070 : 0o060;
+      if (info.gid !== gid) await chown(full, -1, gid);
+      if ((info.mode & want) !== want) await chmod(full, (info.mode & 0o7777) | want);
+      if (entry.isDirectory()) await visit(full);
+    }
+  };
+  await visit(worktree);
+}
+
+/** groupReadableTree, and group/other write taken away: what the agent must read but never change. */
+async function readOnlyTree(dir: string, gid: number): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isSymbolicLink()) continue;
+    const full = path.join(dir, entry.name);
+    const info = await lstat(full);
+    const want = entry.isDirectory() ? 0o050 : 0o040;
+    if (info.gid !== gid) await chown(full, -1, gid);
+    const mode = ((info.mode & 0o7777) | want) & ~0o022;
+    if (mode !== (info.mode & 0o7777)) await chmod(full, mode);
+    if (entry.isDirectory()) await readOnlyTree(full, gid);
+  }
+}
+
+/**
+ * End of a writing run: everything in the worktree (what the agent created included) goes back to
+ * the app's uid and loses group/other write and setuid/setgid; the top directory loses its sticky
+ * bit and group write (release() then closes it). Symbolic links are chowned, never followed, and
+ * modes are set through a descriptor opened O_NOFOLLOW: the tree is the agent's doing, and root's
+ * chmod must not land on whatever a link put in a file's place. Keeps going past a failure and
+ * throws the first one at the end.
+ */
+async function revokeWrite(worktree: string, appUid: number): Promise<void> {
+  let failure: unknown = null;
+  const attempt = async (fn: () => Promise<void>): Promise<void> => {
+    try {
+      await fn();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") failure ??= err;
+    }
+  };
+  const fix = async (full: string): Promise<boolean> => {
+    const info = await lstat(full).catch(() => null);
+    if (!info) return false;
+    if (info.uid !== appUid) await attempt(() => lchown(full, appUid, -1));
+    if (info.isSymbolicLink()) return false;
+    const mode = info.mode & 0o7777;
+    const strip = full === worktree ? 0o7022 : 0o6022;
+    // chown already clears setuid/setgid on Linux; the mode is set from what lstat saw either way.
+    if ((mode & strip) !== 0 || info.uid !== appUid) await attempt(() => chmodNoFollow(full, info, mode & ~strip));
+    return info.isDirectory();
+  };
+  const visit = async (dir: string): Promise<void> => {
+    const names = await readdir(dir).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") failure ??= err;
+      return [] as string[];
+    });
+    for (const name of names) {
+      const full = path.join(dir, name);
+      if (await fix(full)) await visit(full);
+    }
+  };
+  if (await fix(worktree)) await visit(worktree);
+  if (failure !== null) throw failure;
+}
+
+/** chmod of `full` only if it still is the file `seen` (no symbolic link followed); sockets are skipped. */
+async function chmodNoFollow(full: string, seen: { dev: number; ino: number }, mode: number): Promise<void> {
+  const handle = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY).catch(
+    (err: NodeJS.ErrnoException) => {
+      // ELOOP: a symbolic link now (links have no mode of their own); ENXIO: a socket.
+      if (err.code === "ELOOP" || err.code === "ENXIO") return null;
+      throw err;
+    },
+  );
+  if (!handle) return;
+  try {
+    const now = await handle.stat();
+    if (now.dev === seen.dev && now.ino === seen.ino) await handle.chmod(mode);
+  } finally {
+    await handle.close();
   }
 }
 
