@@ -49,7 +49,9 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       ...(options.executor ? { executor: options.executor } : {}),
     });
     const inner = options.queue ?? buildQueue(deps, durable, durable.workers);
-    const queue = runs ? new RecordingQueue(inner, runs, log) : inner;
+    // A web-only process (WORKERS=0) can't know when a worker elsewhere finishes a job, so it leaves
+    // the run record to the worker that runs it instead of leaving a "queued" record behind.
+    const queue = runs && durable.workers > 0 ? new RecordingQueue(inner, runs, log) : inner;
 
     app.on([...PULL_REQUEST_EVENTS], onPullRequest(queue));
     app.on("issue_comment.created", onIssueComment(queue, settings.handles));
