@@ -6,6 +6,7 @@
  */
 import { PRIORITY_LABEL, formatDuration } from "../review/format.js";
 import { codeFence, codeSpan, neutralizeMentions, redactSecrets, sanitizeAgentMarkdown, stripHtmlComments, truncate } from "../review/sanitize.js";
+import { changedLines, type AgentName, type Candidate } from "./best-of-two.js";
 import { summarizeChanges, type FileChange } from "./collect.js";
 import type { FixTarget } from "./findings.js";
 import { VIOLATION_SETTING, type Violation } from "./policy.js";
@@ -49,6 +50,27 @@ export interface FixReport {
   verify: VerifyOutcome | null;
   outdated: Outdated | null;
   knownSecrets: readonly string[];
+  /** The agent that wrote the change; Codex when absent. */
+  agent?: AgentName;
+  /** Set when two agents were asked for a candidate each (best of two). */
+  bestOfTwo?: BestOfTwoReport;
+}
+
+/** The candidate that lost, offered as a branch of its own. */
+export interface AlternativeReport {
+  agent: AgentName;
+  /** The branch it was pushed to; null when it was not pushed (fork PRs, or the push failed). */
+  branch: string | null;
+  verify: VerifyOutcome | null;
+  changes: readonly FileChange[];
+}
+
+export interface BestOfTwoReport {
+  /** Why this candidate won, as a sentence fragment; null when it was the only one. */
+  reason: string | null;
+  alternative: AlternativeReport | null;
+  /** What became of a candidate that could not be used (one Markdown line each). */
+  notes: readonly string[];
 }
 
 const BODY_CAP = 65_000;
@@ -64,6 +86,11 @@ export function oneLine(text: string, known: readonly string[], max: number): st
   const flat = stripHtmlComments(redactSecrets(text, known)).replace(/[\s\u0000-\u001f\u007f]+/g, " ").trim();
   const safe = neutralizeMentions(flat);
   return safe.length <= max ? safe : `${safe.slice(0, max - 1).trimEnd()}…`;
+}
+
+/** "Codex" or "Claude", for prose. */
+export function agentLabel(agent: AgentName | undefined): string {
+  return agent === "claude" ? "Claude" : "Codex";
 }
 
 function sha7(sha: string): string {
@@ -149,6 +176,44 @@ export function outdatedNote(r: Pick<FixReport, "outdated" | "headSha" | "prNumb
   return `${head} **It no longer applies cleanly** on the new head: conflicts in ${files}${o.conflicts.length > 20 ? " …" : ""}.`;
 }
 
+function verifyWord(v: VerifyOutcome | null): string {
+  if (v === null) return "not verified";
+  if (v.passed) return "verification passed";
+  return v.timedOut ? "verification timed out" : v.error !== undefined ? "verification could not run" : "verification failed";
+}
+
+/** A link to a branch of the repository (its tree) and to its comparison with the PR's head branch. */
+function branchLinks(r: Pick<FixReport, "repoHtmlUrl" | "headRef">, branch: string): string {
+  const enc = (ref: string): string => ref.split("/").map(encodeURIComponent).join("/");
+  return `branch [${codeSpan(branch)}](${r.repoHtmlUrl}/tree/${enc(branch)}) ([compare](${r.repoHtmlUrl}/compare/${enc(r.headRef)}...${enc(branch)}))`;
+}
+
+/** "Alternative from claude: branch X, verification failed, 3 lines changed (+2 −1)." */
+export function alternativeLine(r: Pick<FixReport, "repoHtmlUrl" | "headRef">, alt: AlternativeReport): string {
+  const lines = changedLines(alt.changes);
+  const where = alt.branch === null ? "not pushed" : branchLinks(r, alt.branch);
+  const add = alt.changes.reduce((n, c) => n + c.additions, 0);
+  const del = alt.changes.reduce((n, c) => n + c.deletions, 0);
+  return `**Alternative from ${alt.agent}**: ${where}, ${verifyWord(alt.verify)}, ${lines} ${lines === 1 ? "line" : "lines"} changed (+${add} −${del}).`;
+}
+
+/** The "Best of two" section: who won and why, the other candidate's branch, and what went wrong. */
+export function bestOfTwoSection(r: FixReport): string | null {
+  const b = r.bestOfTwo;
+  if (!b) return null;
+  const who = r.agent ?? "codex";
+  const lines: string[] = [];
+  if (b.reason !== null) {
+    lines.push(`Codex and Claude each wrote a candidate; this pull request is **${who}'s**: ${b.reason}.`);
+  } else {
+    lines.push(`Codex and Claude were both asked for a candidate; only **${who}'s** could be used.`);
+  }
+  const items = [...(b.alternative ? [alternativeLine(r, b.alternative)] : []), ...b.notes];
+  if (items.length > 0) lines.push("", ...items.map((i) => `- ${i}`));
+  if (b.alternative?.branch) lines.push("", "To use the alternative instead, open a pull request from its branch into the same base branch.");
+  return lines.join("\n");
+}
+
 function requester(r: FixReport): string {
   if (r.requestedBy === null) return "automatically, after a review with findings";
   const who = `@${r.requestedBy}`;
@@ -160,7 +225,7 @@ export function fixBody(r: FixReport): string {
   const parts: string[] = [];
   const kind = r.mode === "tests" ? "Tests" : "A fix";
   parts.push(
-    `${kind} for #${r.prNumber} (branch ${codeSpan(r.headRef)}), written by Codex ${requester(r)}. ` +
+    `${kind} for #${r.prNumber} (branch ${codeSpan(r.headRef)}), written by ${agentLabel(r.agent)} ${requester(r)}. ` +
       `**Merging this pull request updates #${r.prNumber}.**`,
   );
   if (verificationFailed(r)) {
@@ -177,9 +242,11 @@ export function fixBody(r: FixReport): string {
   }
   parts.push(`### What changed\n\n${summarizeChanges(r.changes)}.\n\n${changesTable(r.changes)}`);
   if (r.verify) parts.push(`### Verification\n\n${verifySection(r.verify)}`);
+  const best = bestOfTwoSection(r);
+  if (best) parts.push(`### Best of two\n\n${best}`);
 
   const message = sanitizeAgentMarkdown(r.agentMessage, { maxLength: AGENT_MESSAGE_CAP, known }).trim();
-  if (message !== "") parts.push(`### Codex's summary\n\n${message}`);
+  if (message !== "") parts.push(`### ${agentLabel(r.agent)}'s summary\n\n${message}`);
 
   parts.push(
     `<sub>Made against ${commitLink(r, r.headSha)}. The agent only edited files in a sandbox without credentials; ` +
@@ -216,6 +283,10 @@ export function openedReply(r: FixReport, pull: { number: number; url: string; d
     `${summarizeChanges(r.changes)}. Merging it updates this pull request (branch ${codeSpan(r.headRef)}).`,
   ];
   if (r.verify) lines.push("", r.verify.passed ? `Verification ${codeSpan(r.verify.command)} passed.` : `⚠️ Verification ${codeSpan(r.verify.command)} failed, so the pull request is a draft.`);
+  if (r.bestOfTwo) {
+    lines.push("", `Codex and Claude were both asked; this is ${r.agent ?? "codex"}'s change${r.bestOfTwo.reason ? ` (${r.bestOfTwo.reason})` : ""}.`);
+    if (r.bestOfTwo.alternative) lines.push(alternativeLine(r, r.bestOfTwo.alternative));
+  }
   const note = outdatedNote(r);
   if (note) lines.push("", note);
   return lines.join("\n");
@@ -244,6 +315,38 @@ export function refusedReply(input: { requestedBy: string | null; violations: re
     "",
     "Nothing was committed or pushed. Maintainers can allow some of these in `.github/codex-pr-bot.yml` on the default branch (`fix:` section); the others are never allowed.",
   ].join("\n");
+}
+
+/**
+ * Best of two, when neither candidate can be published: what became of each (no change, a broken
+ * safety rule, a failed run). Nothing was committed or pushed.
+ */
+export function noCandidateReply(input: {
+  mode: FixMode;
+  requestedBy: string | null;
+  headSha: string;
+  candidates: readonly Candidate<unknown>[];
+  knownSecrets: readonly string[];
+}): string {
+  const who = input.requestedBy ? `@${input.requestedBy} ` : "";
+  const kind = input.mode === "tests" ? "test" : "fix";
+  const parts = [`${who}Codex and Claude were both asked, but neither produced a change codex-pr-bot could publish at \`${sha7(input.headSha)}\`, so there is no ${kind} pull request.`];
+  for (const c of input.candidates) {
+    if (c.kind === "failed") parts.push(`**${c.agent}** did not finish: ${oneLine(c.error, input.knownSecrets, 300)}`);
+    else if (c.kind === "unchanged") {
+      const message = c.message.trim();
+      parts.push(`**${c.agent}** finished without changing any file.${message === "" ? "" : ` Its final message:\n\n${quote(message, input.knownSecrets, 4_000)}`}`);
+    } else if (c.kind === "refused") {
+      const rows = c.violations.slice(0, 20).map((v) => {
+        const setting = VIOLATION_SETTING[v.kind];
+        return `- ${codeSpan(v.path)}: ${v.reason}${setting ? ` (allowed by ${codeSpan(setting)})` : ""}`;
+      });
+      if (c.violations.length > 20) rows.push(`- … and ${c.violations.length - 20} more`);
+      parts.push([`**${c.agent}** made a change (${summarizeChanges(c.changes)}) that breaks the safety rules for fix-ups:`, "", ...rows].join("\n"));
+    }
+  }
+  parts.push("Nothing was committed or pushed.");
+  return parts.join("\n\n");
 }
 
 /** The reply when committing or pushing failed (for example the app lacks Contents: write). */

@@ -6,7 +6,7 @@
 import { commentableLines, parseUnifiedDiff } from "../review/diff.js";
 import { codeFence, codeSpan, sanitizeAgentMarkdown } from "../review/sanitize.js";
 import type { DiffFile, DiffLine } from "../types.js";
-import { changesTable, outdatedNote, verificationFailed, verifySection, type FixReport } from "./body.js";
+import { agentLabel, bestOfTwoSection, changesTable, outdatedNote, verificationFailed, verifySection, type FixReport } from "./body.js";
 import { summarizeChanges } from "./collect.js";
 
 const COMMENT_CAP = 65_000;
@@ -28,7 +28,7 @@ export function patchComment(r: FixReport, patch: string): string {
   const who = r.requestedBy ? `@${r.requestedBy} ` : "";
   const what = r.mode === "tests" ? "tests" : "a fix";
   const parts: string[] = [
-    `${who}Codex wrote ${what} for this pull request (${summarizeChanges(r.changes)}). The pull request comes from a fork, ` +
+    `${who}${agentLabel(r.agent)} wrote ${what} for this pull request (${summarizeChanges(r.changes)}). The pull request comes from a fork, ` +
       "so codex-pr-bot does not push to it or open a pull request against it: apply the patch below to your branch if you want it.",
   ];
   const note = outdatedNote(r);
@@ -39,8 +39,10 @@ export function patchComment(r: FixReport, patch: string): string {
 
   const tail: string[] = [];
   if (r.verify) tail.push(`**Verification**\n\n${verifySection(r.verify)}`);
+  const best = bestOfTwoSection(r);
+  if (best) tail.push(`**Best of two**\n\n${best}`);
   const summary = sanitizeAgentMarkdown(r.agentMessage, { maxLength: SUMMARY_CAP, known: r.knownSecrets }).trim();
-  if (summary !== "") tail.push(`<details>\n<summary>Codex's summary</summary>\n\n${summary}\n\n</details>`);
+  if (summary !== "") tail.push(`<details>\n<summary>${agentLabel(r.agent)}'s summary</summary>\n\n${summary}\n\n</details>`);
   tail.push(`<sub>Made against \`${r.headSha.slice(0, 12)}\`.</sub>`);
 
   const fixed = [...parts, ...tail].join("\n\n").length;

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { severityToPriority, type RepoConfig } from "../config/schema.js";
+import { severityToPriority, type ExecutorName, type RepoConfig } from "../config/schema.js";
 import { Cancelled, WorkspaceError } from "../errors.js";
 import { CodexSandbox } from "../executors/sandbox.js";
 import {
@@ -7,6 +7,7 @@ import {
   commitMessage,
   fixBody,
   fixTitle,
+  noCandidateReply,
   noChangeReply,
   OUTPUT_TAIL_CAP,
   openedReply,
@@ -14,11 +15,14 @@ import {
   refusedReply,
   usageReply,
   verificationFailed,
+  type AlternativeReport,
   type FixMode,
   type FixReport,
   type Outdated,
   type VerifyOutcome,
 } from "../fix/body.js";
+import { AGENT_ORDER, changedLines, selectCandidate, type Candidate, type ReadyCandidate } from "../fix/best-of-two.js";
+import type { FileChange } from "../fix/collect.js";
 import { openTargets, targetFromComment, targetFromFinding, type FixTarget } from "../fix/findings.js";
 import { branchBase, branchPrefix, commitIdentity, isBotBranch, pickBranch } from "../fix/naming.js";
 import { patchComment, suggestionBody, suggestionsFromPatch } from "../fix/patch-comment.js";
@@ -32,12 +36,12 @@ import { getReviewComment, replyInThread } from "../github/threads.js";
 import { buildChangePrompt } from "../prompts/build.js";
 import { parseUnifiedDiff } from "../review/diff.js";
 import { redactSecrets } from "../review/sanitize.js";
-import type { AgentRunResult } from "../executors/types.js";
-import type { DiffFile, Finding } from "../types.js";
+import type { AgentRunRequest, AgentRunResult, Executor } from "../executors/types.js";
+import type { DiffFile, Finding, Usage } from "../types.js";
 import type { Lease } from "../workspace/workspaces.js";
 import { commitWorktree, fetchCommit, listChanges, mergeConflicts, patchBetween, pushBranch, remoteBranches, type WorktreeGit } from "../workspace/commit.js";
 import { agentRequest, selectExecutors } from "./agents.js";
-import { checkoutPull } from "./checkout.js";
+import { checkoutPull, type CheckedOut } from "./checkout.js";
 import type { JobContext } from "./context.js";
 import { describeFailure } from "./outcome.js";
 
@@ -46,7 +50,9 @@ import { describeFailure } from "./outcome.js";
  * of the PR head (workspace-write sandbox, no credentials), then the bot takes the resulting diff,
  * checks it against the safety rules, optionally verifies it, commits it as the app and opens a PR
  * into the PR's head branch (or, for forks, posts it as a patch). The agent exits before the bot
- * touches git metadata or the token.
+ * touches git metadata or the token. With two agents selected for the mode (routing or `executors`,
+ * i.e. not a `@codex`/`@claude` command), both write a candidate and the better one is published
+ * (best of two, see bestOfTwo below and fix/best-of-two.ts).
  */
 
 interface FixRequest {
@@ -177,7 +183,7 @@ function policyOf(config: RepoConfig): FixPolicy {
 }
 
 async function performFix(ctx: JobContext, req: FixRequest): Promise<void> {
-  const { pull, config, signal } = ctx;
+  const { signal } = ctx;
   const started = Date.now();
   const run = ctx.run;
   const timed = <T>(phase: "checkout" | "agent" | "publish", fn: () => Promise<T>): Promise<T> => (req.ownRun ? run.timed(phase, fn) : fn());
@@ -187,36 +193,26 @@ async function performFix(ctx: JobContext, req: FixRequest): Promise<void> {
   };
   let usage: AgentRunResult["usage"] | null = null;
   const checkout = await timed("checkout", () => checkoutPull(ctx));
+  const checkoutMs = Date.now() - started;
   const lease = checkout.lease;
   try {
-    // A fix is one agent's diff: the first of those selected for this mode.
-    const { name: agentName, executor } = selectExecutors(ctx, req.mode).executors[0]!;
-    const result = await timed("agent", () => executor.run({
-      worktree: lease.dir,
-      mode: req.mode,
-      prompt: buildChangePrompt({
-        mode: req.mode,
-        repo: `${ctx.coords.owner}/${ctx.coords.repo}`,
-        baseRef: pull.baseRef,
-        baseSha: pull.baseSha,
-        headRef: pull.headRef,
-        headSha: pull.headSha,
-        changedFiles: checkout.files.map((f) => ({ path: f.path, status: f.status })),
-        skippedFiles: [...checkout.skipped, ...checkout.overLimit.map((o) => o.path)],
-        instructions: config.review.instructions,
-        prTitle: pull.title,
-        prBody: pull.body,
-        findings: req.targets,
-        request: req.instruction,
-      }),
-      ...agentRequest(ctx, agentName),
-      timeoutMs: Math.min(config.codex.timeout_minutes * 60_000, ctx.deps.settings.timeoutCapMs),
-      signal,
-      ...(req.ownRun ? { onEvent: (line: string) => run.event(line) } : {}),
-    }));
+    const { executors } = selectExecutors(ctx, req.mode);
+    // A pool of one worktree per repository cannot hold two candidates at once: then the first agent alone.
+    const twoTrees = !(ctx.deps.settings.poolSize < 2);
+    if (executors.length > 1 && !twoTrees) ctx.log.warn({ poolSize: ctx.deps.settings.poolSize }, "best of two needs two worktrees; running the first agent only");
+    if (executors.length > 1 && twoTrees) {
+      // Best of two: each agent writes a candidate on its own worktree; one becomes the fix PR.
+      await bestOfTwo(ctx, req, checkout, executors, { started, checkoutMs, timed, settle, setUsage: (u) => (usage = u) });
+      return;
+    }
+    // One agent: its diff is the fix.
+    const { name: agentName, executor } = executors[0]!;
+    const result = await timed("agent", () =>
+      executor.run({ ...agentRunRequest(ctx, req, checkout, agentName), ...(req.ownRun ? { onEvent: (line: string) => run.event(line) } : {}), signal }),
+    );
     usage = result.usage;
     try {
-      await timed("publish", () => publish(ctx, req, lease, checkout.files, result.finalMessage, started, settle));
+      await timed("publish", () => publish(ctx, req, agentName, lease, checkout.files, result.finalMessage, started, settle));
     } catch (err) {
       // A git failure here is about committing or pushing, not about checking out: say so.
       if (!(err instanceof WorkspaceError)) throw err;
@@ -229,44 +225,84 @@ async function performFix(ctx: JobContext, req: FixRequest): Promise<void> {
   }
 }
 
+/** What an agent is asked to do on a worktree (everything but the signal and the event hook). */
+function agentRunRequest(ctx: JobContext, req: FixRequest, checkout: CheckedOut, name: ExecutorName): Omit<AgentRunRequest, "signal" | "onEvent" | "onProgress"> {
+  const { pull, config } = ctx;
+  return {
+    worktree: checkout.lease.dir,
+    mode: req.mode,
+    prompt: buildChangePrompt({
+      mode: req.mode,
+      repo: `${ctx.coords.owner}/${ctx.coords.repo}`,
+      baseRef: pull.baseRef,
+      baseSha: pull.baseSha,
+      headRef: pull.headRef,
+      headSha: pull.headSha,
+      changedFiles: checkout.files.map((f) => ({ path: f.path, status: f.status })),
+      skippedFiles: [...checkout.skipped, ...checkout.overLimit.map((o) => o.path)],
+      instructions: config.review.instructions,
+      prTitle: pull.title,
+      prBody: pull.body,
+      findings: req.targets,
+      request: req.instruction,
+    }),
+    ...agentRequest(ctx, name),
+    timeoutMs: Math.min(config.codex.timeout_minutes * 60_000, ctx.deps.settings.timeoutCapMs),
+  };
+}
+
 type Settle = (status: "succeeded" | "failed", links: { fixPr?: string; comment?: string }, error?: string) => void;
+
+/** The parts of a report that come from the request, not from the change. */
+function reportBase(ctx: JobContext, req: FixRequest) {
+  return {
+    mode: req.mode,
+    prNumber: ctx.job.prNumber,
+    headSha: ctx.pull.headSha,
+    targets: req.targets,
+    instruction: req.instruction,
+    requestedBy: req.requestedBy,
+    knownSecrets: ctx.secrets,
+  };
+}
+
+/** The agent's edits as a commit on the PR head (null when nothing changed), with what changed and the safety check. */
+async function snapshot(ctx: JobContext, req: FixRequest, git: WorktreeGit) {
+  const { pull, config, signal } = ctx;
+  const commit = await commitWorktree(git, {
+    parent: pull.headSha,
+    message: commitMessage(reportBase(ctx, req)),
+    author: commitIdentity(),
+    signal,
+  });
+  if (commit === null) return null;
+  const changes = await listChanges(git, pull.headSha, commit, signal);
+  const patch = await patchBetween(git, pull.headSha, commit, signal);
+  const violations = [...checkChanges(changes, policyOf(config)), ...secretViolations(parseUnifiedDiff(patch), ctx.secrets)];
+  return { commit, changes, patch, violations };
+}
 
 /** From the agent's edits to a published fix: commit, check, verify, push and open (or post the patch). */
 async function publish(
   ctx: JobContext,
   req: FixRequest,
+  agent: ExecutorName,
   lease: Lease,
   prFiles: DiffFile[],
   agentMessage: string,
   started: number,
   settle: Settle,
 ): Promise<void> {
-  const { job, pull, config, signal } = ctx;
-  const base = {
-    mode: req.mode,
-    prNumber: job.prNumber,
-    headSha: pull.headSha,
-    targets: req.targets,
-    instruction: req.instruction,
-    requestedBy: req.requestedBy,
-    knownSecrets: ctx.secrets,
-  };
-  const commit = await commitWorktree(lease.git, {
-    parent: pull.headSha,
-    message: commitMessage(base),
-    author: commitIdentity(),
-    signal,
-  });
-  if (commit === null) {
+  const { job, pull, config } = ctx;
+  const base = reportBase(ctx, req);
+  const snap = await snapshot(ctx, req, lease.git);
+  if (snap === null) {
     ctx.log.info({ durationMs: Date.now() - started }, "fix produced no change");
     settle("succeeded", { comment: await req.reply(noChangeReply({ ...base, agentMessage })) });
     return;
   }
-
-  const changes = await listChanges(lease.git, pull.headSha, commit, signal);
-  const patch = await patchBetween(lease.git, pull.headSha, commit, signal);
+  const { commit, changes, patch, violations } = snap;
   if (req.ownRun) ctx.run.diff(patch);
-  const violations = [...checkChanges(changes, policyOf(config)), ...secretViolations(parseUnifiedDiff(patch), ctx.secrets)];
   if (violations.length > 0) {
     ctx.log.warn({ violations: violations.map((v) => ({ path: v.path, kind: v.kind })) }, "fix refused by the safety rules");
     const url = await req.reply(refusedReply({ requestedBy: req.requestedBy, violations, changes }));
@@ -285,22 +321,66 @@ async function publish(
     agentMessage,
     verify,
     outdated,
+    agent,
   };
+  await deliver(ctx, req, { report, patch, commit, git: lease.git, prFiles, started, settle, alternative: null });
+}
 
+/** The runner-up of best of two, pushed next to the fix PR's branch. */
+interface PendingAlternative {
+  report: AlternativeReport;
+  commit: string;
+  git: WorktreeGit;
+}
+
+/**
+ * The last step: for a fork, the patch in a comment (and suggestions); otherwise a branch pushed as
+ * the app and a PR into the PR's head branch, plus the runner-up's branch when there is one.
+ */
+async function deliver(
+  ctx: JobContext,
+  req: FixRequest,
+  d: {
+    report: FixReport;
+    patch: string;
+    commit: string;
+    git: WorktreeGit;
+    prFiles: DiffFile[];
+    started: number;
+    settle: Settle;
+    alternative: PendingAlternative | null;
+  },
+): Promise<void> {
+  const { job, pull, signal } = ctx;
+  const { report, patch, commit, git, settle } = d;
   if (pull.fromFork) {
     // Never push to a fork or open a PR against it: the patch goes in a comment instead.
     const url = await req.reply(patchComment(report, patch));
-    await postSuggestions(ctx, patch, prFiles, url);
+    await postSuggestions(ctx, patch, d.prFiles, url);
     settle("succeeded", { comment: url });
-    ctx.log.info({ files: changes.length, durationMs: Date.now() - started }, "fix posted as a patch (fork)");
+    ctx.log.info({ files: report.changes.length, durationMs: Date.now() - d.started }, "fix posted as a patch (fork)");
     return;
   }
 
   const token = await ctx.token();
   const wanted = branchBase(req.mode, job.prNumber, pull.headSha);
-  const taken = await remoteBranches(lease.git, { url: job.repo.cloneUrl, token, prefix: wanted, signal });
+  const taken = await remoteBranches(git, { url: job.repo.cloneUrl, token, prefix: wanted, signal });
   const branch = pickBranch(wanted, taken);
-  await pushBranch(lease.git, { url: job.repo.cloneUrl, token, sha: commit, branch, signal });
+  await pushBranch(git, { url: job.repo.cloneUrl, token, sha: commit, branch, signal });
+  let altBranch: string | null = null;
+  if (d.alternative) {
+    const alt = d.alternative;
+    const name = pickBranch(`${branch}-alt`, [...taken, branch]);
+    try {
+      await pushBranch(alt.git, { url: job.repo.cloneUrl, token, sha: alt.commit, branch: name, signal });
+      // The report's alternative is the same object the body renders: it now links the branch.
+      altBranch = alt.report.branch = name;
+    } catch (err) {
+      if (err instanceof Cancelled) throw err;
+      // The fix itself is pushed: the PR still opens, and says the alternative is not available.
+      ctx.log.warn({ err, agent: alt.report.agent }, "the alternative candidate could not be pushed");
+    }
+  }
   const opened = await createFixPull(ctx.octokit, ctx.coords, {
     title: fixTitle(report),
     body: fixBody(report),
@@ -310,9 +390,194 @@ async function publish(
   });
   settle("succeeded", { fixPr: opened.url, comment: await req.reply(openedReply(report, opened)) });
   ctx.log.info(
-    { pull: opened.number, branch, files: changes.length, verified: verify?.passed ?? null, outdated: outdated !== null, durationMs: Date.now() - started },
+    {
+      pull: opened.number,
+      branch,
+      files: report.changes.length,
+      verified: report.verify?.passed ?? null,
+      outdated: report.outdated !== null,
+      durationMs: Date.now() - d.started,
+      ...(report.agent !== undefined ? { agent: report.agent } : {}),
+      ...(d.alternative ? { alternative: altBranch } : {}),
+    },
     "fix pull request opened",
   );
+}
+
+interface Phases {
+  started: number;
+  /** How long the first checkout took (the second adds to it). */
+  checkoutMs: number;
+  timed: <T>(phase: "checkout" | "agent" | "publish", fn: () => Promise<T>) => Promise<T>;
+  settle: Settle;
+  setUsage(usage: Usage): void;
+}
+
+/** A publishable candidate's commit, and where it was made. */
+interface Made {
+  checkout: CheckedOut;
+  commit: string;
+  patch: string;
+  agentMessage: string;
+}
+
+/**
+ * Best of two: both agents edit their own worktree of the same head in parallel (one abort signal
+ * for both); each diff is committed, checked against the safety rules and verified on its own; the
+ * winner (see fix/best-of-two.ts) becomes the fix PR and the runner-up a second branch linked from
+ * its body. One agent failing leaves the other's candidate, with a note; both failing fails the run.
+ */
+async function bestOfTwo(
+  ctx: JobContext,
+  req: FixRequest,
+  first: CheckedOut,
+  executors: { name: ExecutorName; executor: Executor }[],
+  phases: Phases,
+): Promise<void> {
+  const { run } = ctx;
+  const secondStarted = Date.now();
+  const second = await checkoutPull(ctx);
+  if (req.ownRun) run.phase("checkout", phases.checkoutMs + (Date.now() - secondStarted));
+  try {
+    const trees = [first, second];
+    const settled = await phases.timed("agent", () =>
+      Promise.allSettled(
+        executors.map(({ name, executor }, i) =>
+          executor.run({
+            ...agentRunRequest(ctx, req, trees[i]!, name),
+            signal: ctx.signal,
+            ...(req.ownRun ? { onEvent: (line: string) => run.event(line) } : {}),
+          }),
+        ),
+      ),
+    );
+    const cancelled = settled.find((s): s is PromiseRejectedResult => s.status === "rejected" && s.reason instanceof Cancelled);
+    if (cancelled) throw cancelled.reason;
+    phases.setUsage(sumUsage(settled.flatMap((s) => (s.status === "fulfilled" ? [s.value.usage] : []))));
+    const failed = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed.length === settled.length) throw failed[0]!.reason;
+
+    try {
+      await phases.timed("publish", () => pickAndPublish(ctx, req, executors.map((e) => e.name), trees, settled, phases));
+    } catch (err) {
+      if (!(err instanceof WorkspaceError)) throw err;
+      ctx.log.warn({ err }, "fix could not be published");
+      const url = await req.reply(publishFailedReply({ requestedBy: req.requestedBy, message: err.message, knownSecrets: ctx.secrets }));
+      phases.settle("failed", { comment: url }, "the fix could not be published");
+    }
+  } finally {
+    await second.lease.release().catch((err: unknown) => ctx.log.warn({ err }, "worktree release failed"));
+  }
+}
+
+async function pickAndPublish(
+  ctx: JobContext,
+  req: FixRequest,
+  names: ExecutorName[],
+  trees: CheckedOut[],
+  settled: PromiseSettledResult<AgentRunResult>[],
+  phases: Phases,
+): Promise<void> {
+  const { job, pull, config } = ctx;
+  // Commits one after the other (same mirror), then verifies the candidates in parallel.
+  const snapped: (Candidate<Made> | { agent: ExecutorName; kind: "verify"; changes: FileChange[]; made: Made })[] = [];
+  for (const [i, outcome] of settled.entries()) {
+    const agent = names[i]!;
+    if (outcome.status === "rejected") {
+      snapped.push({ agent, kind: "failed", error: failureLine(ctx, agent, outcome.reason) });
+      continue;
+    }
+    const checkout = trees[i]!;
+    const snap = await snapshot(ctx, req, checkout.lease.git);
+    if (snap === null) {
+      snapped.push({ agent, kind: "unchanged", message: outcome.value.finalMessage });
+    } else if (snap.violations.length > 0) {
+      ctx.log.warn({ agent, violations: snap.violations.map((v) => ({ path: v.path, kind: v.kind })) }, "candidate refused by the safety rules");
+      snapped.push({ agent, kind: "refused", violations: snap.violations, changes: snap.changes });
+    } else {
+      const made: Made = { checkout, commit: snap.commit, patch: snap.patch, agentMessage: outcome.value.finalMessage };
+      snapped.push({ agent, kind: "verify", changes: snap.changes, made });
+    }
+  }
+  const verifyCommand = config.fix.verify;
+  const candidates: Candidate<Made>[] = await Promise.all(
+    snapped.map(async (c): Promise<Candidate<Made>> => {
+      if (c.kind !== "verify") return c;
+      const verify = verifyCommand === null ? null : await runVerify(ctx, c.made.checkout.lease.dir, verifyCommand);
+      return { agent: c.agent, kind: "ready", changes: c.changes, verify, data: c.made };
+    }),
+  );
+  candidates.sort((a, b) => AGENT_ORDER.indexOf(a.agent) - AGENT_ORDER.indexOf(b.agent));
+
+  const selection = selectCandidate(candidates);
+  if (selection === null) {
+    const refused = candidates.some((c) => c.kind === "refused");
+    ctx.log.info({ candidates: candidates.map((c) => ({ agent: c.agent, kind: c.kind })) }, "no candidate fix to publish");
+    const url = await req.reply(noCandidateReply({ mode: req.mode, requestedBy: req.requestedBy, headSha: pull.headSha, candidates, knownSecrets: ctx.secrets }));
+    if (refused) phases.settle("failed", { comment: url }, "the change breaks the fix-up safety rules");
+    else phases.settle("succeeded", { comment: url });
+    return;
+  }
+
+  const { winner, runnerUp } = selection;
+  ctx.log.info(
+    {
+      candidates: candidates.map((c) => ({
+        agent: c.agent,
+        kind: c.kind,
+        ...(c.kind === "ready" ? { lines: changedLines(c.changes), verified: c.verify?.passed ?? null } : {}),
+      })),
+      winner: winner.agent,
+    },
+    "best of two: candidate chosen",
+  );
+  if (req.ownRun) ctx.run.diff(winner.data.patch);
+  const alternative: PendingAlternative | null = runnerUp && alternativeOf(runnerUp);
+  const outdated = await checkOutdated(ctx, winner.data.checkout.lease.git, winner.data.commit);
+  const report: FixReport = {
+    ...reportBase(ctx, req),
+    headRef: pull.headRef,
+    repoHtmlUrl: job.repo.htmlUrl,
+    requestUrl: req.requestUrl,
+    changes: winner.changes,
+    agentMessage: winner.data.agentMessage,
+    verify: winner.verify,
+    outdated,
+    agent: winner.agent,
+    bestOfTwo: { reason: selection.reason, alternative: alternative?.report ?? null, notes: selection.notes },
+  };
+  await deliver(ctx, req, {
+    report,
+    patch: winner.data.patch,
+    commit: winner.data.commit,
+    git: winner.data.checkout.lease.git,
+    prFiles: winner.data.checkout.files,
+    started: phases.started,
+    settle: phases.settle,
+    alternative,
+  });
+}
+
+function alternativeOf(c: ReadyCandidate<Made>): PendingAlternative {
+  return { report: { agent: c.agent, branch: null, verify: c.verify, changes: c.changes }, commit: c.data.commit, git: c.data.checkout.lease.git };
+}
+
+/** One line on why an agent's run failed, for the PR body: redacted, without the stack. */
+function failureLine(ctx: JobContext, agent: ExecutorName, err: unknown): string {
+  const report = describeFailure(err, ctx.secrets, ctx.job.id, agent === "claude" ? "Claude" : "Codex");
+  const message = redactSecrets(err instanceof Error ? err.message : String(err), ctx.secrets).split("\n")[0]!.slice(0, 300);
+  return `${report.title}: ${message}`;
+}
+
+function sumUsage(all: Usage[]): Usage {
+  const total: Usage = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningOutputTokens: 0 };
+  for (const u of all) {
+    total.inputTokens += u.inputTokens;
+    total.cachedInputTokens += u.cachedInputTokens;
+    total.outputTokens += u.outputTokens;
+    total.reasoningOutputTokens += u.reasoningOutputTokens;
+  }
+  return total;
 }
 
 /** Runs `fix.verify` in the worktree, sandboxed like the agent; never throws except on cancellation. */
