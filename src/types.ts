@@ -199,4 +199,10 @@ export interface Job {
   instruction: string | null;
   pull: PullSnapshot | null;
   enqueuedAt: number;
+  /**
+   * What the webhook handler decided from the repository's policy (src/handlers/policy.ts).
+   * `readOnly`: a fork's or first-time contributor's PR, so no automatic fix may follow the review.
+   * `allowedBot`: the command came from a bot listed in `commands.allow_bots`. Absent = neither.
+   */
+  policy?: { readOnly?: true; allowedBot?: true };
 }

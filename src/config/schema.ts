@@ -112,6 +112,10 @@ const modelName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/, "Expected a model name such as gpt-5.5 (letters, digits, . _ : / -)");
 
+/** What automatic reviews do for a class of pull request authors. */
+const contributorPolicy = z.enum(["review", "skip"]);
+export type ContributorPolicy = z.output<typeof contributorPolicy>;
+
 const autoReviewSchema = z
   .object({
     /** Review automatically when a PR is opened, reopened, pushed to or marked ready. Default true. */
@@ -122,6 +126,23 @@ const autoReviewSchema = z
     base_branches: globList.default([]),
     /** PR authors (logins, case-insensitive) never reviewed automatically; commands still work. Default []. */
     ignore_authors: z.array(z.string().trim().min(1).max(100)).max(500).default([]),
+    /** Pull requests whose head is in a fork: "review" (read-only, never an automatic fix) or "skip". Default "review". */
+    forks: contributorPolicy.default("review"),
+    /**
+     * Pull requests by first-time contributors (author_association FIRST_TIME_CONTRIBUTOR, FIRST_TIMER
+     * or NONE): "review" (read-only, never an automatic fix) or "skip". Default "review".
+     */
+    first_time_contributors: contributorPolicy.default("review"),
+  })
+  .strict();
+
+const commandsSchema = z
+  .object({
+    /**
+     * Bot accounts (logins, case-insensitive, with or without "[bot]") whose `@codex` commands are
+     * accepted; every other bot is ignored. Never list this app's own bot. Default [].
+     */
+    allow_bots: z.array(z.string().trim().min(1).max(100)).max(100).default([]),
   })
   .strict();
 
@@ -225,6 +246,7 @@ const fixSchema = z
 export const repoConfigSchema = z
   .object({
     auto_review: autoReviewSchema.prefault({}),
+    commands: commandsSchema.prefault({}),
     paths: pathsSchema.prefault({}),
     review: reviewSchema.prefault({}),
     /** Agents that run: [codex], [claude] or [codex, claude] (in parallel, findings merged). Default [codex]. */

@@ -4,6 +4,9 @@ import { parseCommand } from "../commands/parse.js";
 import type { JobQueue } from "../jobs/queue.js";
 import type { Job, JobKind } from "../types.js";
 import { enqueueFix } from "./fix-gate.js";
+import { issueCommentPayload, parsePayload } from "./payloads.js";
+import { configForGate, isAllowedBot } from "./policy.js";
+import { passesRateLimit } from "./rate-gate.js";
 import { repoSnapshot } from "./repo.js";
 
 type CommentContext = Context<"issue_comment.created">;
@@ -18,19 +21,34 @@ const MODE_OF: Record<string, JobKind | undefined> = {
 };
 
 /**
- * `@codex <command>` on a pull request. Edits, plain issues and bots (this app included) are ignored
- * so the bot can never trigger itself; write access is checked by the job, where the API is at hand.
+ * `@codex <command>` on a pull request. Edits and plain issues are ignored; so are bots (this app
+ * included, so the bot can never trigger itself) unless the repository lists them in
+ * `commands.allow_bots`. Commands are rate-limited per sender and per PR (rate-limit.ts); write
+ * access is checked by the job, where the API is at hand.
  */
 export function onIssueComment(queue: JobQueue, handles: readonly ("codex" | "claude")[]) {
   return async (context: CommentContext): Promise<void> => {
-    const { payload } = context;
+    const payload = parsePayload(issueCommentPayload, context.payload, context.log, { event: context.name, deliveryId: context.id });
+    if (!payload) return;
     if (!payload.issue.pull_request) return;
-    if (payload.comment.user?.type === "Bot" || payload.sender.type === "Bot") return;
     const installationId = payload.installation?.id;
     if (installationId === undefined) return;
 
-    const command = parseCommand(payload.comment.body ?? "", handles);
+    const command = parseCommand(payload.comment.body, handles);
     if (!command) return;
+
+    const repo = repoSnapshot(payload.repository);
+    const coords = { owner: repo.owner, repo: repo.name };
+    const sender = payload.comment.user?.login ?? payload.sender.login;
+    const fromBot = payload.comment.user?.type === "Bot" || payload.sender.type === "Bot";
+    if (fromBot) {
+      // Read only now, for a bot comment that holds a command: the common path makes no API call.
+      const config = await configForGate(context.octokit, coords, repo.defaultBranch, context.log);
+      if (!isAllowedBot(config, sender) || !isAllowedBot(config, payload.sender.login)) {
+        context.log.info({ sender }, "command from a bot ignored (not in commands.allow_bots)");
+        return;
+      }
+    }
 
     let mode: JobKind = "help";
     let unknownWord: string | undefined;
@@ -47,24 +65,29 @@ export function onIssueComment(queue: JobQueue, handles: readonly ("codex" | "cl
       }
     }
 
+    const words = command.kind === "unknown" ? `unknown ${command.word}` : `${command.kind} ${command.text}`;
+    const request = { ...coords, prNumber: payload.issue.number, sender, command: `${command.executor} ${words}` };
+    if (!(await passesRateLimit(queue, request, { octokit: context.octokit }, context.log))) return;
+
     const job: Job = {
       id: randomUUID(),
       deliveryId: context.id,
       installationId,
-      repo: repoSnapshot(payload.repository),
+      repo,
       prNumber: payload.issue.number,
       mode,
       trigger: {
         kind: "command",
         commentId: payload.comment.id,
         commentUrl: payload.comment.html_url,
-        sender: payload.comment.user?.login ?? payload.sender.login,
+        sender,
         executor: command.executor,
         ...(unknownWord !== undefined ? { unknownWord } : {}),
       },
       instruction,
       pull: null,
       enqueuedAt: Date.now(),
+      ...(fromBot ? { policy: { allowedBot: true } } : {}),
     };
     const result = await enqueueFix(queue, job, context.octokit, context.log);
     context.log.info({ jobId: job.id, pr: job.prNumber, mode, ...result }, "command queued");

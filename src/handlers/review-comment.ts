@@ -4,6 +4,9 @@ import { parseCommand } from "../commands/parse.js";
 import type { JobQueue } from "../jobs/queue.js";
 import type { Job } from "../types.js";
 import { enqueueFix } from "./fix-gate.js";
+import { parsePayload, reviewCommentPayload } from "./payloads.js";
+import { configForGate, isAllowedBot } from "./policy.js";
+import { passesRateLimit } from "./rate-gate.js";
 import { repoSnapshot } from "./repo.js";
 
 type ReviewCommentContext = Context<"pull_request_review_comment.created">;
@@ -11,33 +14,49 @@ type ReviewCommentContext = Context<"pull_request_review_comment.created">;
 /**
  * `@codex fix` as a reply in a review thread: "fix this one". Only `fix` is taken here, and only as
  * a reply (the thread's first comment says which finding); the job checks that the thread is one of
- * the bot's findings. Bots are ignored, like everywhere else.
+ * the bot's findings. Bots are ignored unless allow-listed, and commands are rate-limited, like on
+ * the conversation tab.
  */
 export function onReviewComment(queue: JobQueue, handles: readonly ("codex" | "claude")[]) {
   return async (context: ReviewCommentContext): Promise<void> => {
-    const { payload } = context;
+    const payload = parsePayload(reviewCommentPayload, context.payload, context.log, { event: context.name, deliveryId: context.id });
+    if (!payload) return;
     const comment = payload.comment;
-    if (comment.user?.type === "Bot" || payload.sender.type === "Bot") return;
     const installationId = payload.installation?.id;
     if (installationId === undefined) return;
     const parentId = comment.in_reply_to_id;
     if (parentId === undefined || parentId === null) return;
 
-    const command = parseCommand(comment.body ?? "", handles);
+    const command = parseCommand(comment.body, handles);
     if (!command || command.kind !== "fix") return;
+
+    const repo = repoSnapshot(payload.repository);
+    const coords = { owner: repo.owner, repo: repo.name };
+    const sender = comment.user?.login ?? payload.sender.login;
+    const fromBot = comment.user?.type === "Bot" || payload.sender.type === "Bot";
+    if (fromBot) {
+      const config = await configForGate(context.octokit, coords, repo.defaultBranch, context.log);
+      if (!isAllowedBot(config, sender) || !isAllowedBot(config, payload.sender.login)) {
+        context.log.info({ sender }, "command from a bot ignored (not in commands.allow_bots)");
+        return;
+      }
+    }
+
+    const request = { ...coords, prNumber: payload.pull_request.number, sender, command: `${command.executor} fix@${parentId} ${command.text}` };
+    if (!(await passesRateLimit(queue, request, { octokit: context.octokit, reviewThreadParentId: parentId }, context.log))) return;
 
     const job: Job = {
       id: randomUUID(),
       deliveryId: context.id,
       installationId,
-      repo: repoSnapshot(payload.repository),
+      repo,
       prNumber: payload.pull_request.number,
       mode: "fix",
       trigger: {
         kind: "command",
         commentId: comment.id,
         commentUrl: comment.html_url,
-        sender: comment.user?.login ?? payload.sender.login,
+        sender,
         executor: command.executor,
         reviewThread: { parentId },
       },
@@ -45,6 +64,7 @@ export function onReviewComment(queue: JobQueue, handles: readonly ("codex" | "c
       // Fetched when the job runs, like for other commands: the head may move while it waits.
       pull: null,
       enqueuedAt: Date.now(),
+      ...(fromBot ? { policy: { allowedBot: true } } : {}),
     };
     const result = await enqueueFix(queue, job, context.octokit, context.log);
     context.log.info({ jobId: job.id, pr: job.prNumber, mode: "fix", thread: parentId, ...result }, "review thread command queued");

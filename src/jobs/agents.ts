@@ -82,7 +82,7 @@ export async function runReviewAgents(
   const { executors, unavailable } = selectExecutors(ctx, mode);
   const extra: CheckedOut[] = [];
   try {
-    for (let i = 1; i < executors.length; i++) extra.push(await checkoutPull(ctx));
+    for (let i = 1; i < executors.length; i++) extra.push(await checkoutPull(ctx, { extra: true }));
     const trees = [first, ...extra];
     const settled = await Promise.allSettled(
       executors.map(({ name, executor }, i) =>

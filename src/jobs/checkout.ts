@@ -26,8 +26,16 @@ export function repoKey(cloneUrl: string, owner: string, name: string): string {
   return `${host}/${owner}/${name}`;
 }
 
+export interface CheckoutOptions {
+  /**
+   * The job already holds a worktree of this repository (a second agent's tree): never wait for the
+   * pool, which could deadlock against another job doing the same; see CheckoutRequest.extra.
+   */
+  extra?: boolean;
+}
+
 /** Takes a worktree at the PR head and reads the PR diff (merge base to head) from it. */
-export async function checkoutPull(ctx: JobContext): Promise<CheckedOut> {
+export async function checkoutPull(ctx: JobContext, opts: CheckoutOptions = {}): Promise<CheckedOut> {
   const { job, pull } = ctx;
   const lease = await ctx.deps.workspaces.checkout({
     repoKey: repoKey(job.repo.cloneUrl, job.repo.owner, job.repo.name),
@@ -38,6 +46,7 @@ export async function checkoutPull(ctx: JobContext): Promise<CheckedOut> {
     // The base repository serves fork heads too, under refs/pull/N/head.
     refs: [`refs/heads/${pull.baseRef}`, `refs/pull/${job.prNumber}/head`],
     signal: ctx.signal,
+    ...(opts.extra ? { extra: true } : {}),
   });
   try {
     const all = parseUnifiedDiff(await lease.diff());

@@ -125,6 +125,8 @@ export async function runFix(ctx: JobContext, mode: FixMode): Promise<void> {
 export async function runAutoFix(ctx: JobContext, findings: readonly Finding[]): Promise<void> {
   const auto = ctx.config.fix.auto;
   if (!auto.enabled || ctx.job.trigger.kind !== "event") return;
+  // Forks and first-time contributors get read-only automatic reviews (auto_review policy): no fixes.
+  if (ctx.job.policy?.readOnly) return;
   const min = severityToPriority(auto.min_severity);
   const due = findings.filter((f) => f.priority <= min);
   if (due.length === 0) return;
@@ -436,7 +438,7 @@ async function bestOfTwo(
 ): Promise<void> {
   const { run } = ctx;
   const secondStarted = Date.now();
-  const second = await checkoutPull(ctx);
+  const second = await checkoutPull(ctx, { extra: true });
   if (req.ownRun) run.phase("checkout", phases.checkoutMs + (Date.now() - secondStarted));
   try {
     const trees = [first, second];

@@ -46,7 +46,9 @@ export function createWorker(deps: PipelineDeps): JobWorker {
 
     try {
       if (trigger.kind === "command") {
-        if (!(await canTrigger(octokit, coords, trigger.sender))) {
+        // An allow-listed automation bot (commands.allow_bots) is trusted by configuration: GitHub's
+        // permission API does not report app bots as collaborators.
+        if (!job.policy?.allowedBot && !(await canTrigger(octokit, coords, trigger.sender))) {
           log.info({ sender: trigger.sender }, "command refused: no write access");
           await replyToPull(
             octokit,

@@ -35,6 +35,8 @@ export interface ExecResult {
   signal: NodeJS.Signals | null;
   /** Tail of stdout, at most maxOutputBytes. */
   stdout: string;
+  /** Bytes the child wrote to stdout in all; more than maxOutputBytes means `stdout` is only the tail. */
+  stdoutBytes: number;
   /** Tail of stderr, at most maxOutputBytes. */
   stderr: string;
   /** True when our timeout killed it. */
@@ -54,10 +56,13 @@ const DEFAULT_MAX_OUTPUT = 1024 * 1024;
 class TailBuffer {
   private chunks: Buffer[] = [];
   private size = 0;
+  /** Every byte seen, kept or not: callers must be able to tell a complete output from a cut one. */
+  total = 0;
   constructor(private readonly limit: number) {}
   push(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.size += chunk.length;
+    this.total += chunk.length;
     while (this.size > this.limit && this.chunks.length > 1) {
       this.size -= this.chunks.shift()!.length;
     }
@@ -75,7 +80,7 @@ export function run(file: string, args: readonly string[], options: ExecOptions)
 
   return new Promise<ExecResult>((resolve, reject) => {
     if (options.signal?.aborted) {
-      resolve({ exitCode: null, signal: null, stdout: "", stderr: "", timedOut: false, aborted: true, durationMs: 0 });
+      resolve({ exitCode: null, signal: null, stdout: "", stdoutBytes: 0, stderr: "", timedOut: false, aborted: true, durationMs: 0 });
       return;
     }
     const child = spawn(file, args, {
@@ -147,6 +152,7 @@ export function run(file: string, args: readonly string[], options: ExecOptions)
         exitCode: code,
         signal,
         stdout: stdout.toString(),
+        stdoutBytes: stdout.total,
         stderr: stderr.toString(),
         timedOut,
         aborted,

@@ -130,8 +130,7 @@ async function spawnGit(args: string[], opts: GitOptions, limit: number): Promis
       input: opts.input,
       timeoutMs: opts.timeoutMs,
       signal: opts.signal,
-      // One byte over the limit tells a complete output from a cut one.
-      maxOutputBytes: limit + 1,
+      maxOutputBytes: limit,
     });
   } catch (err) {
     if (err instanceof SpawnError) throw new WorkspaceError(`git ${args[0] ?? ""} could not be started: ${err.message}`);
@@ -150,7 +149,7 @@ export async function git(args: string[], opts: GitOptions): Promise<string> {
   }
   const ok = result.exitCode === 0 || (result.exitCode !== null && (opts.okExitCodes ?? []).includes(result.exitCode));
   if (!ok) throw new WorkspaceError(`git ${sub} failed: ${stderrTail(result.stderr, opts.token)}`);
-  if (Buffer.byteLength(result.stdout, "utf8") > limit) {
+  if (result.stdoutBytes > limit) {
     throw new WorkspaceError(`git ${sub} printed more than ${limit} bytes`);
   }
   return result.stdout;

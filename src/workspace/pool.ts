@@ -20,13 +20,21 @@ export class SlotPool<S> {
   /** `pick` chooses among several free slots (e.g. prefer a warm one); waiters take what frees up. */
   acquire(signal?: AbortSignal, pick: (free: readonly S[]) => S = (free) => free[0]!): Promise<S> {
     if (signal?.aborted) return Promise.reject(new Cancelled("cancelled while waiting for a free worktree"));
-    if (this.free.length > 0 && this.waiters.length === 0) {
-      const slot = pick(this.free);
-      this.free.splice(this.free.indexOf(slot), 1);
-      this.leased.add(slot);
-      return Promise.resolve(slot);
-    }
-    return this.enqueue(signal);
+    const slot = this.tryAcquire(pick);
+    return slot !== null ? Promise.resolve(slot) : this.enqueue(signal);
+  }
+
+  /**
+   * A free slot right now, or null: never waits. For a job that already holds a slot of this pool and
+   * wants another; waiting there could deadlock against a job doing the same. Queued waiters keep
+   * their turn: while anyone waits, nothing is taken past them.
+   */
+  tryAcquire(pick: (free: readonly S[]) => S = (free) => free[0]!): S | null {
+    if (this.free.length === 0 || this.waiters.length > 0) return null;
+    const slot = pick(this.free);
+    this.free.splice(this.free.indexOf(slot), 1);
+    this.leased.add(slot);
+    return slot;
   }
 
   release(slot: S): void {

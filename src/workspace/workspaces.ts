@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -22,6 +23,8 @@ import { addWorktree, removeWorktreeDir, resetWorktree, type Worktree } from "./
  * objects and rewrites only the files that changed. Layout under `root`:
  *   mirrors/<safeKey>.git      bare mirror (no URL, no credentials)
  *   worktrees/<safeKey>/<n>    slot n of that repository (never shared across repositories)
+ *   worktrees/<safeKey>/overflow-<hex>
+ *                              a job's extra worktree when no slot was free (see `extra`); removed on release
  *   home/                      git's empty HOME
  */
 
@@ -37,6 +40,13 @@ export interface CheckoutRequest {
   /** Refs to fetch so both SHAs arrive, e.g. ["refs/heads/main", "refs/pull/7/head"]. */
   refs: string[];
   signal?: AbortSignal;
+  /**
+   * The job already holds a worktree of this repository and wants another (a second agent). Such a
+   * request never waits for the pool: two jobs each holding one slot and waiting for a second would
+   * wait for each other forever. It takes a free slot if there is one (and nobody queues for it);
+   * otherwise it gets a temporary worktree outside the pool, removed again on release.
+   */
+  extra?: boolean;
 }
 
 export interface CheckoutTimings {
@@ -51,6 +61,8 @@ export interface CheckoutTimings {
   fetched: boolean;
   /** True when an existing worktree was switched rather than created. */
   reusedWorktree: boolean;
+  /** True for a temporary worktree outside the pool (an `extra` request with no slot free). */
+  overflow: boolean;
 }
 
 export interface Lease {
@@ -85,12 +97,18 @@ interface Slot {
 
 interface Repo {
   mirrorDir: string;
+  /** `worktrees/<safeKey>`: the slots' and overflow worktrees' parent. */
+  worktreesDir: string;
   lock: Mutex;
   slots: Slot[];
   pool: SlotPool<Slot>;
+  /** Directories of the overflow worktrees leased (or being created) in this process. */
+  overflow: Set<string>;
 }
 
 const DEFAULT_POOL_SIZE = 2;
+/** Not a number, so an overflow worktree can never be mistaken for a slot (whatever the pool size). */
+const OVERFLOW_PREFIX = "overflow-";
 const DEFAULT_GIT_TIMEOUT_MS = 10 * 60 * 1000;
 
 /** Prefer a worktree already at the wanted commit, then any existing one, over creating a new one. */
@@ -141,21 +159,34 @@ export class Workspaces {
     }, req.signal);
     const fetchedAt = performance.now();
 
-    const slot = await repo.pool.acquire(req.signal, pickSlot(headSha));
+    if (req.signal?.aborted) throw new Cancelled("cancelled while waiting for a free worktree");
+    // An extra lease never waits (see CheckoutRequest.extra); a normal one queues first come first served.
+    const slot = req.extra
+      ? repo.pool.tryAcquire(pickSlot(headSha))
+      : await repo.pool.acquire(req.signal, pickSlot(headSha));
     const acquiredAt = performance.now();
-    try {
-      const reusedWorktree = await this.prepare(repo, slot, headSha, ctx);
+    const timings = (reusedWorktree: boolean, overflow: boolean): CheckoutTimings => {
       const done = performance.now();
-      const timings: CheckoutTimings = {
+      const result: CheckoutTimings = {
         fetchMs: fetchedAt - started,
         waitMs: acquiredAt - fetchedAt,
         worktreeMs: done - acquiredAt,
         totalMs: done - started,
         fetched,
         reusedWorktree,
+        overflow,
       };
-      this.lastTimings = timings;
-      return this.lease(repo, slot, headSha, baseSha, timings);
+      this.lastTimings = result;
+      return result;
+    };
+
+    if (slot === null) {
+      const worktree = await this.addOverflow(repo, headSha, ctx);
+      return this.lease(repo, worktree, headSha, baseSha, timings(false, true), () => this.removeOverflow(repo, worktree.dir, worktree));
+    }
+    try {
+      const reusedWorktree = await this.prepare(repo, slot, headSha, ctx);
+      return this.lease(repo, slot.worktree!, headSha, baseSha, timings(reusedWorktree, false), () => this.giveBack(repo, slot, headSha));
     } catch (err) {
       repo.pool.release(slot);
       throw err;
@@ -183,6 +214,8 @@ export class Workspaces {
   private async sweepSlots(key: string, keyDir: string): Promise<void> {
     const repo = this.repos.get(key);
     for (const name of await listDir(keyDir)) {
+      // Overflow worktrees are never reused: all but this process's live ones go (below), like stray slots.
+      if (repo?.overflow.has(path.join(keyDir, name))) continue;
       const slot = repo?.slots.find((s) => path.basename(s.dir) === name);
       if (slot && repo?.pool.isLeased(slot)) continue;
       if (slot) {
@@ -198,7 +231,8 @@ export class Workspaces {
     await repo.lock.run(async () => {
       await pruneWorktrees(repo.mirrorDir, ctx);
       // Holding the lock rules out our own fetches; no lease rules out a job's git in a worktree.
-      if (!repo.slots.some((s) => repo.pool.isLeased(s))) await removeStaleLocks(repo.mirrorDir);
+      const leased = repo.overflow.size > 0 || repo.slots.some((s) => repo.pool.isLeased(s));
+      if (!leased) await removeStaleLocks(repo.mirrorDir);
     });
   }
 
@@ -221,17 +255,60 @@ export class Workspaces {
     return false;
   }
 
-  private lease(repo: Repo, slot: Slot, headSha: string, baseSha: string, timings: CheckoutTimings): Lease {
+  /**
+   * A fresh worktree outside the pool, made exactly like a slot's (addWorktree: explicit git dir,
+   * link check), in a directory of its own. Registered before it exists so sweep() leaves it alone.
+   */
+  private async addOverflow(repo: Repo, sha: string, ctx: GitContext): Promise<Worktree> {
+    const dir = path.join(repo.worktreesDir, `${OVERFLOW_PREFIX}${randomBytes(6).toString("hex")}`);
+    repo.overflow.add(dir);
+    try {
+      return await repo.lock.run(() => addWorktree(repo.mirrorDir, dir, sha, ctx), ctx.signal);
+    } catch (err) {
+      await this.removeOverflow(repo, dir, null);
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes an overflow worktree and its registration in the mirror. Nothing in the tree is trusted,
+   * so git is not asked to look at it (`git worktree remove` would read the tree's `.git` link): the
+   * directory is deleted without following links, then the admin directory (checked to be inside the
+   * mirror when the worktree was added) and the registration. Never throws; sweep() gets what is left.
+   */
+  private async removeOverflow(repo: Repo, dir: string, worktree: Worktree | null): Promise<void> {
+    const ctx = this.context();
+    try {
+      await removeWorktreeDir(dir).catch(() => undefined);
+      await repo.lock
+        .run(async () => {
+          if (worktree) await rm(worktree.adminDir, { recursive: true, force: true });
+          await pruneWorktrees(repo.mirrorDir, ctx);
+        })
+        .catch(() => undefined);
+    } finally {
+      repo.overflow.delete(dir);
+    }
+  }
+
+  private lease(
+    repo: Repo,
+    worktree: Worktree,
+    headSha: string,
+    baseSha: string,
+    timings: CheckoutTimings,
+    giveBack: () => Promise<void>,
+  ): Lease {
     const ctx = this.context();
     let released: Promise<void> | null = null;
     return {
-      dir: slot.dir,
+      dir: worktree.dir,
       headSha,
       baseSha,
       timings,
       diff: () => diffCommits(repo.mirrorDir, baseSha, headSha, ctx),
-      git: { mirrorDir: repo.mirrorDir, worktree: slot.worktree!, ctx, locked: (fn, signal) => repo.lock.run(fn, signal) },
-      release: () => (released ??= this.giveBack(repo, slot, headSha)),
+      git: { mirrorDir: repo.mirrorDir, worktree, ctx, locked: (fn, signal) => repo.lock.run(fn, signal) },
+      release: () => (released ??= giveBack()),
     };
   }
 
@@ -258,16 +335,19 @@ export class Workspaces {
   private repo(key: string): Repo {
     const known = this.repos.get(key);
     if (known) return known;
+    const worktreesDir = path.join(this.root, "worktrees", key);
     const slots: Slot[] = Array.from({ length: this.poolSize }, (_, i) => ({
-      dir: path.join(this.root, "worktrees", key, String(i)),
+      dir: path.join(worktreesDir, String(i)),
       worktree: null,
       headSha: null,
     }));
     const repo: Repo = {
       mirrorDir: path.join(this.root, "mirrors", `${key}.git`),
+      worktreesDir,
       lock: new Mutex(),
       slots,
       pool: new SlotPool(slots),
+      overflow: new Set(),
     };
     this.repos.set(key, repo);
     return repo;

@@ -45,6 +45,10 @@ auto_review:
   drafts: true
   base_branches: [main, "release/**"]
   ignore_authors: ["dependabot[bot]"]
+  forks: skip
+  first_time_contributors: skip
+commands:
+  allow_bots: ["deploy-bot[bot]"]
 paths:
   include: ["src/**"]
   ignore: ["*.lock"]
@@ -69,7 +73,15 @@ fix:
   max_file_bytes: 2048
 `;
     expect(parseRepoConfig(text, SOURCE)).toEqual({
-      auto_review: { enabled: false, drafts: true, base_branches: ["main", "release/**"], ignore_authors: ["dependabot[bot]"] },
+      auto_review: {
+        enabled: false,
+        drafts: true,
+        base_branches: ["main", "release/**"],
+        ignore_authors: ["dependabot[bot]"],
+        forks: "skip",
+        first_time_contributors: "skip",
+      },
+      commands: { allow_bots: ["deploy-bot[bot]"] },
       paths: { include: ["src/**"], ignore: ["*.lock"], extra_ignore: ["docs/generated/"] },
       review: { min_severity: "P3", max_inline_comments: 5, instructions: "Flag raw SQL outside src/db/.\n" },
       executors: ["codex"],

@@ -13,7 +13,15 @@ import {
 describe("repoConfigSchema defaults", () => {
   it("fills every field from an empty object", () => {
     expect(DEFAULT_CONFIG).toEqual({
-      auto_review: { enabled: true, drafts: false, base_branches: [], ignore_authors: [] },
+      auto_review: {
+        enabled: true,
+        drafts: false,
+        base_branches: [],
+        ignore_authors: [],
+        forks: "review",
+        first_time_contributors: "review",
+      },
+      commands: { allow_bots: [] },
       paths: { include: [], ignore: [...DEFAULT_IGNORE], extra_ignore: [] },
       review: { min_severity: "P2", max_inline_comments: 20, instructions: "" },
       executors: ["codex"],
@@ -41,6 +49,21 @@ describe("repoConfigSchema defaults", () => {
     expect(bad({ executors: ["codex", "codex"] })).toContain("List each executor once");
     expect(bad({ executors: ["gemini"] })).toContain("executors");
     expect(bad({ routing: { merge: ["codex"] } })).toContain("routing");
+  });
+
+  it("checks the contributor policy and the bot allow-list", () => {
+    const bad = (input: unknown): string => {
+      const r = repoConfigSchema.safeParse(input);
+      return r.success ? "" : z.prettifyError(r.error);
+    };
+    const cfg = repoConfigSchema.parse({ auto_review: { forks: "skip" }, commands: { allow_bots: [" renovate[bot] "] } });
+    expect(cfg.auto_review).toMatchObject({ forks: "skip", first_time_contributors: "review" });
+    expect(cfg.commands.allow_bots).toEqual(["renovate[bot]"]);
+    expect(bad({ auto_review: { forks: "fix" } })).toContain("auto_review.forks");
+    expect(bad({ auto_review: { first_time_contributors: true } })).toContain("auto_review.first_time_contributors");
+    expect(bad({ commands: { allow_bots: [""] } })).toContain("commands.allow_bots");
+    expect(bad({ commands: { allow_bots: "renovate[bot]" } })).toContain("commands.allow_bots");
+    expect(bad({ commands: { rate_limit: 5 } })).toContain("commands");
   });
 
   it("fills the rest of a section that is given partly", () => {

@@ -21,6 +21,21 @@ describe("SlotPool", () => {
     expect(order).toEqual(["first:b", "second:a"]);
   });
 
+  it("tryAcquire takes a free slot (using the picker) or returns null, never waiting or jumping the queue", async () => {
+    const pool = new SlotPool(["a", "b"]);
+    expect(pool.tryAcquire((free) => free[free.length - 1]!)).toBe("b");
+    expect(pool.tryAcquire()).toBe("a");
+    expect(pool.tryAcquire()).toBeNull();
+    expect(pool.waiting).toBe(0);
+    const waiter = pool.acquire();
+    pool.release("a");
+    expect(await waiter).toBe("a");
+    expect(pool.tryAcquire()).toBeNull();
+    pool.release("b");
+    expect(pool.tryAcquire()).toBe("b");
+    expect(pool.isLeased("b")).toBe(true);
+  });
+
   it("drops an aborted waiter", async () => {
     const pool = new SlotPool(["only"]);
     await pool.acquire();
