@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defaultClaudeBin } from "../../src/settings.js";
-import { afterToolResult, apiError, httpError, startMockMessages, structured, toolUse, type MockMessages, type Script } from "../helpers/mock-messages.js";
+import { afterToolResult, apiError, hang, httpError, startMockMessages, structured, toolUse, type MockMessages, type Script } from "../helpers/mock-messages.js";
 import { execCommand, message } from "../helpers/mock-responses.js";
 import { deliver, pullRequestPayload } from "../helpers/webhooks.js";
 import { reviewJson, scenario, type Scenario } from "./helpers.js";
@@ -49,12 +49,13 @@ describe("codex and claude in parallel", () => {
     await claudeMock?.close();
   });
 
-  async function run(claudeScript: () => Script) {
+  async function run(claudeScript: () => Script, settings: Parameters<Scenario["start"]>[1] = {}) {
     claudeMock = await startMockMessages(claudeScript());
     const app = await sc.start((req) => (req.hasToolOutput ? message(reviewJson(null)) : execCommand("cat src/math.js")), {
       // A known model, so Codex's cost comes from the price table.
       codexModel: "gpt-5.5",
       claude: { bin: defaultClaudeBin(), apiKey: CLAUDE_KEY, oauthToken: null, baseUrl: claudeMock.url, model: "claude-sonnet-4-5", passEnv: [], maxRetries: 0 },
+      ...settings,
     });
     await deliver(app.url, "pull_request", pullRequestPayload("opened", sc.repo, { number: 7, headSha: sc.headSha, baseSha: sc.baseSha }));
     await app.queue.idle();
@@ -92,5 +93,19 @@ describe("codex and claude in parallel", () => {
     expect(review.body).toMatch(/\*\*claude\*\* did not finish \(Claude hit a rate or usage limit/);
     expect(review.body).toContain("this review is from codex alone");
     expect(final.output.summary).toMatch(/\| claude \|.*❌ Claude hit a rate or usage limit/m);
+  });
+
+  it("posts codex's review with a note when claude's provider fails (HTTP 500)", async () => {
+    const { review, final } = await run(() => [httpError(500, apiError("api_error", "Internal server error"))]);
+    expect(review.comments[0]!.body).toContain("_Found by: codex_");
+    expect(review.body).toMatch(/\*\*claude\*\* did not finish \(Claude failed/);
+    expect(final.conclusion).toBe("neutral");
+  });
+
+  it("posts codex's review with a note when claude hangs past the time limit (and is killed)", async () => {
+    const { review, final } = await run(() => [hang()], { timeoutCapMs: 6000 });
+    expect(review.comments[0]!.body).toContain("_Found by: codex_");
+    expect(review.body).toMatch(/\*\*claude\*\* did not finish \(Claude timed out/);
+    expect(final.output.summary).toMatch(/\| claude \|.*❌ Claude timed out/m);
   });
 });
