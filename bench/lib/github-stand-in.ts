@@ -1,0 +1,228 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { wallMs } from "./common.js";
+
+/**
+ * A local stand-in for GitHub's REST API on 127.0.0.1: the app's Octokit is pointed at it through
+ * Probot's baseUrl, so every request the app makes arrives here and is counted per route. It answers
+ * what a pull-request review needs (installation tokens, permissions, contents, check runs, review
+ * comments and reviews, issue comments, reactions) and remembers what the app posted, so a second
+ * review of the same PR sees the first one's comments like on GitHub.
+ */
+
+export interface StandInCall {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  /** Normalised route, e.g. "POST /repos/:o/:r/pulls/:n/reviews". */
+  route: string;
+  /** Wall-clock ms (performance.timeOrigin + now) when the request was received. */
+  at: number;
+  status: number;
+  body: unknown;
+}
+
+export interface StandInOptions {
+  /** Text of .github/codex-pr-bot.yml on the default branch, or null for none (404). */
+  config?: string | null;
+  /** Keep request bodies (only of writes); off for load tests. Default true. */
+  keepBodies?: boolean;
+}
+
+type Reply = [number, unknown];
+
+type Handler = (m: RegExpMatchArray, body: unknown, url: URL) => Reply;
+
+export class GitHubStandIn {
+  readonly calls: StandInCall[] = [];
+  url = "";
+  private server: http.Server | null = null;
+  private nextId = 1000;
+  private readonly reviews = new Map<string, { body: string; user: { login: string; type: string } }[]>();
+  private readonly reviewComments = new Map<string, { body: string; user: { login: string; type: string } }[]>();
+  private readonly listeners = new Set<(call: StandInCall) => void>();
+  private readonly routes: { method: string; pattern: RegExp; route: string; handler: Handler }[] = [];
+  private held: (() => void)[] | null = null;
+  private readonly pulls = new Map<string, unknown>();
+
+  constructor(private readonly options: StandInOptions = {}) {
+    const repo = "/repos/([^/]+)/([^/]+)";
+    const bot = { login: "codex-pr-bot[bot]", type: "Bot" };
+    this.add("POST", /^\/app\/installations\/(\d+)\/access_tokens$/, "POST /app/installations/:id/access_tokens", () => [
+      201,
+      {
+        token: `ghs_bench${"0".repeat(30)}`,
+        expires_at: new Date(Date.now() + 3600_000).toISOString(),
+        permissions: { contents: "read", pull_requests: "write", checks: "write", issues: "write" },
+        repository_selection: "all",
+      },
+    ]);
+    this.add("GET", new RegExp(`^${repo}/collaborators/([^/]+)/permission$`), "GET /repos/:o/:r/collaborators/:u/permission", (m) => [
+      200,
+      { permission: "write", role_name: "write", user: { login: m[3] } },
+    ]);
+    this.add("GET", new RegExp(`^${repo}/contents/(.+)$`), "GET /repos/:o/:r/contents/:path", (m) => {
+      const text = this.options.config ?? null;
+      if (text === null) return [404, { message: "Not Found" }];
+      return [200, { type: "file", encoding: "base64", path: decodeURIComponent(m[3]!), content: Buffer.from(text).toString("base64") }];
+    });
+    this.add("POST", new RegExp(`^${repo}/check-runs$`), "POST /repos/:o/:r/check-runs", (m, body) => {
+      const id = this.nextId++;
+      return [201, { id, html_url: `https://github.com/${m[1]}/${m[2]}/runs/${id}`, ...(body as object) }];
+    });
+    this.add("PATCH", new RegExp(`^${repo}/check-runs/(\\d+)$`), "PATCH /repos/:o/:r/check-runs/:id", (m) => [200, { id: Number(m[3]) }]);
+    this.add("GET", new RegExp(`^${repo}/pulls/(\\d+)/comments$`), "GET /repos/:o/:r/pulls/:n/comments", (m) => [
+      200,
+      this.reviewComments.get(prKey(m)) ?? [],
+    ]);
+    this.add("GET", new RegExp(`^${repo}/pulls/(\\d+)/reviews$`), "GET /repos/:o/:r/pulls/:n/reviews", (m) => [200, this.reviews.get(prKey(m)) ?? []]);
+    this.add("POST", new RegExp(`^${repo}/pulls/(\\d+)/reviews$`), "POST /repos/:o/:r/pulls/:n/reviews", (m, body) => {
+      const id = this.nextId++;
+      const b = body as { body?: string; comments?: { body: string }[] };
+      const key = prKey(m);
+      this.reviews.set(key, [...(this.reviews.get(key) ?? []), { body: b.body ?? "", user: bot }]);
+      this.reviewComments.set(key, [...(this.reviewComments.get(key) ?? []), ...(b.comments ?? []).map((c) => ({ body: c.body, user: bot }))]);
+      return [200, { id, html_url: `https://github.com/${m[1]}/${m[2]}/pull/${m[3]}#pullrequestreview-${id}` }];
+    });
+    this.add("GET", new RegExp(`^${repo}/pulls/(\\d+)$`), "GET /repos/:o/:r/pulls/:n", (m) => {
+      const pull = this.pulls.get(prKey(m));
+      return pull === undefined ? [404, { message: "Not Found" }] : [200, pull];
+    });
+    this.add("POST", new RegExp(`^${repo}/issues/(\\d+)/comments$`), "POST /repos/:o/:r/issues/:n/comments", (m) => {
+      const id = this.nextId++;
+      return [201, { id, html_url: `https://github.com/${m[1]}/${m[2]}/pull/${m[3]}#issuecomment-${id}` }];
+    });
+    this.add("POST", new RegExp(`^${repo}/issues/comments/(\\d+)/reactions$`), "POST /repos/:o/:r/issues/comments/:id/reactions", () => [
+      201,
+      { id: this.nextId++, content: "eyes" },
+    ]);
+    this.add("POST", new RegExp(`^${repo}/pulls/comments/(\\d+)/reactions$`), "POST /repos/:o/:r/pulls/comments/:id/reactions", () => [
+      201,
+      { id: this.nextId++, content: "eyes" },
+    ]);
+  }
+
+  private add(method: string, pattern: RegExp, route: string, handler: Handler): void {
+    this.routes.push({ method, pattern, route, handler });
+  }
+
+  async start(): Promise<string> {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    const { port } = this.server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${port}`;
+    return this.url;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** What GET /repos/:o/:r/pulls/:n answers from now on (the PR as the last webhook described it). */
+  setPull(owner: string, repo: string, number: number, pull: unknown): void {
+    this.pulls.set(`${owner}/${repo}#${number}`, pull);
+  }
+
+  /**
+   * Holds every contents (config) request unanswered until release(): the app's workers then wait
+   * on their first job, so a load test sees the webhook intake alone.
+   */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const answer of held) answer();
+  }
+
+  /** Calls from index `from` on (use calls.length as a mark before an experiment). */
+  since(from: number): StandInCall[] {
+    return this.calls.slice(from);
+  }
+
+  /** Resolves with the first call (from now on) that matches. */
+  next(match: (call: StandInCall) => boolean, timeoutMs = 120_000): Promise<StandInCall> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.listeners.delete(listener);
+        reject(new Error(`stand-in: no matching request within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const listener = (call: StandInCall): void => {
+        if (!match(call)) return;
+        clearTimeout(timer);
+        this.listeners.delete(listener);
+        resolve(call);
+      };
+      this.listeners.add(listener);
+    });
+  }
+
+  /** Requests per route, e.g. { "POST /repos/:o/:r/check-runs": 1, ... }. */
+  static countByRoute(calls: readonly StandInCall[]): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const c of calls) counts[c.route] = (counts[c.route] ?? 0) + 1;
+    return counts;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const at = wallMs();
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", "http://stand-in");
+      const method = req.method ?? "GET";
+      const raw = Buffer.concat(chunks).toString("utf8");
+      let body: unknown = raw;
+      if (raw.length > 0) {
+        try {
+          body = JSON.parse(raw);
+        } catch {
+          body = raw;
+        }
+      }
+      let status = 501;
+      let reply: unknown = { message: `stand-in: no route for ${method} ${url.pathname}` };
+      let route = `${method} (unknown) ${url.pathname}`;
+      for (const r of this.routes) {
+        if (r.method !== method) continue;
+        const m = url.pathname.match(r.pattern);
+        if (!m) continue;
+        route = r.route;
+        [status, reply] = r.handler(m, body, url);
+        break;
+      }
+      const answer = (): void => this.answer(res, { method, path: url.pathname, route, at, status, body }, reply);
+      if (this.held && route === "GET /repos/:o/:r/contents/:path") this.held.push(answer);
+      else answer();
+    });
+  }
+
+  private answer(res: http.ServerResponse, received: StandInCall, reply: unknown): void {
+    const call: StandInCall = {
+      ...received,
+      body: this.options.keepBodies === false || received.method === "GET" ? null : received.body,
+    };
+    this.calls.push(call);
+    const text = JSON.stringify(reply);
+    res.writeHead(received.status, {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(text),
+      // Generous limits, so the app's throttling never waits on them.
+      "x-ratelimit-limit": "15000",
+      "x-ratelimit-remaining": "14999",
+      "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600),
+    });
+    res.end(text);
+    for (const listener of [...this.listeners]) listener(call);
+  }
+}
+
+function prKey(m: RegExpMatchArray): string {
+  return `${m[1]}/${m[2]}#${m[3]}`;
+}

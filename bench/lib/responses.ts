@@ -1,0 +1,116 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { wallMs } from "./common.js";
+
+/**
+ * A scripted, instant OpenAI Responses API for the real codex binary (the SSE dialect codex 0.169.0
+ * accepts; see test/helpers/mock-responses.ts, which this follows): every request is answered with
+ * one assistant message, the text `answer()` returns at that moment, after an optional delay that
+ * stands in for model time. Requests are timestamped.
+ */
+export interface ResponsesServer {
+  /** Base URL for the provider config (codex appends /responses). */
+  url: string;
+  requests: { at: number; doneAt: number }[];
+  close(): Promise<void>;
+}
+
+export async function startResponses(answer: () => string, options: { delayMs?: number } = {}): Promise<ResponsesServer> {
+  const requests: { at: number; doneAt: number }[] = [];
+  const server = http.createServer((req, res) => {
+    const at = wallMs();
+    req.resume();
+    req.on("end", () => {
+      if (req.method !== "POST" || !(req.url ?? "").endsWith("/responses")) {
+        res.writeHead(404, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { message: `mock: no route for ${req.method} ${req.url}` } }));
+        return;
+      }
+      const n = requests.length + 1;
+      const entry = { at, doneAt: 0 };
+      requests.push(entry);
+      const reply = (): void => {
+        const id = `resp_${n}`;
+        const events = [
+          { type: "response.created", response: { id } },
+          {
+            type: "response.output_item.done",
+            item: { type: "message", role: "assistant", id: `msg_${id}`, content: [{ type: "output_text", text: answer() }] },
+          },
+          {
+            type: "response.completed",
+            response: {
+              id,
+              usage: {
+                input_tokens: 1000,
+                input_tokens_details: { cached_tokens: 0 },
+                output_tokens: 200,
+                output_tokens_details: { reasoning_tokens: 0 },
+                total_tokens: 1200,
+              },
+            },
+          },
+        ];
+        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+        for (const e of events) res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+        res.end();
+        entry.doneAt = wallMs();
+      };
+      if (options.delayMs) setTimeout(reply, options.delayMs);
+      else reply();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The codex template config.toml: a custom provider pointing at the scripted server. */
+export function codexConfigToml(url: string): string {
+  return [
+    'model = "gpt-5.5"',
+    'model_provider = "mock"',
+    "[model_providers.mock]",
+    'name = "Mock"',
+    `base_url = "${url}"`,
+    'wire_api = "responses"',
+    "request_max_retries = 0",
+    "stream_max_retries = 0",
+    "supports_websockets = false",
+    "",
+  ].join("\n");
+}
+
+export interface BenchFinding {
+  path: string;
+  line: number;
+  anchor: string;
+  title: string;
+  priority?: number;
+}
+
+/** The review JSON codex is asked for (src/executors/findings.ts), with the given findings. */
+export function reviewJson(findings: BenchFinding[]): string {
+  return JSON.stringify({
+    findings: findings.map((f) => ({
+      title: f.title,
+      body: `${f.title}: this line needs another look (bench finding).`,
+      priority: f.priority ?? 2,
+      confidence_score: 0.8,
+      code_location: { file_path: f.path, line_range: { start: f.line, end: f.line } },
+      anchor_code: f.anchor,
+      suggestion: null,
+    })),
+    overall_correctness: findings.length > 0 ? "patch is incorrect" : "patch is correct",
+    overall_explanation: "Scripted bench review.",
+    overall_confidence_score: 0.7,
+  });
+}
