@@ -10,17 +10,11 @@ export async function reactToComment(octokit: Octokit, coords: RepoCoords, comme
 }
 
 /**
- * Bodies of everything bots posted on the PR (inline comments and review bodies), where the hidden
- * fingerprint markers of earlier findings live. Only bot authors count, so a human quoting a marker
- * can't suppress a finding.
+ * Bodies of the reviews bots posted on the PR, where the hidden fingerprint markers of earlier
+ * findings live (every review lists the markers of all its findings, inline ones included, so this
+ * one list is enough). Only bot authors count, so a human quoting a marker can't suppress a finding.
  */
-export async function botReviewTexts(octokit: Octokit, coords: RepoCoords, pullNumber: number): Promise<string[]> {
-  const [comments, reviews] = await Promise.all([
-    octokit.paginate(octokit.rest.pulls.listReviewComments, { ...coords, pull_number: pullNumber, per_page: 100 }),
-    octokit.paginate(octokit.rest.pulls.listReviews, { ...coords, pull_number: pullNumber, per_page: 100 }),
-  ]);
-  const texts: string[] = [];
-  for (const c of comments) if (c.user?.type === "Bot") texts.push(c.body);
-  for (const r of reviews) if (r.user?.type === "Bot" && r.body) texts.push(r.body);
-  return texts;
+export async function botReviewBodies(octokit: Octokit, coords: RepoCoords, pullNumber: number): Promise<string[]> {
+  const reviews = await octokit.paginate(octokit.rest.pulls.listReviews, { ...coords, pull_number: pullNumber, per_page: 100 });
+  return reviews.filter((r) => r.user?.type === "Bot" && r.body).map((r) => r.body);
 }

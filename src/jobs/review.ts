@@ -1,11 +1,11 @@
 import { matchesBranch } from "../config/paths.js";
 import { severityToPriority } from "../config/schema.js";
 import { CheckRun, type Conclusion } from "../github/checks.js";
-import { botReviewTexts } from "../github/comments.js";
+import { botReviewBodies } from "../github/comments.js";
 import { fetchPull } from "../github/pulls.js";
 import { postReview, type ReviewComment } from "../github/reviews.js";
 import { buildPrompt } from "../prompts/build.js";
-import { extractFingerprints, fingerprint } from "../review/fingerprint.js";
+import { extractFingerprints, fingerprint, fingerprintMarker } from "../review/fingerprint.js";
 import {
   buildAnnotations,
   formatCheckOutput,
@@ -113,7 +113,7 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
     const relevant = onReviewable.filter((f) => f.priority <= minPriority);
     const belowThreshold = onReviewable.length - relevant.length;
 
-    const posted = new Set(extractFingerprints((await botReviewTexts(octokit, coords, ctx.job.prNumber)).join("\n")));
+    const posted = new Set(extractFingerprints((await botReviewBodies(octokit, coords, ctx.job.prNumber)).join("\n")));
     const fpOf = new Map<Finding, string>(relevant.map((f) => [f, fingerprint(f)]));
     const fresh = relevant.filter((f) => !posted.has(fpOf.get(f)!));
     const duplicatesSkipped = relevant.length - fresh.length;
@@ -126,6 +126,8 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
     let reviewUrl: string | null = null;
     // An automatic run with nothing new stays quiet: the check run already says so.
     if (movedTo === null && (fresh.length > 0 || ctx.job.trigger.kind === "command")) {
+      // The inline findings' fingerprints ride along in the body too (hidden), so the next push's
+      // dedupe reads one list of reviews instead of every review comment as well.
       const bodyFor = (inline: InlinePlacement[], outside: OutsidePlacement[]): string =>
         formatReviewBody({
           outcome: { ...outcome, findings: relevant },
@@ -137,7 +139,7 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
           headSha: pull.headSha,
           repoHtmlUrl: ctx.job.repo.htmlUrl,
           knownSecrets: ctx.secrets,
-        });
+        }) + inline.map((p) => `\n${fingerprintMarker(fpOf.get(p.finding)!)}`).join("");
       const review = await postReview(
         octokit,
         coords,
@@ -180,10 +182,13 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
         output.summary,
         ...(agents.figures.length > 1 || agents.costUsd !== null ? [`### Agents\n\n${agentsTable(agents.figures)}`] : []),
         ...agents.notes,
+        ...(relevant.length > ANNOTATION_LIMIT ? [`_Annotations show the ${ANNOTATION_LIMIT} most severe of ${relevant.length} findings._`] : []),
         ...(reviewUrl ? [`[Open the review](${reviewUrl})`] : []),
       ].join("\n\n"),
       // The check run belongs to the reviewed commit, so its annotations stay on the right lines.
-      annotations: buildAnnotations(relevant, ctx.secrets),
+      // One request's worth (50), most severe first: the review and summary list the rest, and a
+      // request per 50 findings would make a noisy PR cost more API calls than a quiet one.
+      annotations: buildAnnotations(bySeverity(relevant).slice(0, ANNOTATION_LIMIT), ctx.secrets),
     });
     ctx.run.phase("publish", Date.now() - publishStarted);
     ctx.run.link(reviewUrl ? { review: reviewUrl } : {});
@@ -208,6 +213,12 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
   }
   // After the release: the fix takes a worktree of its own (a pool of one would otherwise deadlock).
   if (newlyPosted.length > 0) await runAutoFix(ctx, newlyPosted);
+}
+
+const ANNOTATION_LIMIT = 50;
+
+function bySeverity(findings: Finding[]): Finding[] {
+  return [...findings].sort((a, b) => a.priority - b.priority || b.confidence - a.confidence);
 }
 
 /** The PR's current head when it is no longer the reviewed one; null when unchanged or unknown. */

@@ -40,6 +40,16 @@ describe("automatic review over real HTTP, git and codex", () => {
     await app.queue.idle();
 
     expect(gh.unexpected).toEqual([]);
+    // Six API requests per review whatever the number of findings (the token mint aside): config,
+    // check-run create, earlier reviews (dedupe), head re-check, the review, check-run completion.
+    expect(gh.calls.filter((c) => !/access_tokens$/.test(c.path)).map((c) => `${c.method} ${c.path.split("?")[0]}`)).toEqual([
+      "GET /repos/octo/demo/contents/.github%2Fcodex-pr-bot.yml",
+      "POST /repos/octo/demo/check-runs",
+      "GET /repos/octo/demo/pulls/7/reviews",
+      "GET /repos/octo/demo/pulls/7",
+      "POST /repos/octo/demo/pulls/7/reviews",
+      "PATCH /repos/octo/demo/check-runs/1000",
+    ]);
     // The agent really ran a sandboxed command: its output (exit code 0) came back to the model.
     expect(mock.requests.length).toBe(2);
     const toolOutput = mock.requests[1]!.toolOutputs.join("\n");
@@ -118,11 +128,8 @@ describe("automatic review over real HTTP, git and codex", () => {
     await app.queue.idle();
     const first = gh.bodies<{ comments: { body: string }[]; body: string }>("POST", /\/pulls\/7\/reviews$/)[0]!;
 
-    // GitHub now lists what the bot posted.
-    gh.on("GET", gh.repoPath("/pulls/7/comments"), () => [
-      200,
-      first.comments.map((c) => ({ body: c.body, user: { login: "codex-pr-bot[bot]", type: "Bot" } })),
-    ]);
+    // GitHub now lists the bot's review: its body carries the fingerprints of every finding it
+    // posted, inline ones included, so the review list alone is enough to dedupe.
     gh.on("GET", gh.repoPath("/pulls/7/reviews"), () => [200, [{ body: first.body, user: { login: "codex-pr-bot[bot]", type: "Bot" } }]]);
 
     const newHead = sc.origin.commit("move divide down", { "src/math.js": `// header\n\n${HEAD_FILE}` });
