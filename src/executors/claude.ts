@@ -9,6 +9,7 @@ import { parseReviewOutput, reviewJsonSchema } from "./findings.js";
 import { createCodexHome } from "./home.js";
 import type { AgentRunRequest, AgentRunResult, Executor, ReasoningEffort } from "./types.js";
 import { eventLineHandler } from "./stream.js";
+import { errorLine, stderrWarnings, tail } from "./stderr.js";
 
 /**
  * Runs the pinned Claude Code CLI (`claude -p`, @anthropic-ai/claude-code 2.1.197) on one worktree.
@@ -257,7 +258,7 @@ export class ClaudeExecutor implements Executor {
         commands: state.commands,
         model,
         durationMs: Date.now() - started,
-        warnings: [...state.warnings, ...stderrWarnings(result.stderr), ...progressErrors].map(redact),
+        warnings: [...state.warnings, ...stderrWarnings(result.stderr, /^(warning|ignoring)\b/i), ...progressErrors].map(redact),
       };
     } finally {
       await home.dispose();
@@ -331,26 +332,4 @@ function describeFailure(final: ClaudeResult): string {
 
 function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-function stderrWarnings(stderr: string): string[] {
-  return stderr
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => /^(warning|ignoring)\b/i.test(line))
-    .slice(0, 10);
-}
-
-function tail(text: string, max: number): string {
-  const trimmed = text.trim();
-  return trimmed.length > max ? `…${trimmed.slice(-max)}` : trimmed;
-}
-
-function errorLine(text: string): string {
-  const lines = text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0);
-  const line = lines.filter((l) => /^(error|fatal)\b/i.test(l)).at(-1) ?? lines.at(-1) ?? "";
-  return line.length > 500 ? `${line.slice(0, 499)}…` : line;
 }

@@ -11,6 +11,7 @@ import { parseReviewOutput, reviewJsonSchema } from "./findings.js";
 import { createCodexHome } from "./home.js";
 import type { AgentRunRequest, AgentRunResult, Executor } from "./types.js";
 import { eventLineHandler } from "./stream.js";
+import { errorLine, stderrWarnings, tail } from "./stderr.js";
 
 /**
  * Runs the pinned Codex CLI (`codex exec --json`, 0.169.0) on one worktree. Everything codex-specific
@@ -174,7 +175,7 @@ export class CodexExecutor implements Executor {
         commands: state.commands,
         model,
         durationMs: Date.now() - started,
-        warnings: [...state.warnings, ...stderrWarnings(result.stderr), ...progressErrors].map(redact),
+        warnings: [...state.warnings, ...stderrWarnings(result.stderr, /^warning\b/i), ...progressErrors].map(redact),
       };
     } finally {
       await closeAccess?.();
@@ -232,29 +233,6 @@ export function formatDuration(ms: number): string {
   if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
   if (ms >= 1000) return `${Number((ms / 1000).toFixed(1))} s`;
   return `${ms} ms`;
-}
-
-function stderrWarnings(stderr: string): string[] {
-  return stderr
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => /^warning\b/i.test(line))
-    .slice(0, 10);
-}
-
-function tail(text: string, max: number): string {
-  const trimmed = text.trim();
-  return trimmed.length > max ? `…${trimmed.slice(-max)}` : trimmed;
-}
-
-/** The line of stderr that best says what went wrong: the last "Error…" line, else the last line. */
-function errorLine(text: string): string {
-  const lines = text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0);
-  const line = lines.filter((l) => /^(error|fatal)\b/i.test(l)).at(-1) ?? lines.at(-1) ?? "";
-  return line.length > 500 ? `${line.slice(0, 499)}…` : line;
 }
 
 function isInsideTmp(dir: string): boolean {
