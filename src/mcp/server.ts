@@ -57,14 +57,14 @@ export function createMcpServer(options: McpOptions): McpServer {
       const token = extra._meta?.progressToken;
       let step = 0;
       let last = 0;
-      const report = (message: string): void => {
-        if (token === undefined) return;
+      const report = (message: string): Promise<void> => {
+        if (token === undefined) return Promise.resolve();
         step++;
-        extra
+        return extra
           .sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: step, message } })
           .catch(() => undefined);
       };
-      report("starting codex");
+      void report("starting codex");
       const result = await reviewLocal({
         dir: path.resolve(options.cwd, args.path),
         base: args.base ?? null,
@@ -77,10 +77,11 @@ export function createMcpServer(options: McpOptions): McpServer {
           const now = Date.now();
           if (now - last < PROGRESS_INTERVAL_MS) return;
           last = now;
-          report(describe(p));
+          void report(describe(p));
         },
       });
-      report(`done: ${result.outcome.findings.length} finding(s)`);
+      // Awaited: the last notification must reach the client before the result does.
+      await report(`done: ${result.outcome.findings.length} finding(s)`);
       return {
         content: [{ type: "text", text: formatText(result) }],
         structuredContent: toJson(result) as Record<string, unknown>,
