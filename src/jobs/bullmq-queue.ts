@@ -1,32 +1,20 @@
 import { DelayedError, Queue, WaitingError, Worker, type Job as BullJob } from "bullmq";
 import { Redis } from "ioredis";
-import type { Logger } from "pino";
 import type { Job } from "../types.js";
 import {
   isAutomatic,
   logicalKey,
   prKey,
-  type AbandonedHandler,
+  type DurableQueueOptions,
   type EnqueueResult,
   type JobQueue,
   type JobWorker,
   type QueueStats,
-  type SupersededHandler,
 } from "./queue.js";
 
-export interface BullQueueOptions {
+export interface BullQueueOptions extends DurableQueueOptions {
   /** redis://… or rediss://… */
   url: string;
-  /** Jobs this process runs at once. 0: this process only enqueues (a web-only process). */
-  concurrency: number;
-  /** Jobs one installation may have running at once, across every worker process. Default: concurrency. */
-  perInstallation?: number;
-  /** Starts allowed per job; a job whose worker died this many times is failed and reported. Default 2. */
-  maxAttempts?: number;
-  log: Logger;
-  onAbandoned?: AbandonedHandler;
-  /** Called by the worker process that skips the outdated job, not by the one that enqueued the push. */
-  onSuperseded?: SupersededHandler;
   /** BullMQ queue name; also namespaces this class's own keys. Default "codex-pr-bot". */
   queueName?: string;
   /** BullMQ key prefix. Default "bull". */

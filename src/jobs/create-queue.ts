@@ -1,8 +1,7 @@
 import os from "node:os";
 import path from "node:path";
-import type { Logger } from "pino";
 import { BullQueue } from "./bullmq-queue.js";
-import type { AbandonedHandler, JobQueue, SupersededHandler } from "./queue.js";
+import type { DurableQueueOptions, JobQueue } from "./queue.js";
 import { SqliteQueue } from "./sqlite-queue.js";
 
 /**
@@ -55,31 +54,17 @@ export function readDurableSettings(
   };
 }
 
-export interface CreateQueueOptions {
+export interface CreateQueueOptions extends DurableQueueOptions {
   queueUrl: string | null;
   sqlitePath: string;
-  /** Jobs this process runs at once (0 only with a queueUrl: enqueue-only). */
-  concurrency: number;
-  perInstallation: number;
-  maxAttempts?: number;
-  log: Logger;
-  onAbandoned?: AbandonedHandler;
-  onSuperseded?: SupersededHandler;
 }
 
 /** QUEUE_URL set: BullMQ on Redis, shared by every process. Otherwise the embedded SQLite queue. */
 export function createQueue(options: CreateQueueOptions): JobQueue {
-  const common = {
-    concurrency: options.concurrency,
-    perInstallation: options.perInstallation,
-    maxAttempts: options.maxAttempts,
-    log: options.log,
-    onAbandoned: options.onAbandoned,
-    onSuperseded: options.onSuperseded,
-  };
-  if (options.queueUrl) return new BullQueue({ url: options.queueUrl, ...common });
+  const { queueUrl, sqlitePath, ...common } = options;
+  if (queueUrl) return new BullQueue({ url: queueUrl, ...common });
   if (options.concurrency < 1) throw new DurableSettingsError("the embedded queue needs at least one worker");
-  return new SqliteQueue({ database: options.sqlitePath, ...common });
+  return new SqliteQueue({ database: sqlitePath, ...common });
 }
 
 function text(value: string | undefined): string | null {

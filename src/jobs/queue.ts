@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { Job } from "../types.js";
 
 /** Runs one job. The signal fires when the job is superseded or the app shuts down. */
@@ -42,6 +43,20 @@ export type AbandonedHandler = (job: Job, reason: string) => void | Promise<void
  * see their abort signal instead.
  */
 export type SupersededHandler = (job: Job, reason: string) => void | Promise<void>;
+
+/** What every durable queue backend is configured with; each adds its own storage options. */
+export interface DurableQueueOptions {
+  /** Jobs this process runs at once (0 for an enqueue-only web process, where the backend allows it). */
+  concurrency: number;
+  /** Jobs one installation may have running at once, across every process sharing the queue. Default: concurrency. */
+  perInstallation?: number;
+  /** Starts allowed per job; a job whose process died this many times is failed and reported. Default 2. */
+  maxAttempts?: number;
+  log: Logger;
+  onAbandoned?: AbandonedHandler;
+  /** With BullMQ, called by the worker process that skips the outdated job, not the one that enqueued the push. */
+  onSuperseded?: SupersededHandler;
+}
 
 /** Same repo, PR, head and mode means the same logical request, whatever delivery carried it. */
 export function logicalKey(job: Job): string {

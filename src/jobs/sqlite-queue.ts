@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { Logger } from "pino";
 import { migrate, openDatabase, type Db, type Migration } from "../store/db.js";
 import type { Job } from "../types.js";
 import {
@@ -7,6 +6,7 @@ import {
   logicalKey,
   prKey,
   type AbandonedHandler,
+  type DurableQueueOptions,
   type EnqueueResult,
   type JobQueue,
   type JobWorker,
@@ -16,18 +16,9 @@ import {
 
 export type JobStatus = "pending" | "running" | "done" | "failed" | "cancelled" | "superseded";
 
-export interface SqliteQueueOptions {
+export interface SqliteQueueOptions extends DurableQueueOptions {
   /** A file path (the queue opens and owns the connection) or an open database (the caller owns it). */
   database: string | Db;
-  /** Jobs this process runs at once. */
-  concurrency: number;
-  /** Jobs one installation may have running at once (all processes sharing the file). Default: concurrency. */
-  perInstallation?: number;
-  /** Starts allowed per job; a job interrupted this many times is failed and reported. Default 2. */
-  maxAttempts?: number;
-  log: Logger;
-  onAbandoned?: AbandonedHandler;
-  onSuperseded?: SupersededHandler;
   /** How long a running job's lease lasts without a heartbeat. Default 60 s. */
   leaseMs?: number;
   /** How long delivery ids (and finished job rows) are kept for redelivery detection. Default 7 days. */
