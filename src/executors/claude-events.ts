@@ -1,4 +1,5 @@
 import type { CommandRun, Progress, Usage } from "../types.js";
+import { isRecord, readEventLine, truncate } from "./stream.js";
 
 /**
  * Reads the NDJSON stream of `claude -p --output-format stream-json --verbose` (pinned 2.1.197,
@@ -95,20 +96,14 @@ export class ClaudeEventState {
 
   /** Feeds one stdout line. Never throws. */
   push(line: string): void {
-    const trimmed = line.trim();
-    if (trimmed.length === 0) return;
-    let event: unknown;
-    try {
-      event = JSON.parse(trimmed);
-    } catch {
-      this.malformed += 1;
-      this.warn(`ignored a line that is not JSON: ${truncate(trimmed, 120)}`);
+    const read = readEventLine(line);
+    if (read.kind === "blank") return;
+    if (read.kind === "ignored") {
+      if (read.malformed) this.malformed += 1;
+      this.warn(read.warning);
       return;
     }
-    if (!isRecord(event) || typeof event.type !== "string") {
-      this.warn(`ignored an event without a type: ${truncate(trimmed, 120)}`);
-      return;
-    }
+    const { event } = read;
     try {
       this.handle(event);
     } catch (err) {
@@ -399,9 +394,6 @@ function firstLine(text: string): string | null {
   return truncate(line.replace(/^\*\*(.+)\*\*$/, "$1"), MAX_NOTE_LENGTH);
 }
 
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
 
 function str(value: unknown): string | null {
   return typeof value === "string" ? value : null;
@@ -413,8 +405,4 @@ function num(value: unknown): number | null {
 
 function stringArray(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,4 +1,5 @@
 import type { CommandRun, Progress, Usage } from "../types.js";
+import { isRecord, readEventLine, truncate } from "./stream.js";
 
 /**
  * Reads the JSONL stream of `codex exec --json` (0.169.0, shared/research/codex.md §1) one line at a
@@ -57,20 +58,14 @@ export class CodexEventState {
 
   /** Feeds one stdout line. Never throws. */
   push(line: string): void {
-    const trimmed = line.trim();
-    if (trimmed.length === 0) return;
-    let event: unknown;
-    try {
-      event = JSON.parse(trimmed);
-    } catch {
-      this.malformed += 1;
-      this.warn(`ignored a line that is not JSON: ${truncate(trimmed, 120)}`);
+    const read = readEventLine(line);
+    if (read.kind === "blank") return;
+    if (read.kind === "ignored") {
+      if (read.malformed) this.malformed += 1;
+      this.warn(read.warning);
       return;
     }
-    if (!isRecord(event) || typeof event.type !== "string") {
-      this.warn(`ignored an event without a type: ${truncate(trimmed, 120)}`);
-      return;
-    }
+    const { event } = read;
     this.handle(event);
   }
 
@@ -224,12 +219,4 @@ function firstLine(text: string): string | null {
     .find((l) => l.length > 0);
   if (line === undefined) return null;
   return truncate(line.replace(/^\*\*(.+)\*\*$/, "$1"), MAX_NOTE_LENGTH);
-}
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

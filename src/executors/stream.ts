@@ -30,3 +30,34 @@ export function eventLineHandler(
     }
   };
 }
+
+export type TypedEvent = Record<string, unknown> & { type: string };
+
+/** One stdout line of a CLI's JSONL stream, read tolerantly: blank, an event, or why it was ignored. */
+export type EventLine =
+  | { kind: "blank" }
+  | { kind: "event"; event: TypedEvent }
+  | { kind: "ignored"; warning: string; malformed: boolean };
+
+export function readEventLine(line: string): EventLine {
+  const trimmed = line.trim();
+  if (trimmed.length === 0) return { kind: "blank" };
+  let event: unknown;
+  try {
+    event = JSON.parse(trimmed);
+  } catch {
+    return { kind: "ignored", warning: `ignored a line that is not JSON: ${truncate(trimmed, 120)}`, malformed: true };
+  }
+  if (!isRecord(event) || typeof event.type !== "string") {
+    return { kind: "ignored", warning: `ignored an event without a type: ${truncate(trimmed, 120)}`, malformed: false };
+  }
+  return { kind: "event", event: event as TypedEvent };
+}
+
+export function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
