@@ -1,6 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +6,7 @@ import { BullQueue, type BullQueueOptions } from "../../src/jobs/bullmq-queue.js
 import { createQueue } from "../../src/jobs/create-queue.js";
 import type { Job } from "../../src/types.js";
 import { controlledWorker, makeJob as job, spawnQueueChild, tick, waitFor } from "../helpers/queue-fixtures.js";
+import { startRedis, type RedisServer } from "../helpers/redis.js";
 
 /**
  * BullQueue against a real, throwaway redis-server on a random loopback port (no persistence).
@@ -15,52 +14,17 @@ import { controlledWorker, makeJob as job, spawnQueueChild, tick, waitFor } from
  */
 
 const log = pino({ level: "silent" });
-let redis: ChildProcess | null = null;
+let redis: RedisServer | null = null;
 let url = "";
 const opened: BullQueue[] = [];
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 beforeAll(async () => {
-  if (spawnSync("redis-server", ["--version"]).error) {
-    throw new Error("redis-server is not installed: run `apt-get install -y redis-server` (CI does)");
-  }
-  const port = await freePort();
-  const server = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  redis = server;
-  let output = "";
-  server.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  server.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  url = `redis://127.0.0.1:${port}`;
-  // Ready once it accepts a connection.
-  await waitFor(
-    () =>
-      new Promise<boolean>((resolve) => {
-        if (server.exitCode !== null) throw new Error(`redis-server exited: ${output}`);
-        const probe = createServer();
-        probe.once("error", () => resolve(true));
-        probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(false)));
-      }),
-    "redis-server to listen",
-  );
+  redis = await startRedis();
+  url = redis.url;
 });
 
 afterAll(async () => {
-  if (redis && redis.exitCode === null) {
-    const exited = new Promise((r) => redis!.once("exit", r));
-    redis.kill("SIGKILL");
-    await exited;
-  }
+  await redis?.stop();
 });
 
 afterEach(async () => {

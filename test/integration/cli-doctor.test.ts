@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
+import { startRedis, type RedisServer } from "../helpers/redis.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { captureIO, CLI, CODEX_BIN, makeTemplate, TSX } from "../unit/cli/fixture.js";
 
@@ -15,7 +15,7 @@ import { captureIO, CLI, CODEX_BIN, makeTemplate, TSX } from "../unit/cli/fixtur
 
 const base = makeTempDir("cli-doctor");
 const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-let redis: ChildProcess | null = null;
+let redis: RedisServer | null = null;
 let redisUrl: string | null = null;
 
 function hasRedis(): boolean {
@@ -28,35 +28,14 @@ function hasRedis(): boolean {
   });
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 beforeAll(async () => {
   if (!hasRedis()) return;
-  const port = await freePort();
-  const dir = path.join(base, "redis");
-  mkdirSync(dir);
-  redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("redis-server did not start")), 10_000);
-    redis!.stdout!.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("Ready to accept connections")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  redisUrl = `redis://127.0.0.1:${port}`;
+  redis = await startRedis();
+  redisUrl = redis.url;
 });
 
-afterAll(() => {
-  redis?.kill("SIGTERM");
+afterAll(async () => {
+  await redis?.stop();
 });
 
 function goodEnv(): NodeJS.ProcessEnv {

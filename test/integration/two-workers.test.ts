@@ -9,14 +9,8 @@ import { logicalKey, prKey, type EnqueueResult } from "../../src/jobs/queue.js";
 import type { Job } from "../../src/types.js";
 import { makeJob, tick, waitFor } from "../helpers/queue-fixtures.js";
 import { makeTempDir } from "../helpers/tmp.js";
-import {
-  readWorkerLog,
-  spawnWorkerProcess,
-  startRedis,
-  type RedisServer,
-  type WorkerLogLine,
-  type WorkerProcess,
-} from "../helpers/worker-process-harness.js";
+import { startRedis, type RedisServer } from "../helpers/redis.js";
+import { readWorkerLog, spawnWorkerProcess, type WorkerLogLine, type WorkerProcess } from "../helpers/worker-process-harness.js";
 
 /**
  * The scale-out shape for real: a web-only process (this test, WORKERS=0) enqueues into Redis and
