@@ -1,5 +1,6 @@
 import type { CommandRun, Progress, Usage } from "../types.js";
 import { isRecord, readEventLine, truncate } from "./stream.js";
+import { sumUsage } from "./usage.js";
 
 /**
  * Reads the NDJSON stream of `claude -p --output-format stream-json --verbose` (pinned 2.1.197,
@@ -14,8 +15,6 @@ import { isRecord, readEventLine, truncate } from "./stream.js";
  * - `system/api_retry`: the CLI retrying a failed API call (status and error kind);
  * - `result`: the last protocol line (subtype, is_error, result, structured_output, usage, cost).
  */
-
-export const EMPTY_USAGE: Usage = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningOutputTokens: 0 };
 
 const MAX_WARNINGS = 50;
 const MAX_NOTE_LENGTH = 200;
@@ -361,18 +360,6 @@ function readModelUsage(u: Record<string, unknown>): Usage {
   };
 }
 
-function sumUsage(list: Usage[]): Usage {
-  return list.reduce(
-    (a, b) => ({
-      inputTokens: a.inputTokens + b.inputTokens,
-      cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
-      outputTokens: a.outputTokens + b.outputTokens,
-      reasoningOutputTokens: a.reasoningOutputTokens + b.reasoningOutputTokens,
-    }),
-    { ...EMPTY_USAGE },
-  );
-}
-
 function contentText(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) {
@@ -393,7 +380,6 @@ function firstLine(text: string): string | null {
   if (line === undefined) return null;
   return truncate(line.replace(/^\*\*(.+)\*\*$/, "$1"), MAX_NOTE_LENGTH);
 }
-
 
 function str(value: unknown): string | null {
   return typeof value === "string" ? value : null;

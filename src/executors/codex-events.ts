@@ -1,5 +1,6 @@
 import type { CommandRun, Progress, Usage } from "../types.js";
 import { isRecord, readEventLine, truncate } from "./stream.js";
+import { addUsage, EMPTY_USAGE } from "./usage.js";
 
 /**
  * Reads the JSONL stream of `codex exec --json` (0.169.0, shared/research/codex.md §1) one line at a
@@ -7,8 +8,6 @@ import { isRecord, readEventLine, truncate } from "./stream.js";
  * moves between codex versions, so unknown event and item types are ignored and malformed lines only
  * produce a warning.
  */
-
-export const EMPTY_USAGE: Usage = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningOutputTokens: 0 };
 
 const MAX_WARNINGS = 50;
 const MAX_NOTE_LENGTH = 200;
@@ -186,15 +185,6 @@ function readCommandStatus(status: unknown, completed: boolean, exitCode: number
   if (status === "in_progress" || status === "completed" || status === "failed" || status === "declined") return status;
   if (!completed) return "in_progress";
   return exitCode === 0 ? "completed" : "failed";
-}
-
-function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    reasoningOutputTokens: a.reasoningOutputTokens + b.reasoningOutputTokens,
-  };
 }
 
 function readUsage(value: unknown): Usage {

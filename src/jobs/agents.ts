@@ -9,6 +9,7 @@ import type { CheckedOut } from "./checkout.js";
 import { checkoutPull } from "./checkout.js";
 import type { JobContext } from "./context.js";
 import { describeFailure } from "./outcome.js";
+import { sumUsage } from "../executors/usage.js";
 
 /** Which agents a job runs: a command names its agent; otherwise the per-mode routing or `executors`. */
 export function executorNames(ctx: JobContext, mode: Mode): ExecutorName[] {
@@ -138,18 +139,6 @@ function combine(
 function costFor(ctx: JobContext, name: ExecutorName, result: AgentRunResult): number | null {
   if (name === "claude") return (result as AgentRunResult & { costUsd?: number | null }).costUsd ?? null;
   return costOf(result.usage, result.model, ctx.deps.settings.priceTable ?? DEFAULT_PRICE_TABLE);
-}
-
-function sumUsage(all: (Usage | null)[]): Usage {
-  const total: Usage = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningOutputTokens: 0 };
-  for (const u of all) {
-    if (!u) continue;
-    total.inputTokens += u.inputTokens;
-    total.cachedInputTokens += u.cachedInputTokens;
-    total.outputTokens += u.outputTokens;
-    total.reasoningOutputTokens += u.reasoningOutputTokens;
-  }
-  return total;
 }
 
 function firstLine(err: unknown): string {

@@ -44,6 +44,7 @@ import { agentRequest, selectExecutors } from "./agents.js";
 import { checkoutPull, type CheckedOut } from "./checkout.js";
 import type { JobContext } from "./context.js";
 import { describeFailure } from "./outcome.js";
+import { sumUsage } from "../executors/usage.js";
 
 /**
  * `@codex fix` / `@codex tests`, and automatic fixes after a review: Codex edits a fresh worktree
@@ -569,17 +570,6 @@ function failureLine(ctx: JobContext, agent: ExecutorName, err: unknown): string
   const report = describeFailure(err, ctx.secrets, ctx.job.id, agent === "claude" ? "Claude" : "Codex");
   const message = redactSecrets(err instanceof Error ? err.message : String(err), ctx.secrets).split("\n")[0]!.slice(0, 300);
   return `${report.title}: ${message}`;
-}
-
-function sumUsage(all: Usage[]): Usage {
-  const total: Usage = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningOutputTokens: 0 };
-  for (const u of all) {
-    total.inputTokens += u.inputTokens;
-    total.cachedInputTokens += u.cachedInputTokens;
-    total.outputTokens += u.outputTokens;
-    total.reasoningOutputTokens += u.reasoningOutputTokens;
-  }
-  return total;
 }
 
 /** Runs `fix.verify` in the worktree, sandboxed like the agent; never throws except on cancellation. */
