@@ -1,5 +1,4 @@
 import { generateKeyPairSync } from "node:crypto";
-import net from "node:net";
 import path from "node:path";
 import { pino } from "pino";
 import { Probot, ProbotOctokit, Server } from "probot";
@@ -8,6 +7,7 @@ import type { Executor } from "../../src/executors/types.js";
 import { MemoryQueue } from "../../src/jobs/memory-queue.js";
 import { defaultCodexBin, type Settings } from "../../src/settings.js";
 import { RunStore } from "../../src/store/runs.js";
+import { freePort } from "./ports.js";
 import { WEBHOOK_SECRET } from "./webhooks.js";
 
 export const APP_ID = 12345;
@@ -36,17 +36,6 @@ export function testSettings(dataDir: string, overrides: Partial<Settings> = {})
     timeoutCapMs: 60 * 60 * 1000,
     ...overrides,
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface RunningApp {
