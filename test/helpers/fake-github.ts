@@ -1,3 +1,5 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import nock from "nock";
 
 export interface ApiCall {
@@ -120,6 +122,32 @@ export class FakeGitHub {
     }
     this.unexpected.push(call);
     return [501, { message: `no fake route for ${method} ${uri}` }];
+  }
+
+  /**
+   * Serves the same routes over real HTTP on loopback, for a child process (the MCP server, the
+   * Action's CLI) that nock cannot reach. Its base URL works both as GITHUB_API_URL and, through
+   * GHE_HOST=127.0.0.1:<port> with GHE_PROTOCOL=http, as an Enterprise Server's `/api/v3` (stripped).
+   */
+  async listen(): Promise<{ url: string; host: string; close(): Promise<void> }> {
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const uri = (req.url ?? "/").replace(/^\/api\/v3(?=\/)/, "");
+        const [status, body, headers] = this.dispatch(req.method ?? "GET", uri, Buffer.concat(chunks).toString("utf8"));
+        res.writeHead(status, { "content-type": "application/json", ...(headers ?? {}) });
+        res.end(body === undefined ? "" : JSON.stringify(body));
+      });
+    });
+    // nock intercepts http.request in this process; the child's requests arrive over the socket.
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      host: `127.0.0.1:${port}`,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
   }
 
   dispose(): void {
