@@ -1,3 +1,5 @@
+import type { Usage } from "./types.js";
+
 /**
  * The few error classes the job boundary maps to a user-facing outcome. Every message here may be
  * shown in a check run, so it must be written for the PR author and never include secrets.
@@ -21,7 +23,16 @@ export type ExecutorFailure =
   | "turn-failed"   // the CLI reported a failed turn
   | "invalid-output" // final message missing, not JSON, or not matching the schema
   | "spawn"         // the CLI could not be started
-  | "rate-limit";   // provider said 429 / usage limit
+  | "rate-limit"    // provider said 429 / usage limit
+  | "budget";       // stopped at its configured ceiling (Codex's max tokens, Claude's max budget)
+
+/** What a failed run had used when it stopped, as far as the agent reported it. */
+export interface AgentSpend {
+  usage: Usage;
+  /** The agent's own cost estimate (Claude's total_cost_usd); null when it gave none (Codex is priced by the caller). */
+  costUsd: number | null;
+  model: string | null;
+}
 
 export class ExecutorError extends Error {
   override readonly name = "ExecutorError";
@@ -30,8 +41,18 @@ export class ExecutorError extends Error {
     readonly kind: ExecutorFailure,
     /** Tail of the agent's stderr/last error, already free of secrets, for logs and the check run. */
     readonly detail: string = "",
+    /** Tokens (and cost) spent before the failure, so a failed run still counts; null when unknown. */
+    readonly spent: AgentSpend | null = null,
   ) {
     super(message);
+  }
+
+  /** The same failure carrying `spent`; unchanged when `spent` is null or the error already has one. */
+  withSpent(spent: AgentSpend | null): ExecutorError {
+    if (spent === null || this.spent !== null) return this;
+    const copy = new ExecutorError(this.message, this.kind, this.detail, spent);
+    if (this.stack !== undefined) copy.stack = this.stack;
+    return copy;
   }
 }
 

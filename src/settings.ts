@@ -31,6 +31,20 @@ const positiveInt = (fallback: number) =>
       return n;
     });
 
+/** A positive integer, or null when unset or empty (a limit the operator may leave off). */
+const optionalPositiveInt = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === "") return null;
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 1) {
+      ctx.addIssue({ code: "custom", message: `must be a positive integer, got "${v}"` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
 const optionalString = z
   .string()
   .optional()
@@ -43,6 +57,7 @@ const envSchema = z.object({
   CODEX_HOME_TEMPLATE: optionalString,
   CODEX_MODEL: optionalString,
   CODEX_PASS_ENV: commaList,
+  CODEX_MAX_TOKENS: optionalPositiveInt,
   BOT_HANDLES: commaList,
   WORKER_CONCURRENCY: positiveInt(Math.max(1, os.availableParallelism())),
   WORKSPACE_POOL_SIZE: positiveInt(2),
@@ -71,6 +86,11 @@ export interface Settings {
   codexModel: string | null;
   /** Extra environment variable names passed to the agent (e.g. a custom provider's env_key). */
   codexPassEnv: string[];
+  /**
+   * CODEX_MAX_TOKENS: token ceiling of every Codex run; a repository's codex.max_tokens may lower it,
+   * not raise it. Null/absent = no operator ceiling.
+   */
+  codexMaxTokens?: number | null;
   /** Mention handles that trigger commands, without "@". */
   handles: ("codex" | "claude")[];
   concurrency: number;
@@ -166,6 +186,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     codexHomeTemplate: e.CODEX_HOME_TEMPLATE ? path.resolve(cwd, e.CODEX_HOME_TEMPLATE) : null,
     codexModel: e.CODEX_MODEL,
     codexPassEnv: e.CODEX_PASS_ENV,
+    codexMaxTokens: e.CODEX_MAX_TOKENS,
     handles: handles as ("codex" | "claude")[],
     concurrency: e.WORKER_CONCURRENCY,
     poolSize: e.WORKSPACE_POOL_SIZE,

@@ -1,6 +1,6 @@
 import { chmod, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { Cancelled, ExecutorError } from "../errors.js";
+import { Cancelled, ExecutorError, type AgentSpend } from "../errors.js";
 import type { Mode, ReviewOutcome } from "../types.js";
 import { BASE_ENV_ALLOWLIST, buildEnv, run, SpawnError, type ExecResult } from "../util/exec.js";
 import { ClaudeEventState, type ClaudeResult } from "./claude-events.js";
@@ -222,44 +222,49 @@ export class ClaudeExecutor implements Executor {
       }
 
       const redact = this.redactor(env);
-      const final = this.throwOnFailure(result, state, req.timeoutMs, redact);
+      // A failed run still cost tokens: its error carries them (the result line has them even on error subtypes).
+      try {
+        const final = this.throwOnFailure(result, state, req.timeoutMs, redact);
 
-      let review: ReviewOutcome | null = null;
-      let droppedFindings: AgentRunResult["droppedFindings"] = [];
-      let finalMessage = redact(final.result ?? state.lastAssistantText ?? "");
-      if (STRUCTURED_MODES.has(req.mode)) {
-        const hasStructured = final.hasStructuredOutput && final.structuredOutput !== null && final.structuredOutput !== undefined;
-        // 2.1.197 nudges the model once when it answers in prose instead of calling StructuredOutput,
-        // then reports success without structured_output; a JSON answer in the text is still accepted.
-        if (hasStructured) finalMessage = redact(JSON.stringify(final.structuredOutput));
-        else if (!/^\s*(\{|```)/.test(finalMessage)) {
-          const preview = finalMessage.trim().length > 200 ? `${finalMessage.trim().slice(0, 200)}…` : finalMessage.trim();
-          throw new ExecutorError(
-            `claude finished without a structured review${preview ? `; its final message was: ${preview}` : ""}`,
-            "invalid-output",
-            finalMessage.slice(0, 2000),
-          );
+        let review: ReviewOutcome | null = null;
+        let droppedFindings: AgentRunResult["droppedFindings"] = [];
+        let finalMessage = redact(final.result ?? state.lastAssistantText ?? "");
+        if (STRUCTURED_MODES.has(req.mode)) {
+          const hasStructured = final.hasStructuredOutput && final.structuredOutput !== null && final.structuredOutput !== undefined;
+          // 2.1.197 nudges the model once when it answers in prose instead of calling StructuredOutput,
+          // then reports success without structured_output; a JSON answer in the text is still accepted.
+          if (hasStructured) finalMessage = redact(JSON.stringify(final.structuredOutput));
+          else if (!/^\s*(\{|```)/.test(finalMessage)) {
+            const preview = finalMessage.trim().length > 200 ? `${finalMessage.trim().slice(0, 200)}…` : finalMessage.trim();
+            throw new ExecutorError(
+              `claude finished without a structured review${preview ? `; its final message was: ${preview}` : ""}`,
+              "invalid-output",
+              finalMessage.slice(0, 2000),
+            );
+          }
+          const parsed = parseReviewOutput(finalMessage, req.worktree);
+          review = parsed.review;
+          droppedFindings = parsed.dropped;
+        } else if (req.mode === "ask" && finalMessage.trim().length === 0) {
+          throw new ExecutorError("claude finished without an answer (its result was empty)", "invalid-output");
         }
-        const parsed = parseReviewOutput(finalMessage, req.worktree);
-        review = parsed.review;
-        droppedFindings = parsed.dropped;
-      } else if (req.mode === "ask" && finalMessage.trim().length === 0) {
-        throw new ExecutorError("claude finished without an answer (its result was empty)", "invalid-output");
-      }
 
-      return {
-        executor: "claude",
-        finalMessage,
-        review,
-        droppedFindings,
-        usage: state.usage,
-        costUsd: state.costUsd,
-        numTurns: final.numTurns,
-        commands: state.commands,
-        model,
-        durationMs: Date.now() - started,
-        warnings: [...state.warnings, ...stderrWarnings(result.stderr, /^(warning|ignoring)\b/i), ...progressErrors].map(redact),
-      };
+        return {
+          executor: "claude",
+          finalMessage,
+          review,
+          droppedFindings,
+          usage: state.usage,
+          costUsd: state.costUsd,
+          numTurns: final.numTurns,
+          commands: state.commands,
+          model,
+          durationMs: Date.now() - started,
+          warnings: [...state.warnings, ...stderrWarnings(result.stderr, /^(warning|ignoring)\b/i), ...progressErrors].map(redact),
+        };
+      } catch (err) {
+        throw err instanceof ExecutorError ? err.withSpent(spendOf(state, model)) : err;
+      }
     } finally {
       await home.dispose();
     }
@@ -308,7 +313,7 @@ export class ClaudeExecutor implements Executor {
       case "error_max_turns":
         throw new ExecutorError(`claude stopped at its turn limit before finishing: ${message}`, "turn-failed", message);
       case "error_max_budget_usd":
-        throw new ExecutorError(`claude stopped at its cost budget before finishing: ${message}`, "turn-failed", message);
+        throw new ExecutorError(`claude stopped at its cost budget before finishing: ${message}`, "budget", message);
       default:
         throw new ExecutorError(`the model provider reported: ${message}`, "turn-failed", message);
     }
@@ -328,6 +333,13 @@ function describeFailure(final: ClaudeResult): string {
   const text = parts.join("; ").replace(/^API Error:\s*/i, "").trim();
   const status = final.apiErrorStatus !== null && !text.includes(String(final.apiErrorStatus)) ? ` (HTTP ${final.apiErrorStatus})` : "";
   return (text || final.subtype) + status;
+}
+
+/** What the run used so far, null when it reported nothing (it never reached the API). */
+function spendOf(state: ClaudeEventState, model: string | null): AgentSpend | null {
+  const usage = state.usage;
+  if (state.costUsd === null && usage.inputTokens + usage.outputTokens === 0) return null;
+  return { usage, costUsd: state.costUsd, model };
 }
 
 function shellQuote(value: string): string {

@@ -102,7 +102,7 @@ export class CodexEventState {
         return;
       case "turn.completed":
         this.turnCompleted = true;
-        this.usage = addUsage(this.usage, readUsage(event.usage));
+        this.usage = addUsage(this.usage, readCodexUsage(event.usage));
         return;
       case "turn.failed": {
         const error = isRecord(event.error) ? event.error : {};
@@ -187,7 +187,8 @@ function readCommandStatus(status: unknown, completed: boolean, exitCode: number
   return exitCode === 0 ? "completed" : "failed";
 }
 
-function readUsage(value: unknown): Usage {
+/** Codex's usage object (turn.completed `usage`, a rollout's `total_token_usage`); missing fields count as 0. */
+export function readCodexUsage(value: unknown): Usage {
   const usage = isRecord(value) ? value : {};
   const n = (key: string): number => {
     const v = usage[key];

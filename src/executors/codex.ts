@@ -1,14 +1,16 @@
 import { lstat, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Cancelled, ExecutorError } from "../errors.js";
-import type { Mode, ReviewOutcome } from "../types.js";
+import { Cancelled, ExecutorError, type AgentSpend } from "../errors.js";
+import type { Mode, ReviewOutcome, Usage } from "../types.js";
 import { openAgentAccess, type RunAs } from "../security/agent-user.js";
 import { hardenCodexHome } from "../security/codex-home.js";
 import { BASE_ENV_ALLOWLIST, buildEnv, run, SpawnError, type ExecResult } from "../util/exec.js";
 import { CodexEventState, readableProviderMessage } from "./codex-events.js";
 import { parseReviewOutput, reviewJsonSchema } from "./findings.js";
 import { createCodexHome } from "./home.js";
+import { RolloutUsage } from "./rollout.js";
+import { ceilingMessage, isOverCeiling } from "./token-ceiling.js";
 import type { AgentRunRequest, AgentRunResult, Executor } from "./types.js";
 import { eventLineHandler } from "./stream.js";
 import { errorLine, stderrWarnings, tail } from "./stderr.js";
@@ -57,10 +59,12 @@ export function buildCodexArgs(options: {
   reasoningEffort: string | null;
   configOverrides: readonly string[];
 }): string[] {
+  // No --ephemeral: the session rollout in the per-run CODEX_HOME (private, deleted after the run) is
+  // the only place codex 0.169.0 reports usage while it runs (rollout.ts): the token ceiling and the
+  // usage of a run that fails half-way come from it.
   const args = [
     "exec",
     "--json",
-    "--ephemeral",
     "--skip-git-repo-check",
     "--color",
     "never",
@@ -135,6 +139,18 @@ export class CodexExecutor implements Executor {
 
       const state = new CodexEventState();
       const progressErrors: string[] = [];
+      // The ceiling stops the process like the timeout does (its whole group, through run()'s signal).
+      const ceiling = req.tokenCeiling ?? null;
+      const budget = new AbortController();
+      let overCeiling: Usage | null = null;
+      const rollout = new RolloutUsage(path.join(home.dir, "sessions"), {
+        onUsage: (total) => {
+          if (ceiling === null || overCeiling !== null || !isOverCeiling(total, ceiling)) return;
+          overCeiling = total;
+          budget.abort();
+        },
+      });
+      rollout.start();
       let result: ExecResult;
       try {
         result = await run(this.settings.bin, args, {
@@ -142,41 +158,54 @@ export class CodexExecutor implements Executor {
           env,
           input: req.prompt,
           timeoutMs: req.timeoutMs,
-          signal: req.signal,
+          signal: req.signal ? AbortSignal.any([req.signal, budget.signal]) : budget.signal,
           ...(runAs ? { uid: runAs.user.uid, gid: runAs.user.gid } : {}),
           onStdoutLine: eventLineHandler(state, req, progressErrors),
         });
       } catch (err) {
         if (err instanceof SpawnError) throw new ExecutorError(err.message, "spawn");
         throw err;
+      } finally {
+        await rollout.stop();
       }
 
       const redact = this.redactor(env);
-      this.throwOnFailure(result, state, req.timeoutMs, redact);
+      const usedSoFar = state.turnCompleted ? state.usage : rollout.usage;
+      const spent: AgentSpend | null = usedSoFar === null ? null : { usage: usedSoFar, costUsd: null, model };
+      try {
+        if (result.aborted && req.signal?.aborted) throw new Cancelled("the codex run was cancelled");
+        // A run that finished its turn as the ceiling tripped is kept: its answer is already paid for.
+        if (overCeiling !== null && ceiling !== null && !state.turnCompleted) {
+          throw new ExecutorError(ceilingMessage(rollout.usage ?? overCeiling, ceiling), "budget");
+        }
+        if (overCeiling === null) this.throwOnFailure(result, state, req.timeoutMs, redact);
 
-      // The agent can read the key's file of a template home; whatever it says is posted on the PR.
-      const finalMessage = redact(await this.finalMessage(home.dir, state));
-      let review: ReviewOutcome | null = null;
-      let droppedFindings: AgentRunResult["droppedFindings"] = [];
-      if (STRUCTURED_MODES.has(req.mode)) {
-        const parsed = parseReviewOutput(finalMessage, req.worktree);
-        review = parsed.review;
-        droppedFindings = parsed.dropped;
-      } else if (req.mode === "ask" && finalMessage.trim().length === 0) {
-        throw new ExecutorError("codex finished without an answer (its final message was empty)", "invalid-output");
+        // The agent can read the key's file of a template home; whatever it says is posted on the PR.
+        const finalMessage = redact(await this.finalMessage(home.dir, state));
+        let review: ReviewOutcome | null = null;
+        let droppedFindings: AgentRunResult["droppedFindings"] = [];
+        if (STRUCTURED_MODES.has(req.mode)) {
+          const parsed = parseReviewOutput(finalMessage, req.worktree);
+          review = parsed.review;
+          droppedFindings = parsed.dropped;
+        } else if (req.mode === "ask" && finalMessage.trim().length === 0) {
+          throw new ExecutorError("codex finished without an answer (its final message was empty)", "invalid-output");
+        }
+
+        return {
+          executor: "codex",
+          finalMessage,
+          review,
+          droppedFindings,
+          usage: state.usage,
+          commands: state.commands,
+          model,
+          durationMs: Date.now() - started,
+          warnings: [...state.warnings, ...stderrWarnings(result.stderr, /^warning\b/i), ...progressErrors].map(redact),
+        };
+      } catch (err) {
+        throw err instanceof ExecutorError ? err.withSpent(spent) : err;
       }
-
-      return {
-        executor: "codex",
-        finalMessage,
-        review,
-        droppedFindings,
-        usage: state.usage,
-        commands: state.commands,
-        model,
-        durationMs: Date.now() - started,
-        warnings: [...state.warnings, ...stderrWarnings(result.stderr, /^warning\b/i), ...progressErrors].map(redact),
-      };
     } finally {
       await closeAccess?.();
       await home.dispose();

@@ -1,4 +1,5 @@
 import type { CommandRun, Mode, Progress, ReviewOutcome, Usage } from "../types.js";
+import type { TokenCeiling } from "./token-ceiling.js";
 
 /**
  * What the pipeline asks of an agent CLI, and what it gets back. Codex and Claude implement the same
@@ -18,6 +19,8 @@ export interface AgentRunRequest {
   model: string | null;
   reasoningEffort: ReasoningEffort | null;
   timeoutMs: number;
+  /** Codex only: stop the run once its tokens pass this (Claude has its own --max-budget-usd). Absent/null = none. */
+  tokenCeiling?: TokenCeiling | null;
   signal?: AbortSignal;
   /** Called on every meaningful change of the live progress (the caller throttles). */
   onProgress?: (progress: Progress) => void;

@@ -1,5 +1,5 @@
 import type { ExecutorName } from "../config/schema.js";
-import { Cancelled, ExecutorError } from "../errors.js";
+import { Cancelled, ExecutorError, type ExecutorFailure } from "../errors.js";
 import { mergeReviews } from "../executors/merge.js";
 import { costOf, DEFAULT_PRICE_TABLE, formatUsd } from "../executors/pricing.js";
 import type { AgentRunRequest, AgentRunResult, Executor } from "../executors/types.js";
@@ -10,10 +10,13 @@ import { checkoutPull } from "./checkout.js";
 import type { JobContext } from "./context.js";
 import { describeFailure } from "./outcome.js";
 import { sumUsage } from "../executors/usage.js";
+import { effectiveTokenCeiling } from "../executors/token-ceiling.js";
 
-/** Which agents a job runs: a command names its agent; otherwise the per-mode routing or `executors`. */
+/** Which agents a job runs: a command (or a dispatch that asks for one) names its agent; otherwise the per-mode routing or `executors`. */
 export function executorNames(ctx: JobContext, mode: Mode): ExecutorName[] {
+  if (ctx.job.retry) return ctx.job.retry.executors;
   if (ctx.job.trigger.kind === "command") return [ctx.job.trigger.executor];
+  if (ctx.job.trigger.kind === "dispatch" && ctx.job.trigger.executor) return [ctx.job.trigger.executor];
   return ctx.config.routing[mode] ?? ctx.config.executors;
 }
 
@@ -43,15 +46,21 @@ export function selectExecutors(ctx: JobContext, mode: Mode): SelectedExecutors 
 }
 
 /** The per-run request fields that depend on which agent runs. */
-export function agentRequest(ctx: JobContext, name: ExecutorName): Pick<AgentRunRequest, "model" | "reasoningEffort"> {
+export function agentRequest(ctx: JobContext, name: ExecutorName): Pick<AgentRunRequest, "model" | "reasoningEffort" | "tokenCeiling"> {
   return name === "codex"
-    ? { model: ctx.config.codex.model ?? ctx.deps.settings.codexModel, reasoningEffort: ctx.config.codex.reasoning_effort }
-    : { model: ctx.config.claude.model ?? ctx.deps.settings.claude?.model ?? null, reasoningEffort: null };
+    ? {
+        model: ctx.config.codex.model ?? ctx.deps.settings.codexModel,
+        reasoningEffort: ctx.config.codex.reasoning_effort,
+        tokenCeiling: effectiveTokenCeiling(ctx.config.codex.max_tokens, ctx.deps.settings.codexMaxTokens ?? null),
+      }
+    : { model: ctx.config.claude.model ?? ctx.deps.settings.claude?.model ?? null, reasoningEffort: null, tokenCeiling: null };
 }
 
 export interface AgentFigures {
   name: ExecutorName;
   status: "succeeded" | "failed";
+  /** How a failed agent failed (null when it succeeded or the failure was not the agent's). */
+  failure: ExecutorFailure | null;
   usage: Usage | null;
   costUsd: number | null;
   model: string | null;
@@ -105,15 +114,20 @@ function combine(
   const cancelled = settled.find((s) => s.status === "rejected" && s.reason instanceof Cancelled);
   if (cancelled) throw (cancelled as PromiseRejectedResult).reason;
   const ok = settled.flatMap((s, i) => (s.status === "fulfilled" && s.value.review ? [{ name: names[i]!, result: s.value }] : []));
-  if (ok.length === 0) throw (settled.find((s) => s.status === "rejected") as PromiseRejectedResult | undefined)?.reason ?? new Error("no agent returned a review");
+  if (ok.length === 0) {
+    const failed = settled.flatMap((s, i) => (s.status === "rejected" ? [{ name: names[i]!, reason: s.reason as unknown }] : []));
+    throw everyAgentFailed(ctx, failed) ?? new Error("no agent returned a review");
+  }
 
   const figures: AgentFigures[] = settled.map((s, i) => {
     const name = names[i]!;
     if (s.status === "rejected") {
       const report = describeFailure(s.reason, ctx.secrets, ctx.job.id, name === "claude" ? "Claude" : "Codex");
-      return { name, status: "failed", usage: null, costUsd: null, model: null, error: `${report.title}: ${firstLine(s.reason)}` };
+      const failure = s.reason instanceof ExecutorError ? s.reason.kind : null;
+      const spent = failedSpend(ctx, name, s.reason);
+      return { name, status: "failed", failure, ...spent, error: `${report.title}: ${firstLine(s.reason)}` };
     }
-    return { name, status: "succeeded", usage: s.value.usage, costUsd: costFor(ctx, name, s.value), model: s.value.model, error: null };
+    return { name, status: "succeeded", failure: null, usage: s.value.usage, costUsd: costFor(ctx, name, s.value), model: s.value.model, error: null };
   });
 
   const alone = ok.map((o) => o.name).join(" and ");
@@ -139,6 +153,37 @@ function combine(
 function costFor(ctx: JobContext, name: ExecutorName, result: AgentRunResult): number | null {
   if (name === "claude") return (result as AgentRunResult & { costUsd?: number | null }).costUsd ?? null;
   return costOf(result.usage, result.model, ctx.deps.settings.priceTable ?? DEFAULT_PRICE_TABLE);
+}
+
+/**
+ * What a failed agent used before it stopped (ExecutorError.spent), priced like a finished run:
+ * Claude's own estimate, Codex's from the price table. Nulls when the agent reported nothing.
+ */
+export function failedSpend(ctx: JobContext, name: ExecutorName, err: unknown): Pick<AgentFigures, "usage" | "costUsd" | "model"> {
+  const spent = err instanceof ExecutorError ? err.spent : null;
+  if (spent === null) return { usage: null, costUsd: null, model: null };
+  const costUsd =
+    name === "claude" ? spent.costUsd : costOf(spent.usage, spent.model, ctx.deps.settings.priceTable ?? DEFAULT_PRICE_TABLE);
+  return { usage: spent.usage, costUsd, model: spent.model };
+}
+
+/**
+ * What to throw when no agent finished: the first failure, carrying what all of them used (priced),
+ * so the failed job's run record still counts every agent's tokens. Undefined for an empty list.
+ */
+export function everyAgentFailed(ctx: JobContext, failed: { name: ExecutorName; reason: unknown }[]): unknown {
+  const first = failed[0];
+  if (first === undefined) return undefined;
+  if (!(first.reason instanceof ExecutorError)) return first.reason;
+  const spends = failed.map((f) => failedSpend(ctx, f.name, f.reason)).filter((s) => s.usage !== null);
+  if (spends.length === 0) return first.reason;
+  const costs = spends.map((s) => s.costUsd).filter((c): c is number => c !== null);
+  const total = {
+    usage: sumUsage(spends.map((s) => s.usage)),
+    costUsd: costs.length > 0 ? costs.reduce((a, b) => a + b, 0) : null,
+    model: first.reason.spent?.model ?? null,
+  };
+  return new ExecutorError(first.reason.message, first.reason.kind, first.reason.detail, total);
 }
 
 function firstLine(err: unknown): string {

@@ -40,10 +40,11 @@ import type { AgentRunRequest, AgentRunResult, Executor } from "../executors/typ
 import type { DiffFile, Finding, Usage } from "../types.js";
 import type { Lease } from "../workspace/workspaces.js";
 import { commitWorktree, fetchCommit, listChanges, mergeConflicts, patchBetween, pushBranch, remoteBranches, type WorktreeGit } from "../workspace/commit.js";
-import { agentRequest, selectExecutors } from "./agents.js";
+import { agentRequest, everyAgentFailed, failedSpend, selectExecutors } from "./agents.js";
 import { checkoutPull, type CheckedOut } from "./checkout.js";
 import type { JobContext } from "./context.js";
 import { describeFailure } from "./outcome.js";
+import { mentionPrefix } from "./trigger.js";
 import { sumUsage } from "../executors/usage.js";
 
 /**
@@ -75,8 +76,10 @@ const VERIFY_TAIL_LINES = 60;
 export async function runFix(ctx: JobContext, mode: FixMode): Promise<void> {
   const { job } = ctx;
   const trigger = job.trigger;
-  if (trigger.kind !== "command") throw new Error("fix jobs are started by commands");
-  const thread = trigger.reviewThread ?? null;
+  if (trigger.kind !== "command" && trigger.kind !== "dispatch") throw new Error("fix jobs are started by commands or dispatches");
+  // A dispatch (MCP fix_pr) has no comment: its replies go to the PR conversation, mentioning no one.
+  const command = trigger.kind === "command" ? trigger : null;
+  const thread = command?.reviewThread ?? null;
   // In a thread, replies go to its first comment: GitHub does not take replies to replies.
   const reply = (body: string): Promise<string> =>
     thread
@@ -84,9 +87,11 @@ export async function runFix(ctx: JobContext, mode: FixMode): Promise<void> {
       : replyToPull(ctx.octokit, ctx.coords, job.prNumber, body);
 
   const key = fixKey(ctx.coords.owner, ctx.coords.repo, job.prNumber);
-  const holder = runningFixes.claim(key, { jobId: job.id, mode, link: trigger.commentUrl, since: Date.now() });
+  const link = command?.commentUrl ?? `${job.repo.htmlUrl}/pull/${job.prNumber}`;
+  const holder = runningFixes.claim(key, { jobId: job.id, mode, link, since: Date.now() });
   if (holder.jobId !== job.id) {
-    await reply(busyReply({ requestedBy: trigger.sender, running: holder }));
+    if (command) await reply(busyReply({ requestedBy: command.sender, running: holder }));
+    else ctx.run.settle({ status: "failed", error: `a ${holder.mode} run for this pull request is already in progress (${holder.link}); dispatch again once it has finished` });
     return;
   }
   try {
@@ -97,7 +102,7 @@ export async function runFix(ctx: JobContext, mode: FixMode): Promise<void> {
       const target = parent ? targetFromComment(parent) : null;
       if (!target) {
         await reply(
-          `@${trigger.sender} \`@codex fix\` in a review thread fixes the finding that thread is about, but this thread does not start with one of my findings. ` +
+          `${mentionPrefix(trigger)}\`@codex fix\` in a review thread fixes the finding that thread is about, but this thread does not start with one of my findings. ` +
             "Write `@codex fix <what to fix>` on the pull request instead.",
         );
         return;
@@ -107,11 +112,13 @@ export async function runFix(ctx: JobContext, mode: FixMode): Promise<void> {
       const { comments, reviews } = await findingSources(ctx.octokit, ctx.coords, job.prNumber);
       targets = openTargets(comments, reviews);
       if (targets.length === 0) {
-        await reply(usageReply(trigger.sender));
+        if (command) await reply(usageReply(command.sender));
+        else ctx.run.settle({ status: "failed", error: "there are no open findings of the bot on this pull request to fix: dispatch fix_pr with an instruction" });
         return;
       }
     }
-    await performFix(ctx, { mode, targets, instruction, requestedBy: trigger.sender, requestUrl: trigger.commentUrl, reply, ownRun: true });
+    const requestedBy = command?.sender ?? null;
+    await performFix(ctx, { mode, targets, instruction, requestedBy, requestUrl: command?.commentUrl ?? null, reply, ownRun: true });
   } finally {
     runningFixes.release(key, job.id);
   }
@@ -265,6 +272,7 @@ function reportBase(ctx: JobContext, req: FixRequest) {
     targets: req.targets,
     instruction: req.instruction,
     requestedBy: req.requestedBy,
+    ...(ctx.job.trigger.kind === "dispatch" ? { dispatchedBy: ctx.job.trigger.requestedBy } : {}),
     knownSecrets: ctx.secrets,
   };
 }
@@ -456,9 +464,16 @@ async function bestOfTwo(
     );
     const cancelled = settled.find((s): s is PromiseRejectedResult => s.status === "rejected" && s.reason instanceof Cancelled);
     if (cancelled) throw cancelled.reason;
-    phases.setUsage(sumUsage(settled.flatMap((s) => (s.status === "fulfilled" ? [s.value.usage] : []))));
+    // A failed agent's tokens count too (what it used before it stopped).
+    const agentFailures = settled.flatMap((s, i) => (s.status === "rejected" ? [{ name: executors[i]!.name, reason: s.reason as unknown }] : []));
+    phases.setUsage(
+      sumUsage([
+        ...settled.flatMap((s) => (s.status === "fulfilled" ? [s.value.usage] : [])),
+        ...agentFailures.map((f) => failedSpend(ctx, f.name, f.reason).usage),
+      ]),
+    );
     const failed = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected");
-    if (failed.length === settled.length) throw failed[0]!.reason;
+    if (failed.length === settled.length) throw everyAgentFailed(ctx, agentFailures);
 
     try {
       await phases.timed("publish", () => pickAndPublish(ctx, req, executors.map((e) => e.name), trees, settled, phases));

@@ -1,7 +1,9 @@
-import { Cancelled, ConfigError, ExecutorError, WorkspaceError } from "../errors.js";
+import { Cancelled, ConfigError, ExecutorError, WorkspaceError, type AgentSpend } from "../errors.js";
+import { formatUsd } from "../executors/pricing.js";
+import { count, tokensOf } from "../executors/token-ceiling.js";
 import { codeFence, redactSecrets } from "../review/sanitize.js";
 import type { Conclusion } from "../github/checks.js";
-import type { FinalRunStatus } from "../store/runs.js";
+import type { FinalRunStatus, RunResult } from "../store/runs.js";
 
 export interface FailureReport {
   conclusion: Conclusion;
@@ -35,19 +37,12 @@ export function describeFailure(err: unknown, known: readonly string[], jobId: s
     };
   }
   if (err instanceof ExecutorError) {
-    const title =
-      err.kind === "timeout"
-        ? `${agent} timed out`
-        : err.kind === "rate-limit"
-          ? `${agent} hit a rate or usage limit`
-          : err.kind === "invalid-output"
-            ? `${agent} returned an unusable result`
-            : `${agent} failed`;
     const detail = err.detail.trim() ? `\n\n<details><summary>Details</summary>\n\n${codeFence(clean(err.detail))}\n\n</details>` : "";
+    const spent = err.spent ? `\n\n${spentLine(err.spent)}` : "";
     return {
       conclusion: err.kind === "timeout" ? "timed_out" : "failure",
-      title,
-      summary: `${clean(err.message)}${detail}`,
+      title: failureTitle(err, agent),
+      summary: `${clean(err.message)}${spent}${detail}`,
       unexpected: false,
     };
   }
@@ -57,6 +52,40 @@ export function describeFailure(err: unknown, known: readonly string[], jobId: s
     summary: `codex-pr-bot hit an unexpected error and stopped. The operator can find it in the logs under job id \`${jobId}\`.`,
     unexpected: true,
   };
+}
+
+function failureTitle(err: ExecutorError, agent: string): string {
+  switch (err.kind) {
+    case "timeout":
+      return `${agent} timed out`;
+    case "rate-limit":
+      return `${agent} hit a rate or usage limit`;
+    case "invalid-output":
+      return `${agent} returned an unusable result`;
+    case "budget":
+      return `${agent} stopped at its budget`;
+    default:
+      return `${agent} failed`;
+  }
+}
+
+/** "Used before the run stopped: 5,300 tokens (5,000 input, 100 of them cached; 300 output), $0.0123." */
+function spentLine(spent: AgentSpend): string {
+  const u = spent.usage;
+  const cost = spent.costUsd !== null ? `, ${formatUsd(spent.costUsd)}` : "";
+  return (
+    `Used before the run stopped: ${count(tokensOf(u))} tokens (${count(u.inputTokens)} input, ${count(u.cachedInputTokens)} of them cached; ` +
+    `${count(u.outputTokens)} output)${cost}.`
+  );
+}
+
+/**
+ * What a failed job's run record keeps of the tokens and cost spent: the failed agents' own figures
+ * (ExecutorError.spent), or nothing. Spread into RunResult where a failure settles the run.
+ */
+export function spentOf(err: unknown): Pick<RunResult, "usage" | "costUsd"> {
+  if (!(err instanceof ExecutorError) || err.spent === null) return {};
+  return { usage: err.spent.usage, ...(err.spent.costUsd !== null ? { costUsd: err.spent.costUsd } : {}) };
 }
 
 /** How a check-run conclusion reads in the run history. */

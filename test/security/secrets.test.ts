@@ -76,8 +76,10 @@ describe("secrets never reach the agent", () => {
     const dataDir = sc.dataDir;
     const otherJob = path.join(dataDir, "workspaces", "worktrees", "other-org-private", "0");
     const probeFiles = [keyPath, path.join(dataDir, "runs.sqlite"), path.join(dataDir, ".env"), path.join(otherJob, "secret.txt")];
+    // Each pattern split by '' (the shell joins it back): codex's session log in the agent's own
+    // CODEX_HOME records this command line, and grep would otherwise find the secret in its own words.
     const grepFor = Object.values(SECRETS)
-      .map((s) => `-e '${s}'`)
+      .map((s) => `-e '${s.slice(0, 6)}''${s.slice(6)}'`)
       .join(" ");
     const commands = [
       "id -u; env",

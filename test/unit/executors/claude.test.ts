@@ -507,19 +507,28 @@ describe.concurrent("ClaudeExecutor failure modes with the real claude binary", 
     expect(readdirSync(homesRoot)).toEqual([]);
   });
 
-  it("fails with turn-failed when the turn limit is reached", async () => {
-    const { executor } = await setup(() => toolUse("Read", { file_path: path.join(worktree, "main.c") }), { maxTurns: 1 });
+  it("fails with turn-failed when the turn limit is reached, carrying the tokens and cost the result line reported", async () => {
+    const { executor } = await setup(() => toolUse("Read", { file_path: path.join(worktree, "main.c") }, { usage: { inputTokens: 1200, outputTokens: 30 } }), {
+      maxTurns: 1,
+    });
     const err = await failure(executor.run(request({ mode: "ask" })));
     expect(err.kind).toBe("turn-failed");
     expect(err.message).toBe("claude stopped at its turn limit before finishing: Reached maximum number of turns (1)");
+    // error_max_turns still has usage and total_cost_usd: the failed run's spend is not lost.
+    expect(err.spent?.usage.inputTokens).toBeGreaterThanOrEqual(1200);
+    expect(err.spent?.usage.outputTokens).toBeGreaterThanOrEqual(30);
+    expect(err.spent?.costUsd).toBeGreaterThan(0);
+    expect(err.spent?.model).toBe(MODEL);
   });
 
-  it("fails with turn-failed when the cost budget is spent", async () => {
+  it("fails with budget when the cost budget is spent, carrying what it spent", async () => {
     const { mock, executor } = await setup(() => toolUse("Read", { file_path: path.join(worktree, "main.c") }), { maxBudgetUsd: 0.0001 });
     const err = await failure(executor.run(request({ mode: "ask" })));
-    expect(err.kind).toBe("turn-failed");
+    expect(err.kind).toBe("budget");
     expect(err.message).toBe("claude stopped at its cost budget before finishing: Reached maximum budget ($0.0001)");
     expect(mock.requests).toHaveLength(1);
+    expect(err.spent?.costUsd).toBeGreaterThan(0.0001);
+    expect(err.spent?.usage.inputTokens).toBeGreaterThan(0);
   });
 
   it("accepts a review the model wrote as JSON text instead of through the schema tool", async () => {
@@ -540,5 +549,6 @@ describe.concurrent("ClaudeExecutor failure modes with the real claude binary", 
     const { executor } = await setup([text("x")], { bin: path.join(base, "no-such-claude") });
     const err = await failure(executor.run(request()));
     expect(err.kind).toBe("spawn");
+    expect(err.spent).toBeNull(); // it never ran, so it spent nothing
   });
 });

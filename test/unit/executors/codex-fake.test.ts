@@ -76,7 +76,7 @@ describe("buildCodexArgs", () => {
     expect(
       buildCodexArgs({ mode: "review", worktree: "/w", home: "/h", model: "gpt-5.5", reasoningEffort: "high", configOverrides: ['a="b"'] }),
     ).toEqual([
-      "exec", "--json", "--ephemeral", "--skip-git-repo-check", "--color", "never", "--cd", "/w", "--sandbox", "read-only",
+      "exec", "--json", "--skip-git-repo-check", "--color", "never", "--cd", "/w", "--sandbox", "read-only",
       "--output-schema", "/h/schema.json", "-o", "/h/last-message.txt", "-m", "gpt-5.5",
       "-c", 'model_reasoning_effort="high"',
       "-c", "shell_environment_policy.ignore_default_excludes=false",
@@ -87,7 +87,7 @@ describe("buildCodexArgs", () => {
 
   it("lets fix and tests write, and sends no schema outside review and audit", () => {
     const fix = buildCodexArgs({ mode: "fix", worktree: "/w", home: "/h", model: null, reasoningEffort: null, configOverrides: [] });
-    expect(fix.slice(8, 10)).toEqual(["--sandbox", "workspace-write"]);
+    expect(fix.slice(7, 9)).toEqual(["--sandbox", "workspace-write"]);
     expect(fix).not.toContain("--output-schema");
     expect(fix).not.toContain("-m");
     expect(buildCodexArgs({ mode: "ask", worktree: "/w", home: "/h", model: null, reasoningEffort: null, configOverrides: [] })).not.toContain(
