@@ -52,6 +52,7 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
     // A web-only process (WORKERS=0) can't know when a worker elsewhere finishes a job, so it leaves
     // the run record to the worker that runs it instead of leaving a "queued" record behind.
     const queue = runs && durable.workers > 0 ? new RecordingQueue(inner, runs, log) : inner;
+    deps.followUp = (job) => queue.enqueue(job);
 
     app.on([...PULL_REQUEST_EVENTS], onPullRequest(queue));
     app.on("issue_comment.created", onIssueComment(queue, settings.handles));

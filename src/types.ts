@@ -153,6 +153,18 @@ export type Trigger =
        * `commentId` is a review comment, and `parentId` the thread's first comment.
        */
       reviewThread?: { parentId: number };
+    }
+  | {
+      /**
+       * Work dispatched by an operator tool holding the app's private key (the MCP server's
+       * `review_pr` / `fix_pr`), not by anything on GitHub: no comment to react to or answer under.
+       */
+      kind: "dispatch";
+      via: "mcp";
+      /** Who asked, as the dispatcher says (MCP_REQUESTED_BY): a label for the record, never @-mentioned. */
+      requestedBy: string;
+      /** The agent asked for; absent = the repository's routing, like an automatic review. */
+      executor?: "codex" | "claude";
     };
 
 /** What a job does: one of the agent modes, or answering with the help text. */
@@ -205,4 +217,17 @@ export interface Job {
    * `allowedBot`: the command came from a bot listed in `commands.allow_bots`. Absent = neither.
    */
   policy?: { readOnly?: true; allowedBot?: true };
+  /** Not started before this time (ms since the epoch): a failed agent's retry waits a while. */
+  notBefore?: number;
+  /**
+   * Set on the later run of agents that failed in a multi-agent review (`fallback.retry`): only these
+   * run, and the job it retries is named so the run can say so.
+   */
+  retry?: {
+    of: string;
+    executors: ("codex" | "claude")[];
+    reason: string;
+    /** What the first run reported, so the retry can tell agreement from news (most severe first, capped). */
+    earlier: Finding[];
+  };
 }

@@ -3,6 +3,7 @@ import { createProbot } from "probot";
 import type { Octokit } from "../github/client.js";
 import { buildPipelineDeps, buildQueue, sweepLeftovers } from "../jobs/assemble.js";
 import { readDurableSettings } from "../jobs/create-queue.js";
+import { RecordingQueue } from "../jobs/recording-queue.js";
 import { createWorker } from "../jobs/run-job.js";
 import { loadSettings } from "../settings.js";
 import { RunStore } from "../store/runs.js";
@@ -72,7 +73,10 @@ export async function workerCommand(args: string[], io: CliIO): Promise<number> 
     log,
     installationOctokit: async (id) => (await probot.auth(id)) as unknown as Octokit,
   });
-  const queue = buildQueue(deps, durable, workers);
+  const inner = buildQueue(deps, durable, workers);
+  // Follow-ups (a failed agent's retry) show on the runs page as queued, like webhook jobs.
+  const queue = new RecordingQueue(inner, runs, log);
+  deps.followUp = (job) => queue.enqueue(job);
 
   if (!values["skip-sweep"]) {
     await sweepLeftovers(deps);

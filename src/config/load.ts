@@ -14,7 +14,7 @@ import { DEFAULT_CONFIG, repoConfigSchema, type RepoConfig } from "./schema.js";
 /** A config file is a few hundred bytes; anything this large is a mistake or an attempt to stall YAML parsing. */
 export const MAX_CONFIG_BYTES = 64 * 1024;
 
-const SECTIONS = ["auto_review", "paths", "review", "codex", "claude", "routing", "fix", "commands"] as const;
+const SECTIONS = ["auto_review", "paths", "review", "codex", "claude", "routing", "fallback", "fix", "commands"] as const;
 
 /**
  * @param text   file contents, or null when the file does not exist

@@ -176,6 +176,11 @@ const codexSchema = z
     reasoning_effort: reasoningEffortSchema.nullable().default(null),
     /** Wall-clock limit for one agent run, 1..60 minutes. Default 20. */
     timeout_minutes: z.number().int().min(1).max(60).default(20),
+    /**
+     * Stop a Codex run once it has used more tokens than this (input, cached included, plus output,
+     * summed over its model requests); null = no ceiling. The operator's CODEX_MAX_TOKENS caps it. Default null.
+     */
+    max_tokens: z.number().int().min(1).nullable().default(null),
   })
   .strict();
 
@@ -209,6 +214,19 @@ const claudeSchema = z
     max_turns: z.number().int().min(1).max(200).default(40),
     /** Stop a run once Claude's cost estimate passes this many US dollars (--max-budget-usd); null = no budget. Default null. */
     max_budget_usd: z.number().positive().max(100).nullable().default(null),
+  })
+  .strict();
+
+const fallbackSchema = z
+  .object({
+    /**
+     * When one agent of a multi-agent review or audit fails (rate or usage limit, crash, hang, bad
+     * output) and the other's review is posted, run the failed one again alone later; what it finds that
+     * was not posted yet follows as another review. Default false.
+     */
+    retry: z.boolean().default(false),
+    /** How long the retry waits, 0..1440 minutes (0: as soon as a worker is free). Default 10. */
+    retry_after_minutes: z.number().int().min(0).max(1440).default(10),
   })
   .strict();
 
@@ -253,6 +271,8 @@ export const repoConfigSchema = z
     executors: executorList.default(["codex"]),
     /** Per-mode executors, overriding `executors` (e.g. audits by both). Default: none. */
     routing: routingSchema.prefault({}),
+    /** What happens to an agent that failed while another finished. */
+    fallback: fallbackSchema.prefault({}),
     codex: codexSchema.prefault({}),
     claude: claudeSchema.prefault({}),
     fix: fixSchema.prefault({}),

@@ -167,6 +167,7 @@ export class BullQueue implements JobQueue {
       }
       await this.queue.add("job", job, {
         jobId: job.id,
+        ...(job.notBefore !== undefined && job.notBefore > Date.now() ? { delay: job.notBefore - Date.now() } : {}),
         removeOnComplete: { age: DAY_MS / 1000, count: 1000 },
         removeOnFail: { age: (7 * DAY_MS) / 1000 },
       });

@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
 import type { Executor } from "../executors/types.js";
+import type { Job } from "../types.js";
+import type { EnqueueResult } from "./queue.js";
 import type { Octokit } from "../github/client.js";
 import type { Settings } from "../settings.js";
 import type { RunStore } from "../store/runs.js";
@@ -23,4 +25,9 @@ export interface PipelineDeps {
   claude: ((limits: { maxTurns: number; maxBudgetUsd: number | null }) => Executor) | null;
   /** Run history; null when none is kept. */
   runs: RunStore | null;
+  /**
+   * Queues follow-up work of a job (a failed agent's retry later). Set once the queue exists; unset
+   * (tests with no queue) means follow-ups are not possible and the run says so.
+   */
+  followUp?: (job: Job) => Promise<EnqueueResult>;
 }

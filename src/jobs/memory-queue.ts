@@ -29,6 +29,7 @@ export class MemoryQueue implements JobQueue {
   private worker: JobWorker | null = null;
   private stopping = false;
   private idleWaiters: (() => void)[] = [];
+  private wakeTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: MemoryQueueOptions) {}
 
@@ -52,6 +53,7 @@ export class MemoryQueue implements JobQueue {
 
   async stop(graceMs = 30_000): Promise<void> {
     this.stopping = true;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
     const all = [...this.running.values()];
     const timer = setTimeout(() => all.forEach((r) => r.controller.abort(new Error("shutting down"))), graceMs);
     await Promise.allSettled(all.map((r) => r.done));
@@ -83,13 +85,25 @@ export class MemoryQueue implements JobQueue {
 
   private pump(): void {
     if (!this.worker || this.stopping) return;
+    const now = Date.now();
     while (this.running.size < this.options.concurrency) {
-      const index = this.pending.findIndex((j) => !this.running.has(prKey(j)));
+      const index = this.pending.findIndex((j) => !this.running.has(prKey(j)) && (j.notBefore ?? 0) <= now);
       if (index < 0) break;
       const [job] = this.pending.splice(index, 1);
       this.launch(job!);
     }
+    this.wakeForDelayed(now);
     this.notifyIdle();
+  }
+
+  /** A job that may not start yet needs a timer: nothing else calls pump() when its time comes. */
+  private wakeForDelayed(now: number): void {
+    const waits = this.pending.map((j) => j.notBefore ?? 0).filter((t) => t > now);
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
+    if (waits.length === 0) return;
+    this.wakeTimer = setTimeout(() => this.pump(), Math.min(...waits) - now);
+    this.wakeTimer.unref();
   }
 
   private launch(job: Job): void {

@@ -61,14 +61,18 @@ export interface DurableQueueOptions {
 /** Same repo, PR, head and mode means the same logical request, whatever delivery carried it. */
 export function logicalKey(job: Job): string {
   const head = job.pull?.headSha ?? `comment:${job.trigger.kind === "command" ? job.trigger.commentId : "?"}`;
-  return `${job.repo.owner}/${job.repo.name}#${job.prNumber}@${head}:${job.mode}`;
+  // A retry of failed agents is its own request, although it reviews the same head in the same mode.
+  const retry = job.retry ? `:retry-of-${job.retry.of}` : "";
+  // Each dispatch is a request of its own, like a comment: never merged into an automatic review of the same head.
+  const dispatch = job.trigger.kind === "dispatch" ? `:dispatch-${job.id}` : "";
+  return `${job.repo.owner}/${job.repo.name}#${job.prNumber}@${head}:${job.mode}${retry}${dispatch}`;
 }
 
 export function prKey(job: Job): string {
   return `${job.repo.owner}/${job.repo.name}#${job.prNumber}`;
 }
 
-/** Automatic reviews (from PR events) may be superseded by a newer head; commands never are. */
+/** Automatic reviews (from PR events) may be superseded by a newer head; commands and dispatches never are. */
 export function isAutomatic(job: Job): boolean {
   return job.trigger.kind === "event";
 }

@@ -104,6 +104,11 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX queue_deliveries_received ON queue_deliveries (received_at);
     `,
   },
+  {
+    // Jobs that must wait (a failed agent's retry later): not claimable before this time.
+    version: 2,
+    sql: "ALTER TABLE queue_jobs ADD COLUMN not_before INTEGER;",
+  },
 ];
 
 const SHUTDOWN_REASON = "shutting down";
@@ -155,8 +160,8 @@ export class SqliteQueue implements JobQueue {
         .prepare("SELECT 1 FROM queue_jobs WHERE logical_key = ? AND status IN ('pending', 'running')")
         .pluck(),
       insert: db.prepare(`INSERT INTO queue_jobs
-        (id, delivery_id, logical_key, pr_key, installation_id, automatic, head_sha, payload, status, created_at)
-        VALUES (@id, @deliveryId, @logicalKey, @prKey, @installationId, @automatic, @headSha, @payload, 'pending', @now)`),
+        (id, delivery_id, logical_key, pr_key, installation_id, automatic, head_sha, payload, status, created_at, not_before)
+        VALUES (@id, @deliveryId, @logicalKey, @prKey, @installationId, @automatic, @headSha, @payload, 'pending', @now, @notBefore)`),
       supersedePending: db.prepare(`UPDATE queue_jobs SET status = 'superseded', finished_at = @now, error = @why
         WHERE pr_key = @prKey AND automatic = 1 AND status = 'pending' AND head_sha IS NOT @headSha
         RETURNING id, payload`),
@@ -165,6 +170,7 @@ export class SqliteQueue implements JobQueue {
         RETURNING id`),
       nextClaimable: db.prepare(`SELECT j.id FROM queue_jobs j
         WHERE j.status = 'pending'
+          AND (j.not_before IS NULL OR j.not_before <= @now)
           AND NOT EXISTS (SELECT 1 FROM queue_jobs r WHERE r.status = 'running' AND r.pr_key = j.pr_key)
           AND (SELECT COUNT(*) FROM queue_jobs r WHERE r.status = 'running' AND r.installation_id = j.installation_id) < @limit
         ORDER BY j.seq LIMIT 1`),
@@ -240,6 +246,7 @@ export class SqliteQueue implements JobQueue {
           headSha,
           payload: JSON.stringify(job),
           now,
+          notBefore: job.notBefore ?? null,
         });
         return { result: { accepted: true }, superseded, cancelled };
       })
@@ -371,7 +378,7 @@ export class SqliteQueue implements JobQueue {
     const now = Date.now();
     return this.db
       .transaction(() => {
-        const next = this.sql.nextClaimable.get({ limit: this.perInstallation }) as { id: string } | undefined;
+        const next = this.sql.nextClaimable.get({ limit: this.perInstallation, now }) as { id: string } | undefined;
         if (!next) return undefined;
         return this.sql.claim.get({ id: next.id, owner: this.owner, expires: now + this.leaseMs, now }) as
           | JobRow

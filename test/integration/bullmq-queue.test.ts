@@ -67,6 +67,21 @@ describe("BullQueue (real Redis)", () => {
     await q.idle();
   });
 
+  it("delays a job with notBefore (a failed agent's retry later)", async () => {
+    const q = open(name());
+    const w = controlledWorker();
+    q.start(w.worker);
+    const notBefore = Date.now() + 500;
+    const delayed = job({ notBefore, retry: { of: "x", executors: ["claude"], reason: "429", earlier: [] } });
+    expect(await q.enqueue(delayed)).toEqual({ accepted: true });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(w.started).toEqual([]);
+    await waitFor(() => w.started.length === 1, "the delayed job to start");
+    expect(Date.now()).toBeGreaterThanOrEqual(notBefore);
+    w.finish(delayed.id);
+    await q.idle();
+  });
+
   it("runs one job per PR at a time but different PRs in parallel", async () => {
     const q = open(name(), { concurrency: 4 });
     const w = controlledWorker();

@@ -62,6 +62,9 @@ codex:
   model: gpt-5.5
   reasoning_effort: high
   timeout_minutes: 45
+fallback:
+  retry: true
+  retry_after_minutes: 0
 fix:
   verify: npm test
   verify_timeout_minutes: 15
@@ -85,8 +88,9 @@ fix:
       paths: { include: ["src/**"], ignore: ["*.lock"], extra_ignore: ["docs/generated/"] },
       review: { min_severity: "P3", max_inline_comments: 5, instructions: "Flag raw SQL outside src/db/.\n" },
       executors: ["codex"],
+      fallback: { retry: true, retry_after_minutes: 0 },
       routing: { review: null, audit: null, ask: null, fix: null, tests: null },
-      codex: { model: "gpt-5.5", reasoning_effort: "high", timeout_minutes: 45 },
+      codex: { model: "gpt-5.5", reasoning_effort: "high", timeout_minutes: 45, max_tokens: null },
       claude: { model: null, max_turns: 40, max_budget_usd: null },
       fix: {
         verify: "npm test",

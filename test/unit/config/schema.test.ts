@@ -25,8 +25,9 @@ describe("repoConfigSchema defaults", () => {
       paths: { include: [], ignore: [...DEFAULT_IGNORE], extra_ignore: [] },
       review: { min_severity: "P2", max_inline_comments: 20, instructions: "" },
       executors: ["codex"],
+      fallback: { retry: false, retry_after_minutes: 10 },
       routing: { review: null, audit: null, ask: null, fix: null, tests: null },
-      codex: { model: null, reasoning_effort: null, timeout_minutes: 20 },
+      codex: { model: null, reasoning_effort: null, timeout_minutes: 20, max_tokens: null },
       claude: { model: null, max_turns: 40, max_budget_usd: null },
       fix: {
         verify: null,

@@ -1,5 +1,5 @@
 import { pino } from "pino";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MemoryQueue } from "../../../src/jobs/memory-queue.js";
 import { controlledWorker, makeJob, tick } from "../../helpers/queue-fixtures.js";
 
@@ -18,6 +18,28 @@ describe("MemoryQueue", () => {
     w.finish(first.id);
     await q.idle();
     expect(w.started).toEqual([first.id]);
+  });
+
+  it("holds a job with notBefore until its time, while later jobs of other PRs run; a retry is its own request", async () => {
+    const q = new MemoryQueue({ concurrency: 2, log });
+    const w = controlledWorker();
+    q.start(w.worker);
+    const first = makeJob({ pr: 1 });
+    const retry = makeJob({ pr: 1, pull: first.pull, notBefore: Date.now() + 300, retry: { of: first.id, executors: ["claude"], reason: "429", earlier: [] } });
+    const other = makeJob({ pr: 2 });
+    await q.enqueue(first);
+    expect(await q.enqueue(retry)).toEqual({ accepted: true });
+    await q.enqueue(other);
+    await tick();
+    w.finish(first.id);
+    await tick();
+    expect(w.started).toEqual([first.id, other.id]);
+    const waited = Date.now();
+    w.finish(other.id);
+    await vi.waitFor(() => expect(w.started).toContain(retry.id), { timeout: 2000, interval: 20 });
+    expect(Date.now() - waited).toBeGreaterThanOrEqual(150);
+    w.finish(retry.id);
+    await q.idle();
   });
 
   it("runs one job per PR at a time but different PRs in parallel", async () => {

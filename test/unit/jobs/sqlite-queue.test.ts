@@ -49,6 +49,26 @@ describe("SqliteQueue", () => {
     expect(await q.enqueue(job({ pull: first.pull }))).toEqual({ accepted: true });
   });
 
+  it("does not claim a job before its notBefore time; a retry of the same head is its own request", async () => {
+    const q = open(dbFile(), { pollMs: 50 });
+    const w = controlledWorker();
+    q.start(w.worker);
+    const first = job();
+    await q.enqueue(first);
+    await waitFor(() => w.started.length === 1, "the first job to start");
+    const retry = job({ pull: first.pull, notBefore: Date.now() + 400, retry: { of: first.id, executors: ["claude"], reason: "429", earlier: [] } });
+    expect(await q.enqueue(retry)).toEqual({ accepted: true });
+    w.finish(first.id);
+    await tick();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(w.started).toEqual([first.id]);
+    expect(q.jobState(retry.id)?.status).toBe("pending");
+    await waitFor(() => w.started.length === 2, "the retry to start once due");
+    expect(q.jobState(retry.id)?.startedAt).toBeGreaterThanOrEqual(retry.notBefore!);
+    w.finish(retry.id);
+    await q.idle();
+  });
+
   it("remembers delivery ids across a restart", async () => {
     const file = dbFile();
     const first = open(file);
