@@ -5,8 +5,10 @@ import { EXIT, packageVersion, UsageError, type CliIO } from "./io.js";
 
 export const MCP_HELP = `Usage: codex-pr-bot mcp
 
-Serves the review tools over the Model Context Protocol on stdin/stdout: review_local, and get_run
-when a GitHub App is configured (APP_ID) and its run database exists. See docs/cli.md.
+Serves the tools over the Model Context Protocol on stdin/stdout: review_local, fix_local, and get_run
+when a GitHub App is configured (APP_ID) and its run database exists. With the app's APP_ID and
+PRIVATE_KEY (or PRIVATE_KEY_PATH) also review_pr and fix_pr, which queue work for the app's workers
+(MCP_REQUESTED_BY names who asks). See docs/cli.md.
 `;
 
 export async function mcpCommand(args: string[], io: CliIO): Promise<number> {

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { readDurableSettings } from "../jobs/create-queue.js";
+import { describeTrigger } from "../jobs/trigger.js";
 import path from "node:path";
 import { RUN_STATUSES, RunStore, type RunStatus } from "../store/runs.js";
 import { EXIT, UsageError, type CliIO } from "./io.js";
@@ -56,7 +57,7 @@ export async function runsCommand(args: string[], io: CliIO): Promise<number> {
       const took = r.startedAt !== null && r.finishedAt !== null ? ` ${Math.round((r.finishedAt - r.startedAt) / 1000)}s` : "";
       const findings = r.findings !== null ? ` ${r.findings} finding(s)` : "";
       const error = r.error ? ` (${r.error})` : "";
-      io.stdout.write(`${r.id}  ${when}  ${r.status.padEnd(9)} ${r.mode.padEnd(6)} ${r.repo}#${r.prNumber}${took}${findings}${error}\n`);
+      io.stdout.write(`${r.id}  ${when}  ${r.status.padEnd(9)} ${r.mode.padEnd(6)} ${r.repo}#${r.prNumber} [${describeTrigger(r.trigger)}]${took}${findings}${error}\n`);
     }
     return EXIT.ok;
   } finally {

@@ -43,6 +43,8 @@ export interface FixReport {
   instruction: string | null;
   /** Login of who asked, null for an automatic fix. */
   requestedBy: string | null;
+  /** Who dispatched the fix through the MCP server (a label, not a login); then requestedBy is null. */
+  dispatchedBy?: string;
   /** The comment that asked, when there is one. */
   requestUrl: string | null;
   changes: readonly FileChange[];
@@ -215,6 +217,7 @@ export function bestOfTwoSection(r: FixReport): string | null {
 }
 
 function requester(r: FixReport): string {
+  if (r.dispatchedBy !== undefined) return `at the request of ${codeSpan(r.dispatchedBy)} (through the MCP server)`;
   if (r.requestedBy === null) return "automatically, after a review with findings";
   const who = `@${r.requestedBy}`;
   return r.requestUrl ? `at the request of ${who} ([comment](${r.requestUrl}))` : `at the request of ${who}`;

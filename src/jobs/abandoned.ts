@@ -3,10 +3,11 @@ import { replyToPull } from "../github/comments.js";
 import type { Job } from "../types.js";
 import type { PipelineDeps } from "./deps.js";
 import { CHECK_NAMES } from "./review.js";
+import { expectsReply, mentionPrefix, requestNote } from "./trigger.js";
 
 /**
  * A job whose process died too often while running it will never finish: say so where its author
- * looks (a failed check run, or a reply to the command) instead of leaving "in progress" forever.
+ * looks (a failed check run, or a reply to the command or dispatch) instead of leaving "in progress" forever.
  */
 export async function reportAbandoned(deps: PipelineDeps, job: Job, reason: string): Promise<void> {
   const log = deps.log.child({ jobId: job.id, pr: job.prNumber });
@@ -20,7 +21,8 @@ export async function reportAbandoned(deps: PipelineDeps, job: Job, reason: stri
   try {
     const { octokit } = await deps.auth(job.installationId);
     const coords = { owner: job.repo.owner, repo: job.repo.name };
-    const message = `codex-pr-bot stopped working on this and will not retry: ${reason}. Ask again with a command if it is still needed.`;
+    const again = job.trigger.kind === "dispatch" ? "Dispatch it again" : "Ask again with a command";
+    const message = `codex-pr-bot stopped working on this and will not retry: ${reason}. ${again} if it is still needed.`;
     if ((job.mode === "review" || job.mode === "audit") && job.pull) {
       await CheckRun.conclude(octokit, coords, {
         name: CHECK_NAMES[job.mode],
@@ -29,8 +31,8 @@ export async function reportAbandoned(deps: PipelineDeps, job: Job, reason: stri
         title: "Interrupted",
         summary: message,
       });
-    } else if (job.trigger.kind === "command") {
-      await replyToPull(octokit, coords, job.prNumber, `@${job.trigger.sender} ${message}`);
+    } else if (expectsReply(job.trigger)) {
+      await replyToPull(octokit, coords, job.prNumber, `${mentionPrefix(job.trigger)}${message}${requestNote(job.trigger)}`);
     }
   } catch (err) {
     log.error({ err }, "could not report the abandoned job");

@@ -4,15 +4,16 @@ import { sanitizeAgentMarkdown } from "../review/sanitize.js";
 import type { JobContext } from "./context.js";
 import { agentRequest, selectExecutors } from "./agents.js";
 import { checkoutPull } from "./checkout.js";
+import { mentionPrefix } from "./trigger.js";
 
 const QUOTE_LIMIT = 500;
 
 /** `@codex ask <question>`: a read-only run whose answer is posted as a reply. */
 export async function runAsk(ctx: JobContext): Promise<void> {
   const question = ctx.job.instruction?.trim() ?? "";
-  const sender = ctx.job.trigger.kind === "command" ? ctx.job.trigger.sender : "";
+  const mention = mentionPrefix(ctx.job.trigger);
   if (question.length === 0) {
-    await replyToPull(ctx.octokit, ctx.coords, ctx.job.prNumber, `@${sender} usage: \`@codex ask <your question about this pull request>\``);
+    await replyToPull(ctx.octokit, ctx.coords, ctx.job.prNumber, `${mention}usage: \`@codex ask <your question about this pull request>\``);
     return;
   }
   const checkout = await ctx.run.timed("checkout", () => checkoutPull(ctx));
@@ -49,7 +50,7 @@ export async function runAsk(ctx: JobContext): Promise<void> {
       .split("\n")
       .map((l) => `> ${l}`)
       .join("\n");
-    const body = `${quoted}\n\n${answer}\n\n<sub>Answered by ${name === "claude" ? "Claude" : "Codex"} at \`${ctx.pull.headSha.slice(0, 12)}\` for @${sender}.</sub>`;
+    const body = `${quoted}\n\n${answer}\n\n<sub>Answered by ${name === "claude" ? "Claude" : "Codex"} at \`${ctx.pull.headSha.slice(0, 12)}\`${mention ? ` for ${mention.trim()}` : ""}.</sub>`;
     ctx.run.link({ comment: await replyToPull(ctx.octokit, ctx.coords, ctx.job.prNumber, body) });
     ctx.run.settle({ status: "succeeded", usage: result.usage });
   } finally {

@@ -8,15 +8,17 @@ import { canTrigger } from "../github/permissions.js";
 import { fetchPull } from "../github/pulls.js";
 import { reactToCommand } from "../github/threads.js";
 import type { Job } from "../types.js";
+import { executorNames } from "./agents.js";
 import { runAsk } from "./ask.js";
 import { loadRepoConfig } from "./config.js";
 import type { JobContext } from "./context.js";
 import { runFix } from "./fix.js";
 import type { PipelineDeps } from "./deps.js";
-import { describeFailure, runStatusOf } from "./outcome.js";
+import { describeFailure, runStatusOf, spentOf } from "./outcome.js";
 import type { JobWorker } from "./queue.js";
 import { trackRun } from "./run-tracker.js";
 import { CHECK_NAMES, runReview } from "./review.js";
+import { expectsReply, mentionPrefix, requestNote } from "./trigger.js";
 
 /** Secrets of the app itself, known before any token is minted. */
 function appSecrets(deps: PipelineDeps): string[] {
@@ -45,6 +47,7 @@ export function createWorker(deps: PipelineDeps): JobWorker {
     run.begin();
 
     try {
+      // A dispatch needs no check: whoever dispatched it holds the app's private key.
       if (trigger.kind === "command") {
         // An allow-listed automation bot (commands.allow_bots) is trusted by configuration: GitHub's
         // permission API does not report app bots as collaborators.
@@ -98,12 +101,15 @@ export function createWorker(deps: PipelineDeps): JobWorker {
             summary: report.summary,
           });
         }
-        if (trigger.kind === "command") await replyToPull(octokit, coords, job.prNumber, `**${report.title}**\n\n${report.summary}`);
+        if (expectsReply(trigger)) {
+          await replyToPull(octokit, coords, job.prNumber, `**${report.title}**\n\n${report.summary}${requestNote(trigger)}`);
+        }
         return;
       }
 
-      run.describe({ baseSha: pull.baseSha, headSha: pull.headSha, prTitle: pull.title, executors: [deps.executor.name] });
       const ctx: JobContext = { job, deps, log, octokit, token, coords, signal, pull, config, configSource, secrets, run };
+      // The agents the job asks for (a command's or dispatch's choice, else the routing), not always codex.
+      run.describe({ baseSha: pull.baseSha, headSha: pull.headSha, prTitle: pull.title, executors: executorNames(ctx, job.mode) });
       switch (job.mode) {
         case "review":
         case "audit":
@@ -120,12 +126,15 @@ export function createWorker(deps: PipelineDeps): JobWorker {
           throw new Error(`mode ${job.mode} is not handled`);
       }
     } catch (err) {
-      const report = describeFailure(err, secrets, job.id);
+      // `@claude fix` (or a dispatch naming claude) failing must not read "Codex failed".
+      const named = trigger.kind === "command" || trigger.kind === "dispatch" ? trigger.executor : undefined;
+      const report = describeFailure(err, secrets, job.id, named === "claude" ? "Claude" : "Codex");
       log[report.unexpected ? "error" : "warn"]({ err }, "job failed");
-      run.settle({ status: runStatusOf(report.conclusion), error: report.title });
-      if (trigger.kind === "command") {
-        await replyToPull(octokit, coords, job.prNumber, `@${trigger.sender} **${report.title}**\n\n${report.summary}`).catch(
-          (replyErr: unknown) => log.error({ err: replyErr }, "could not report the failure"),
+      run.settle({ status: runStatusOf(report.conclusion), error: report.title, ...spentOf(err) });
+      if (expectsReply(trigger)) {
+        const body = `${mentionPrefix(trigger)}**${report.title}**\n\n${report.summary}${requestNote(trigger)}`;
+        await replyToPull(octokit, coords, job.prNumber, body).catch((replyErr: unknown) =>
+          log.error({ err: replyErr }, "could not report the failure"),
         );
       }
     } finally {

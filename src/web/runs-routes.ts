@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { QueueStats } from "../jobs/queue.js";
+import { describeTrigger } from "../jobs/trigger.js";
 import { RUN_PHASES, RUN_STATUSES, type RunDetail, type RunStatus, type RunStore, type RunSummary } from "../store/runs.js";
 
 /** Probot 14's `addHandler` shape: true when the request was answered, false to pass it on. */
@@ -126,7 +127,7 @@ function listPage(items: RunSummary[], f: { repo?: string; status?: RunStatus; n
   <td>${esc(r.repo)}#${r.prNumber}</td>
   <td>${esc(r.prTitle ?? "")}</td>
   <td>${esc(r.mode)}</td>
-  <td>${esc(describeTrigger(r))}</td>
+  <td>${esc(describeTrigger(r.trigger))}</td>
   <td class="s-${esc(r.status)}">${esc(r.status)}</td>
   <td>${esc(time(r.queuedAt))}</td>
   <td>${esc(duration(total(r)))}</td>
@@ -169,7 +170,7 @@ function detailPage(r: RunDetail): string {
     ["Title", r.prTitle ?? ""],
     ["Status", r.status],
     ["Mode", r.mode],
-    ["Trigger", describeTrigger(r)],
+    ["Trigger", describeTrigger(r.trigger)],
     ["Executors", r.executors.join(", ")],
     ["Base", r.baseSha ?? ""],
     ["Head", r.headSha ?? ""],
@@ -227,10 +228,6 @@ ${body}
 </html>`;
 }
 
-function describeTrigger(r: RunSummary): string {
-  const t = r.trigger;
-  return t.kind === "event" ? `${t.event}.${t.action} by ${t.sender}` : `@${t.executor} command by ${t.sender}`;
-}
 
 function total(r: RunSummary): number | null {
   return r.finishedAt !== null ? r.finishedAt - r.queuedAt : null;
