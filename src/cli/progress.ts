@@ -1,19 +1,21 @@
+import { agentsLabel } from "../local/format.js";
 import { formatDuration } from "../review/format.js";
 import type { Progress } from "../types.js";
 import type { CliIO } from "./io.js";
 
 /**
  * The live progress line on a terminal (stderr, rewritten in place once a second). Off when stderr
- * is not a TTY, so logs, pipes and CI output stay clean.
+ * is not a TTY, so logs, pipes and CI output stay clean. With two agents it shows both side by side.
  */
 export class ProgressLine {
-  private latest: Progress | null = null;
+  private readonly latest = new Map<string, Progress>();
   private timer: NodeJS.Timeout | null = null;
   private readonly started = Date.now();
 
   constructor(
     private readonly io: CliIO,
     private readonly verb: string,
+    private readonly agents: readonly string[] = ["codex"],
   ) {
     if (!io.stderr.isTTY) return;
     this.timer = setInterval(() => this.draw(), 1000);
@@ -21,8 +23,8 @@ export class ProgressLine {
     this.draw();
   }
 
-  update(p: Progress): void {
-    this.latest = p;
+  update(p: Progress, agent: string = this.agents[0] ?? "codex"): void {
+    this.latest.set(agent, p);
     if (this.timer) this.draw();
   }
 
@@ -34,14 +36,18 @@ export class ProgressLine {
   }
 
   private draw(): void {
-    const p = this.latest;
-    const parts = [`Codex is ${this.verb}… ${formatDuration(Date.now() - this.started)}`];
-    if (p) {
+    const several = this.agents.length > 1;
+    const parts = [`${agentsLabel(this.agents)} ${several ? "are" : "is"} ${this.verb}… ${formatDuration(Date.now() - this.started)}`];
+    for (const agent of this.agents) {
+      const p = this.latest.get(agent);
+      if (!p) continue;
       const done = p.plan.filter((s) => s.completed).length;
-      if (p.plan.length > 0) parts.push(`plan ${done}/${p.plan.length}`);
-      parts.push(`${p.commandsCompleted} command(s)`);
-      if (p.currentCommand) parts.push(`running: ${p.currentCommand.replace(/\s+/g, " ")}`);
-      else if (p.lastNote) parts.push(p.lastNote.replace(/\s+/g, " "));
+      const own: string[] = [];
+      if (p.plan.length > 0) own.push(`plan ${done}/${p.plan.length}`);
+      own.push(`${p.commandsCompleted} command(s)`);
+      if (p.currentCommand) own.push(`running: ${p.currentCommand.replace(/\s+/g, " ")}`);
+      else if (p.lastNote) own.push(p.lastNote.replace(/\s+/g, " "));
+      parts.push(several ? `${agent}: ${own.join(", ")}` : own.join(" · "));
     }
     const width = Math.max(20, (this.io.stderr.columns ?? 80) - 1);
     let line = parts.join(" · ");

@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { severitySchema, severityToPriority, type Severity } from "../config/schema.js";
-import { CodexExecutor } from "../executors/codex.js";
+import { agentNames, checkAgents, EXECUTOR_CHOICES, type ExecutorChoice } from "../local/agents.js";
 import { FORMATS, formatResult, worstPriority, type OutputFormat } from "../local/format.js";
 import { reviewLocal } from "../local/review.js";
 import { loadLocalSettings } from "../local/settings.js";
@@ -17,7 +17,9 @@ Options:
   --base <ref>           Base to compare with (default: the upstream branch, origin/HEAD, main, master)
   --uncommitted          Review the working tree (staged and unstaged changes to tracked files) too
   --mode review|audit    Normal review or security audit (default: review)
-  --executor codex       Agent to run (claude and both are not available locally yet)
+  --executor <agent>     codex | claude | both (default: codex). both runs the two in parallel and
+                         merges their findings (agreed ones first); claude needs ANTHROPIC_API_KEY,
+                         CLAUDE_CODE_OAUTH_TOKEN or ANTHROPIC_BASE_URL
   --format <f>           text | json | sarif | markdown (default: text)
   -o, --output <file>    Write the report to a file instead of stdout
   --write <fmt>:<file>   Also write the same run's report in another format (repeatable),
@@ -26,7 +28,8 @@ Options:
   --min-severity <P0-P3> Lowest severity reported (default: review.min_severity from the config, P2)
   --config <file>        Config file (default: .github/codex-pr-bot.yml in the checkout)
   -C <dir>               Run as if started in <dir>
-  --model <name>         Model (default: codex.model from the config, CODEX_MODEL, codex's default)
+  --model <name>         Model of the one agent (default: codex.model / claude.model from the config,
+                         CODEX_MODEL / CLAUDE_MODEL, the CLI's default); not with --executor both
 
 Exit codes: 0 no findings at the --fail-on level, 2 findings at that level, 1 error.
 `;
@@ -66,11 +69,11 @@ export async function reviewCommand(args: string[], io: CliIO): Promise<number> 
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const mode = values.mode;
   if (mode !== "review" && mode !== "audit") throw new UsageError(`--mode must be review or audit (got "${mode}")`);
-  if (values.executor !== "codex") {
-    if (values.executor === "claude" || values.executor === "both") {
-      throw new UsageError(`--executor ${values.executor}: only codex is available in the local command so far`);
-    }
-    throw new UsageError(`--executor must be codex, claude or both (got "${values.executor}")`);
+  const choice = values.executor as ExecutorChoice;
+  if (!EXECUTOR_CHOICES.includes(choice)) throw new UsageError(`--executor must be codex, claude or both (got "${values.executor}")`);
+  const agents = agentNames(choice);
+  if (agents.length > 1 && values.model !== undefined) {
+    throw new UsageError("--model names one agent's model: with --executor both, set codex.model and claude.model in the config, or CODEX_MODEL and CLAUDE_MODEL");
   }
   const format = values.format as OutputFormat;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")} (got "${values.format}")`);
@@ -87,8 +90,8 @@ export async function reviewCommand(args: string[], io: CliIO): Promise<number> 
 
   const dir = path.resolve(io.cwd, values.C ?? ".");
   const settings = loadLocalSettings(io.env, io.cwd);
-  const executor = new CodexExecutor(settings.codex);
-  const progress = new ProgressLine(io, mode === "audit" ? "auditing" : "reviewing");
+  checkAgents(agents, settings);
+  const progress = new ProgressLine(io, mode === "audit" ? "auditing" : "reviewing", agents);
   let result;
   try {
     result = await reviewLocal({
@@ -96,16 +99,19 @@ export async function reviewCommand(args: string[], io: CliIO): Promise<number> 
       base: values.base ?? null,
       mode,
       uncommitted: values.uncommitted,
-      executor,
+      agents,
+      settings,
       configFile: values.config ? path.resolve(io.cwd, values.config) : null,
       minSeverity,
       model: values.model ?? null,
       signal: io.signal,
-      onProgress: (p) => progress.update(p),
+      onProgress: (p, agent) => progress.update(p, agent),
     });
   } finally {
     progress.stop();
   }
+  // One agent failing is not the run failing; the report says so too, this keeps it visible in CI logs.
+  for (const note of result.notes) io.stderr.write(`Note: ${note}\n`);
 
   const version = packageVersion();
   for (const extra of extraOutputs) await writeFile(extra.file, formatResult(result, extra.format, version));

@@ -17,6 +17,8 @@ export interface ReportedFinding {
   /** Why it is not on the diff, when it isn't. */
   reason: string | null;
   fingerprint: string;
+  /** The agents that reported it; more than one means they agreed. */
+  agents: string[];
 }
 
 /** Every finding once, most severe first, in-diff ones before the others of the same priority. */
@@ -24,7 +26,7 @@ export function reportedFindings(result: LocalReviewResult): ReportedFinding[] {
   const all: ReportedFinding[] = [
     ...result.placement.inline.map((p) => ({ finding: p.finding, inDiff: true, reason: null })),
     ...result.placement.outside.map((o) => ({ finding: o.finding, inDiff: false, reason: o.reason })),
-  ].map((r) => ({ ...r, fingerprint: fingerprint(r.finding) }));
+  ].map((r) => ({ ...r, fingerprint: fingerprint(r.finding), agents: result.foundBy.get(r.finding) ?? [] }));
   return all.sort((a, b) => a.finding.priority - b.finding.priority || Number(b.inDiff) - Number(a.inDiff));
 }
 
@@ -46,6 +48,22 @@ function indent(text: string, prefix: string): string {
     .join("\n");
 }
 
+/** "Codex", "Claude", "Codex and Claude": who ran, for headings and the progress line. */
+export function agentsLabel(names: readonly string[]): string {
+  return names.map((n) => n.charAt(0).toUpperCase() + n.slice(1)).join(" and ");
+}
+
+/** "codex and claude (agreed)", shown only when more than one agent was asked. */
+export function foundByText(result: LocalReviewResult, r: ReportedFinding): string | null {
+  if (result.agentNames.length < 2 || r.agents.length === 0) return null;
+  return `${r.agents.join(" and ")}${r.agents.length > 1 ? " (agreed)" : ""}`;
+}
+
+/** "Codex review", "Codex and Claude security audit". */
+export function reportTitle(result: LocalReviewResult): string {
+  return `${agentsLabel(result.agentNames)} ${result.mode === "audit" ? "security audit" : "review"}`;
+}
+
 function describeRange(result: LocalReviewResult): string {
   const head = result.uncommitted ? "the working tree" : `${result.range.headRef} (${result.range.headSha.slice(0, 12)})`;
   return `${head} against ${result.range.baseRef} (merge base ${result.range.baseSha.slice(0, 12)})`;
@@ -60,16 +78,20 @@ export function formatText(result: LocalReviewResult): string {
     lines.push(`${location(r.finding)}: [${PRIORITY_LABEL[r.finding.priority]}] ${r.finding.title}${where}`);
     if (r.finding.body.trim() !== "") lines.push(indent(r.finding.body, "    "));
     if (r.finding.suggestion !== null) lines.push("    Suggested replacement:", indent(r.finding.suggestion, "      | "));
+    const foundBy = foundByText(result, r);
+    if (foundBy !== null) lines.push(`    Found by: ${foundBy}`);
     lines.push("");
   }
   const verdict = result.outcome.verdict === "patch is correct" ? "Patch is correct" : "Patch is incorrect";
-  lines.push(`${result.mode === "audit" ? "Audit" : "Review"} of ${describeRange(result)}: ${result.files.length} file(s) reviewed.`);
+  const by = result.agentNames.length > 1 ? ` by ${result.agentNames.join(" and ")}` : "";
+  lines.push(`${result.mode === "audit" ? "Audit" : "Review"}${by} of ${describeRange(result)}: ${result.files.length} file(s) reviewed.`);
   if (result.skipped.length > 0) lines.push(`Skipped by the path filters: ${result.skipped.join(", ")}`);
   lines.push(`Verdict: ${verdict}. ${result.outcome.explanation}`.trimEnd());
   const counts = summaryCounts(findings);
   lines.push(findings.length === 0 ? "No findings." : `${findings.length} finding(s): ${counts}.`);
   if (result.belowThreshold > 0) lines.push(`${result.belowThreshold} finding(s) below the minimum severity were not shown.`);
   for (const d of result.dropped) lines.push(`Dropped finding "${d.title}": ${d.reason}`);
+  for (const n of result.notes) lines.push(`Note: ${n}`);
   if (result.durationMs > 0) lines.push(`Took ${formatDuration(result.durationMs)}${result.model ? ` with ${result.model}` : ""}.`);
   return `${lines.join("\n")}\n`;
 }
@@ -109,9 +131,21 @@ export function toJson(result: LocalReviewResult): object {
       inDiff: r.inDiff,
       outsideReason: r.reason,
       fingerprint: r.fingerprint,
+      agents: r.agents,
     })),
     belowThreshold: result.belowThreshold,
     dropped: result.dropped,
+    agents: result.agents.map((a) => ({
+      name: a.name,
+      status: a.status,
+      error: a.error,
+      model: a.model,
+      usage: a.usage,
+      costUsd: a.costUsd,
+      commandsRun: a.commands.filter((c) => c.status === "completed").length,
+      durationMs: a.durationMs,
+    })),
+    notes: result.notes,
     usage: result.usage,
     model: result.model,
     durationMs: result.durationMs,
@@ -123,8 +157,9 @@ export function formatMarkdown(result: LocalReviewResult): string {
   const findings = reportedFindings(result);
   const verdict = result.outcome.verdict === "patch is correct" ? "Patch is correct" : "Patch is incorrect";
   const parts = [
-    `## ${result.mode === "audit" ? "Codex security audit" : "Codex review"}`,
+    `## ${reportTitle(result)}`,
     `**Verdict: ${verdict}**\n\n${sanitizeAgentMarkdown(result.outcome.explanation, { maxLength: 5000, known: [] })}`.trim(),
+    ...result.notes.map((n) => `> **Note:** ${sanitizeAgentMarkdown(n, { maxLength: 1000, known: [] })}`),
     findings.length === 0 ? "No findings." : `${findings.length} finding(s): ${summaryCounts(findings)}.`,
   ];
   for (const r of findings) {
@@ -133,6 +168,8 @@ export function formatMarkdown(result: LocalReviewResult): string {
     const entry = [`### [${PRIORITY_LABEL[f.priority]}] ${title}`, `\`${location(f)}\`${r.inDiff ? "" : ` (outside the diff: ${r.reason})`}`];
     entry.push(sanitizeAgentMarkdown(f.body, { maxLength: 10_000, known: [] }));
     if (f.suggestion !== null) entry.push(`Suggested replacement:\n\n${codeFence(f.suggestion)}`);
+    const foundBy = foundByText(result, r);
+    if (foundBy !== null) entry.push(`_Found by: ${foundBy}_`);
     parts.push(entry.join("\n\n"));
   }
   parts.push(`<sub>Reviewed ${describeRange(result)}.</sub>`);

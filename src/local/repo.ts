@@ -41,8 +41,12 @@ async function resolveCommit(root: string, ref: string, signal?: AbortSignal): P
   }
 }
 
-/** Resolves base and head; without --base, the upstream branch, then origin's default, then main/master. */
-export async function resolveRange(root: string, base: string | null, signal?: AbortSignal): Promise<LocalRange> {
+/**
+ * Resolves base and head; without --base, the upstream branch, then origin's default, then main/master.
+ * With `fallbackToHead` (fix runs, where the base is only context) a checkout without any of those
+ * gets HEAD as its base, i.e. an empty change, instead of an error.
+ */
+export async function resolveRange(root: string, base: string | null, signal?: AbortSignal, opts: { fallbackToHead?: boolean } = {}): Promise<LocalRange> {
   const headSha = await resolveCommit(root, "HEAD", signal);
   if (headSha === null) throw new WorkspaceError("the checkout has no commits yet (HEAD does not resolve)");
   let baseRef: string | null = null;
@@ -54,6 +58,10 @@ export async function resolveRange(root: string, base: string | null, signal?: A
       baseTip = sha;
       break;
     }
+  }
+  if ((baseRef === null || baseTip === null) && base === null && opts.fallbackToHead) {
+    baseRef = "HEAD";
+    baseTip = headSha;
   }
   if (baseRef === null || baseTip === null) {
     throw new WorkspaceError(
@@ -107,4 +115,13 @@ export async function loadLocalConfig(root: string, file: string | null): Promis
   }
   const source = file ?? CONFIG_PATH;
   return { config: parseRepoConfig(text, source), source: text === null ? "defaults" : source };
+}
+
+/** Tracked files with uncommitted changes (staged or not); untracked files are not listed. */
+export async function dirtyFiles(root: string, signal?: AbortSignal): Promise<string[]> {
+  const out = await git(["status", "--porcelain=v1", "-z", "--untracked-files=no", "--no-renames"], { cwd: root, signal, maxOutputBytes: 16 * 1024 * 1024 });
+  return out
+    .split("\0")
+    .filter((entry) => entry.length > 3)
+    .map((entry) => entry.slice(3));
 }

@@ -1,16 +1,23 @@
 import { filterPaths } from "../config/paths.js";
-import { severityToPriority, type Severity } from "../config/schema.js";
-import type { Executor, ReasoningEffort } from "../executors/types.js";
+import { severityToPriority, type ExecutorName, type Severity } from "../config/schema.js";
+import type { ReasoningEffort } from "../executors/types.js";
 import { buildPrompt } from "../prompts/build.js";
 import { parseUnifiedDiff } from "../review/diff.js";
 import { placeFindings } from "../review/placement.js";
-import type { DiffFile, PlacementResult, Progress, ReviewOutcome, Usage } from "../types.js";
+import type { DiffFile, Finding, PlacementResult, Progress, ReviewOutcome, Usage } from "../types.js";
+import { checkAgents, localAgents, runReviewAgents, type AgentReport } from "./agents.js";
 import { commitSubjects, loadLocalConfig, localDiff, repoName, repoRoot, resolveRange, type LocalRange } from "./repo.js";
+import type { LocalSettings } from "./settings.js";
 
 /**
  * The local review engine: the pipeline's pure parts (config, path filters, prompt, findings,
- * placement) around one codex run, read-only, directly in the user's checkout. No GitHub, no queue.
- * Used by `codex-pr-bot review`, the MCP tool `review_local` and the GitHub Action.
+ * placement) around one codex and/or claude run, read-only, directly in the user's checkout. No
+ * GitHub, no queue. Used by `codex-pr-bot review`, the MCP tool `review_local` and the GitHub Action.
+ *
+ * Both agents may share the checkout because neither can write in review or audit: codex runs in
+ * its read-only sandbox, and claude gets Read/Grep/Glob plus `git diff|log|show|status` only, with
+ * Edit/Write/NotebookEdit denied and every other tool refused by its dontAsk permission mode
+ * (executors/claude.ts). `git status` may refresh git's index stat cache; that changes no content.
  */
 
 export interface LocalReviewRequest {
@@ -21,17 +28,20 @@ export interface LocalReviewRequest {
   mode: "review" | "audit";
   /** Review the working tree (tracked files, staged or not) instead of HEAD. */
   uncommitted: boolean;
-  executor: Executor;
+  /** Agents to run: [codex], [claude] or both (in parallel, findings merged). */
+  agents: ExecutorName[];
+  settings: LocalSettings;
   /** Explicit config file; null: `.github/codex-pr-bot.yml` in the checkout, if any. */
   configFile?: string | null;
   /** Overrides the config's review.min_severity. */
   minSeverity?: Severity | null;
+  /** Model of the one agent; with two agents the config's codex.model / claude.model apply. */
   model?: string | null;
   reasoningEffort?: ReasoningEffort | null;
   /** Largest diff accepted. Default 8 MiB. */
   maxDiffBytes?: number;
   signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
+  onProgress?: (p: Progress, agent: ExecutorName) => void;
   onEvent?: (line: string) => void;
 }
 
@@ -50,6 +60,14 @@ export interface LocalReviewResult {
   placement: PlacementResult;
   belowThreshold: number;
   dropped: { title: string; reason: string }[];
+  /** The agents that were asked, in order. */
+  agentNames: ExecutorName[];
+  /** What each agent did (empty when nothing needed reviewing). */
+  agents: AgentReport[];
+  /** Every finding of `outcome` → the agents that reported it. */
+  foundBy: Map<Finding, ExecutorName[]>;
+  /** An agent that did not finish, and that the review is from the other alone. */
+  notes: string[];
   usage: Usage | null;
   model: string | null;
   durationMs: number;
@@ -59,6 +77,8 @@ const DEFAULT_MAX_DIFF = 8 * 1024 * 1024;
 
 export async function reviewLocal(req: LocalReviewRequest): Promise<LocalReviewResult> {
   const started = Date.now();
+  if (req.agents.length === 0) throw new Error("no agent to run");
+  checkAgents(req.agents, req.settings);
   const root = await repoRoot(req.dir, req.signal);
   const { config, source } = await loadLocalConfig(root, req.configFile ?? null);
   const range = await resolveRange(root, req.base, req.signal);
@@ -79,6 +99,10 @@ export async function reviewLocal(req: LocalReviewRequest): Promise<LocalReviewR
     placement: { inline: [], outside: [] },
     belowThreshold: 0,
     dropped: [],
+    agentNames: req.agents,
+    agents: [],
+    foundBy: new Map(),
+    notes: [],
     usage: null,
     model: null,
     durationMs: 0,
@@ -106,19 +130,20 @@ export async function reviewLocal(req: LocalReviewRequest): Promise<LocalReviewR
     prBody: subjects.length > 1 ? subjects.map((s) => `- ${s}`).join("\n") : "",
     question: null,
   });
-  const result = await req.executor.run({
-    worktree: root,
-    mode: req.mode,
-    prompt,
-    model: req.model ?? config.codex.model,
-    reasoningEffort: req.reasoningEffort ?? config.codex.reasoning_effort,
-    timeoutMs: config.codex.timeout_minutes * 60_000,
-    signal: req.signal,
-    onProgress: req.onProgress,
-    onEvent: req.onEvent,
-  });
-  const outcome = result.review;
-  if (!outcome) throw new Error("the executor returned no review for a review run");
+  const agents = localAgents(req.agents, req.settings, config, { model: req.model, reasoningEffort: req.reasoningEffort });
+  const combined = await runReviewAgents(
+    agents,
+    {
+      worktree: root,
+      mode: req.mode,
+      prompt,
+      timeoutMs: config.codex.timeout_minutes * 60_000,
+      signal: req.signal,
+      onEvent: req.onEvent,
+    },
+    req.onProgress,
+  );
+  const outcome = combined.outcome;
 
   const ignored = new Set(skipped);
   const minPriority = severityToPriority(req.minSeverity ?? config.review.min_severity);
@@ -129,9 +154,12 @@ export async function reviewLocal(req: LocalReviewRequest): Promise<LocalReviewR
     outcome: { ...outcome, findings: relevant },
     placement: placeFindings(files, relevant, { maxInline: Number.MAX_SAFE_INTEGER }),
     belowThreshold: reviewable.length - relevant.length,
-    dropped: result.droppedFindings,
-    usage: result.usage,
-    model: result.model,
+    dropped: combined.dropped,
+    agents: combined.agents,
+    foundBy: combined.foundBy,
+    notes: combined.notes,
+    usage: combined.usage,
+    model: combined.model,
     durationMs: Date.now() - started,
   };
 }

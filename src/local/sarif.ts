@@ -85,7 +85,7 @@ export function toSarif(result: LocalReviewResult, toolVersion: string): object 
             ],
           }
         : {}),
-      properties: { priority: PRIORITY_LABEL[f.priority], confidence: f.confidence, inDiff: r.inDiff },
+      properties: { priority: PRIORITY_LABEL[f.priority], confidence: f.confidence, inDiff: r.inDiff, foundBy: r.agents },
     };
   });
   return {
@@ -108,6 +108,8 @@ export function toSarif(result: LocalReviewResult, toolVersion: string): object 
           explanation: result.outcome.explanation,
           baseSha: result.range.baseSha,
           headSha: result.range.headSha,
+          agents: result.agents.map((a) => ({ name: a.name, status: a.status, error: a.error, model: a.model })),
+          notes: result.notes,
         },
       },
     ],

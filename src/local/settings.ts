@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { CodexSettings } from "../executors/codex.js";
-import { defaultCodexBin } from "../settings.js";
+import { defaultClaudeBin, defaultCodexBin } from "../settings.js";
 
 /**
  * Settings of the local front doors (CLI, MCP server, GitHub Action). They run on the user's own
@@ -15,7 +15,24 @@ export interface LocalSettings {
   /** Root for per-run CODEX_HOMEs and scratch worktrees. */
   stateDir: string;
   codex: CodexSettings;
+  /** Claude Code, when the user's environment has a credential or a gateway for it; null = not available. */
+  claude: LocalClaudeSettings | null;
 }
+
+/** The same variables the app reads (src/settings.ts), taken from the user's environment. */
+export interface LocalClaudeSettings {
+  bin: string;
+  apiKey: string | null;
+  oauthToken: string | null;
+  baseUrl: string | null;
+  model: string | null;
+  passEnv: string[];
+  maxRetries: number;
+}
+
+/** What to set when claude is asked for and none of it is there. */
+export const CLAUDE_CREDENTIALS_HINT =
+  "set ANTHROPIC_API_KEY, or CLAUDE_CODE_OAUTH_TOKEN (from `claude setup-token`), or ANTHROPIC_BASE_URL for a gateway";
 
 /** DATA_DIR, else $XDG_STATE_HOME/codex-pr-bot, else ~/.local/state/codex-pr-bot. */
 export function localStateDir(env: NodeJS.ProcessEnv, cwd: string): string {
@@ -40,6 +57,30 @@ function list(value: string | undefined): string[] {
     .filter((s) => s.length > 0);
 }
 
+function wholeNumber(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got "${value}"`);
+  return n;
+}
+
+/** Claude's settings, or null when no credential or gateway is configured (claude would then fail at once). */
+export function localClaudeSettings(env: NodeJS.ProcessEnv): LocalClaudeSettings | null {
+  const apiKey = env.ANTHROPIC_API_KEY?.trim() || null;
+  const oauthToken = env.CLAUDE_CODE_OAUTH_TOKEN?.trim() || null;
+  const baseUrl = env.ANTHROPIC_BASE_URL?.trim() || null;
+  if (apiKey === null && oauthToken === null && baseUrl === null) return null;
+  return {
+    bin: env.CLAUDE_BIN?.trim() || defaultClaudeBin(),
+    apiKey,
+    oauthToken,
+    baseUrl,
+    model: env.CLAUDE_MODEL?.trim() || null,
+    passEnv: list(env.CLAUDE_PASS_ENV),
+    maxRetries: wholeNumber(env.CLAUDE_MAX_RETRIES, 2, "CLAUDE_MAX_RETRIES"),
+  };
+}
+
 export function loadLocalSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LocalSettings {
   const stateDir = localStateDir(env, cwd);
   return {
@@ -52,5 +93,6 @@ export function loadLocalSettings(env: NodeJS.ProcessEnv = process.env, cwd = pr
       passEnv: list(env.CODEX_PASS_ENV),
       defaultModel: env.CODEX_MODEL?.trim() || null,
     },
+    claude: localClaudeSettings(env),
   };
 }

@@ -2,12 +2,26 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import AjvModule from "ajv-draft-04";
 import addFormatsModule from "ajv-formats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { buildEnv, run } from "../../src/util/exec.js";
-import { inputText, message, startMockResponses, type MockResponses } from "../helpers/mock-responses.js";
+import { afterToolResult, apiError, httpError, startMockMessages, structured, toolUse, type MockMessages, type Script } from "../helpers/mock-messages.js";
+import { execCommand, inputText, message, startMockResponses, type MockResponses } from "../helpers/mock-responses.js";
 import { makeTempDir } from "../helpers/tmp.js";
-import { captureIO, CLI, CODEX_BIN, gitIn, makeRepo, makeTemplate, reviewJson, strcpyFinding, TSX } from "../unit/cli/fixture.js";
+import {
+  captureIO,
+  CLAUDE_KEY,
+  claudeEnv,
+  claudeReview,
+  CLI,
+  CODEX_BIN,
+  gitIn,
+  makeRepo,
+  makeTemplate,
+  reviewJson,
+  strcpyFinding,
+  TSX,
+} from "../unit/cli/fixture.js";
 
 // CommonJS packages: under NodeNext their default import is module.exports, whose `default` is the export.
 const Ajv = AjvModule.default;
@@ -23,10 +37,12 @@ let repo: string;
 let mock: MockResponses;
 let env: NodeJS.ProcessEnv;
 let answer = reviewJson();
+/** When set, codex first runs this command in its sandbox, then answers. */
+let commandFirst: string | null = null;
 
 beforeAll(async () => {
   repo = await makeRepo(base);
-  mock = await startMockResponses(() => message(answer));
+  mock = await startMockResponses((req) => (commandFirst !== null && !req.hasToolOutput ? execCommand(commandFirst) : message(answer)));
   env = {
     PATH: process.env.PATH,
     HOME: base,
@@ -166,6 +182,10 @@ describe("codex-pr-bot review", () => {
     expect(badFlag.err).toContain("--help");
     const claude = await review("--executor", "claude");
     expect(claude.code).toBe(1);
+    expect(claude.err).toContain("claude is not set up: set ANTHROPIC_API_KEY, or CLAUDE_CODE_OAUTH_TOKEN");
+    const badExecutor = await review("--executor", "gemini");
+    expect(badExecutor.code).toBe(1);
+    expect(badExecutor.err).toContain("--executor must be codex, claude or both");
     const badBase = await review("--base", "does-not-exist");
     expect(badBase.code).toBe(1);
     expect(badBase.err).toContain("does-not-exist does not name a commit");
@@ -191,5 +211,114 @@ describe("codex-pr-bot review", () => {
     expect(result.stderr).toContain("--fail-on P2");
     expect(result.stdout).toMatch(/^main\.c:4: \[P1\]/m);
     expect(result.exitCode).toBe(2);
+  });
+});
+
+describe("codex-pr-bot review --executor claude|both", () => {
+  let claudeMock: MockMessages | null = null;
+
+  afterEach(async () => {
+    commandFirst = null;
+    await claudeMock?.close();
+    claudeMock = null;
+  });
+
+  async function withClaude(script: Script, ...args: string[]) {
+    claudeMock = await startMockMessages(script);
+    const io = captureIO(repo, { ...env, ...claudeEnv(claudeMock.url) });
+    const code = await main(["review", "--base", "main", ...args], io);
+    return { code, out: io.out(), err: io.err() };
+  }
+
+  /** Claude runs read-only git first (its result must reach the model, not be denied), then answers. */
+  const claudeReads = (): Script => afterToolResult(toolUse("Bash", { command: "git log --oneline -1" }), structured(claudeReview()));
+
+  it("--executor claude reviews with Claude alone, after a real read-only git command", async () => {
+    const requestsBefore = mock.requests.length;
+    const { code, out, err } = await withClaude(claudeReads(), "--executor", "claude", "--format", "json");
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    // The command really ran in the checkout: its output (the commit subject) came back to the model.
+    const second = claudeMock!.requests[1]!;
+    expect(second.toolErrors).toEqual([]);
+    expect(second.toolResults.join("\n")).toContain("copy argv");
+    expect(mock.requests.length).toBe(requestsBefore); // codex was not asked
+    const json = JSON.parse(out);
+    expect(json.agents).toMatchObject([{ name: "claude", status: "succeeded", error: null, model: "claude-sonnet-4-5" }]);
+    expect(json.agents[0].commandsRun).toBe(1);
+    expect(json.findings.map((f: { title: string; agents: string[] }) => [f.title, f.agents])).toEqual([
+      ["strcpy into buf can overflow the 8-byte buffer", ["claude"]],
+      ["Missing check that argv[1] exists", ["claude"]],
+    ]);
+    // Same prompt as codex gets, and the key stays with the CLI.
+    expect(JSON.stringify(claudeMock!.requests[0]!.body.messages)).toContain("`main.c`");
+    expect(JSON.stringify(claudeMock!.requests.map((r) => r.body))).not.toContain(CLAUDE_KEY);
+  });
+
+  it("--executor both runs the two in parallel and merges: the shared finding is agreed and first, in every format", async () => {
+    commandFirst = "git diff --stat main...HEAD";
+    answer = reviewJson();
+    const sarifFile = path.join(base, "both.sarif");
+    const mdFile = path.join(base, "both.md");
+    const { code, out, err } = await withClaude(claudeReads(), "--executor", "both", "--write", `sarif:${sarifFile}`, "--write", `markdown:${mdFile}`);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    // Both agents really ran a command: codex in its sandbox (exit 0), claude through its Bash tool.
+    expect(mock.requests.at(-1)!.toolOutputs.join("\n")).toMatch(/Process exited with code 0/);
+    expect(claudeMock!.requests[1]!.toolResults.join("\n")).toContain("copy argv");
+
+    expect(out).toMatch(/^main\.c:4: \[P1\] Unbounded strcpy overflows buf\n(?:.*\n)*? {4}Found by: codex and claude \(agreed\)$/m);
+    expect(out).toMatch(/^main\.c:4: \[P1\] Missing check that argv\[1\] exists\n(?:.*\n)*? {4}Found by: claude$/m);
+    expect(out.indexOf("Unbounded strcpy")).toBeLessThan(out.indexOf("Missing check"));
+    expect(out).toContain("Review by codex and claude of feature");
+    expect(out).toContain("2 finding(s): 2 P1.");
+
+    const md = readFileSync(mdFile, "utf8");
+    expect(md).toContain("## Codex and Claude review");
+    expect(md).toContain("_Found by: codex and claude (agreed)_");
+    expect(md).toContain("_Found by: claude_");
+    const sarif = JSON.parse(readFileSync(sarifFile, "utf8"));
+    expect(sarif.runs[0].results.map((r: { properties: { foundBy: string[] } }) => r.properties.foundBy)).toEqual([["codex", "claude"], ["claude"]]);
+    expect(sarif.runs[0].properties.agents).toMatchObject([{ name: "codex", status: "succeeded" }, { name: "claude", status: "succeeded" }]);
+
+    const json = JSON.parse((await withJson()).out);
+    expect(json.findings[0]).toMatchObject({ title: "Unbounded strcpy overflows buf", agents: ["codex", "claude"] });
+    expect(json.agents.map((a: { name: string; commandsRun: number }) => [a.name, a.commandsRun])).toEqual([
+      ["codex", 1],
+      ["claude", 1],
+    ]);
+    expect(json.notes).toEqual([]);
+  });
+
+  async function withJson() {
+    await claudeMock?.close();
+    return withClaude(claudeReads(), "--executor", "both", "--format", "json");
+  }
+
+  it("--executor both reports codex's review with a note (stderr and report) when claude fails", async () => {
+    answer = reviewJson();
+    const { code, out, err } = await withClaude([httpError(500, apiError("api_error", "Internal server error"))], "--executor", "both", "--format", "json");
+    expect(code).toBe(0);
+    expect(err).toMatch(/^Note: claude did not finish \(Claude failed: .*Internal server error.*\); this review is from codex alone\.$/m);
+    const json = JSON.parse(out);
+    expect(json.findings).toHaveLength(1);
+    expect(json.findings[0]).toMatchObject({ path: "main.c", agents: ["codex"] });
+    expect(json.agents).toMatchObject([
+      { name: "codex", status: "succeeded" },
+      { name: "claude", status: "failed", error: expect.stringContaining("Internal server error") },
+    ]);
+    expect(json.notes).toHaveLength(1);
+    expect(json.notes[0]).toContain("this review is from codex alone");
+    const text = await withClaude([httpError(500, apiError("api_error", "Internal server error"))], "--executor", "both");
+    expect(text.out).toMatch(/^Note: claude did not finish/m);
+  });
+
+  it("fails with exit 1 when every agent fails, and rejects --model with two agents", async () => {
+    answer = "not json at all";
+    const failed = await withClaude([httpError(500, apiError("api_error", "Internal server error"))], "--executor", "both");
+    expect(failed.code).toBe(1);
+    const model = await review("--executor", "both", "--model", "gpt-5.5");
+    expect(model.code).toBe(1);
+    expect(model.err).toContain("--model names one agent's model");
   });
 });

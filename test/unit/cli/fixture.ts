@@ -87,3 +87,35 @@ export function captureIO(cwd: string, env: NodeJS.ProcessEnv): CapturedIO {
     err: () => err,
   };
 }
+
+/** A Claude credential for the tests: only ever sent to the local mock Messages server. */
+export const CLAUDE_KEY = "sk-ant-test-0123456789abcdef";
+
+/** The variables that point the real claude binary at a mock Messages server (no retries, so failures are quick). */
+export function claudeEnv(mockUrl: string): Record<string, string> {
+  return { ANTHROPIC_API_KEY: CLAUDE_KEY, ANTHROPIC_BASE_URL: mockUrl, CLAUDE_MAX_RETRIES: "0", CLAUDE_MODEL: "claude-sonnet-4-5" };
+}
+
+/**
+ * Claude's structured review (the schema's raw shape): the strcpy overflow in its own words (so the
+ * merge has to recognise it as the same problem), plus a finding of its own.
+ */
+export function claudeReview(): object {
+  return {
+    findings: [
+      strcpyFinding({ title: "strcpy into buf can overflow the 8-byte buffer", body: "Unbounded strcpy of argv into an 8-byte stack buffer.", confidence_score: 0.8, suggestion: null }),
+      {
+        title: "Missing check that argv[1] exists",
+        body: "`v[1]` is NULL when the program runs without arguments.",
+        priority: 1,
+        confidence_score: 0.7,
+        code_location: { file_path: "main.c", line_range: { start: 4, end: 4 } },
+        anchor_code: "  strcpy(buf, v[1]);",
+        suggestion: null,
+      },
+    ],
+    overall_correctness: "patch is incorrect",
+    overall_explanation: "The copy is unbounded and argv[1] may be missing.",
+    overall_confidence_score: 0.8,
+  };
+}
