@@ -9,6 +9,8 @@ export const HELP = `Usage: codex-pr-bot <command> [options]
 
 Commands:
   review    Review the local change (base...HEAD, optionally uncommitted work) and print findings
+  fix       Let the agent fix something (or write tests) on a scratch worktree; get a patch or --apply it
+  action    Review the pull request of a GitHub Actions run and post the review (used by action.yml)
   doctor    Check the set-up (codex, credentials, sandbox, GitHub App env, database, Redis)
   worker    Run queued jobs from the shared queue (QUEUE_URL) without serving HTTP
   mcp       Serve the review tools over MCP (stdio)
@@ -22,6 +24,8 @@ type Command = (args: string[], io: CliIO) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   review: async () => (await import("./review.js")).reviewCommand,
+  fix: async () => (await import("./fix.js")).fixCommand,
+  action: async () => (await import("./action.js")).actionCommand,
   doctor: async () => (await import("./doctor.js")).doctorCommand,
   worker: async () => (await import("./worker.js")).workerCommand,
   mcp: async () => (await import("./mcp.js")).mcpCommand,

@@ -31,7 +31,7 @@ export interface PostedReview {
  * whole review with 422 if any comment sits off the diff; rather than lose it, the review is posted
  * again with those comments folded into its body.
  */
-export async function postReview(octokit: Octokit, coords: RepoCoords, input: PostReviewInput, log: Logger): Promise<PostedReview> {
+export async function postReview(octokit: Octokit, coords: RepoCoords, input: PostReviewInput, log: Pick<Logger, "warn">): Promise<PostedReview> {
   const base = { ...coords, pull_number: input.pullNumber, commit_id: input.commitId, event: "COMMENT" as const };
   try {
     const { data } = await octokit.rest.pulls.createReview({ ...base, body: input.body, comments: input.comments });

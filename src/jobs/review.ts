@@ -3,23 +3,18 @@ import { severityToPriority } from "../config/schema.js";
 import { CheckRun, type Conclusion } from "../github/checks.js";
 import { botReviewBodies } from "../github/comments.js";
 import { fetchPull } from "../github/pulls.js";
-import { postReview, type ReviewComment } from "../github/reviews.js";
+import { postReview } from "../github/reviews.js";
 import { buildPrompt } from "../prompts/build.js";
-import { extractFingerprints, fingerprint, fingerprintMarker } from "../review/fingerprint.js";
-import {
-  buildAnnotations,
-  formatCheckOutput,
-  formatInlineComment,
-  formatProgress,
-  formatReviewBody,
-} from "../review/format.js";
-import { placeFindings } from "../review/placement.js";
-import type { Finding, InlinePlacement, OutsidePlacement } from "../types.js";
+import { composeReview } from "../review/compose.js";
+import { extractFingerprints } from "../review/fingerprint.js";
+import { buildAnnotations, formatCheckOutput, formatProgress } from "../review/format.js";
+import type { Finding } from "../types.js";
 import type { JobContext } from "./context.js";
 import { checkoutPull } from "./checkout.js";
-import { agentsTable, runReviewAgents } from "./agents.js";
+import { agentsTable, executorNames, runReviewAgents } from "./agents.js";
+import { scheduleRetry, splitAgreed } from "./retry-later.js";
 import { runAutoFix } from "./fix.js";
-import { describeFailure, runStatusOf } from "./outcome.js";
+import { describeFailure, runStatusOf, spentOf } from "./outcome.js";
 import { ProgressReporter } from "./progress.js";
 
 export const CHECK_NAMES = { review: "codex-pr-bot / review", audit: "codex-pr-bot / audit" } as const;
@@ -45,7 +40,7 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
   const { pull, coords, octokit } = ctx;
   const started = Date.now();
   const check = await CheckRun.start(octokit, coords, {
-    name: CHECK_NAMES[mode],
+    name: checkName(ctx, mode),
     headSha: pull.headSha,
     title: "Starting…",
     summary: `Checking out \`${pull.headSha.slice(0, 12)}\` and starting Codex.`,
@@ -57,7 +52,7 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
   let newlyPosted: Finding[] = [];
   ctx.run.link({ checkRun: check.url });
   const checkout = await ctx.run.timed("checkout", () => checkoutPull(ctx)).catch(async (err: unknown) => {
-    await fail(ctx, check, err);
+    await fail(ctx, check, err, mode);
     return null;
   });
   if (!checkout) return;
@@ -103,56 +98,47 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
     await progress.stop();
     const publishStarted = Date.now();
     const outcome = agents.outcome;
-    const notes = agents.notes.length > 0 ? `\n\n${agents.notes.map((n) => `> ${n}`).join("\n>\n")}` : "";
 
     // Files the config excludes stay excluded even if the agent commented on them anyway; findings
     // on other files outside the diff are kept and listed in the review body.
     const ignored = new Set(checkout.skipped);
     const minPriority = severityToPriority(ctx.config.review.min_severity);
     const onReviewable = outcome.findings.filter((f) => !ignored.has(f.path));
-    const relevant = onReviewable.filter((f) => f.priority <= minPriority);
-    const belowThreshold = onReviewable.length - relevant.length;
+    const { fresh: relevant, agreed } = splitAgreed(ctx.job, onReviewable.filter((f) => f.priority <= minPriority));
+    const belowThreshold = onReviewable.length - relevant.length - agreed;
+
+    const retryNote = await scheduleRetry(ctx, agents.figures, relevant);
+    const allNotes = [...retryIntro(ctx, agreed), ...agents.notes, ...(retryNote ? [retryNote] : [])];
+    const notes = allNotes.length > 0 ? `\n\n${allNotes.map((n) => `> ${n}`).join("\n>\n")}` : "";
 
     const posted = new Set(extractFingerprints((await botReviewBodies(octokit, coords, ctx.job.prNumber)).join("\n")));
-    const fpOf = new Map<Finding, string>(relevant.map((f) => [f, fingerprint(f)]));
-    const fresh = relevant.filter((f) => !posted.has(fpOf.get(f)!));
-    const duplicatesSkipped = relevant.length - fresh.length;
-    const placement = placeFindings(checkout.files, fresh, { maxInline: ctx.config.review.max_inline_comments });
+    const composed = composeReview({
+      outcome: { ...outcome, findings: relevant },
+      mode,
+      files: checkout.files,
+      alreadyPosted: posted,
+      maxInline: ctx.config.review.max_inline_comments,
+      belowThreshold,
+      headSha: pull.headSha,
+      repoHtmlUrl: ctx.job.repo.htmlUrl,
+      knownSecrets: ctx.secrets,
+      agents: agents.agents,
+      bodyNote: overLimitNote(checkout.overLimit.length),
+      notes,
+    });
+    const { fresh, duplicatesSkipped, placement } = composed;
     // Comments on lines that changed since would sit on the wrong code: a moved head gets no review,
     // only the check run, which keeps the findings.
     const movedTo = await headMovedTo(ctx);
     if (movedTo === null) newlyPosted = fresh;
 
     let reviewUrl: string | null = null;
-    // An automatic run with nothing new stays quiet: the check run already says so.
-    if (movedTo === null && (fresh.length > 0 || ctx.job.trigger.kind === "command")) {
-      // The inline findings' fingerprints ride along in the body too (hidden), so the next push's
-      // dedupe reads one list of reviews instead of every review comment as well.
-      const bodyFor = (inline: InlinePlacement[], outside: OutsidePlacement[]): string =>
-        formatReviewBody({
-          outcome: { ...outcome, findings: relevant },
-          mode,
-          inlineCount: inline.length,
-          outside: outside.map((o) => ({ placement: o, fingerprint: fpOf.get(o.finding)! })),
-          duplicatesSkipped,
-          belowThreshold,
-          headSha: pull.headSha,
-          repoHtmlUrl: ctx.job.repo.htmlUrl,
-          knownSecrets: ctx.secrets,
-        }) + inline.map((p) => `\n${fingerprintMarker(fpOf.get(p.finding)!)}`).join("");
+    // An automatic run (or a retry) with nothing new stays quiet: the check run already says so.
+    if (movedTo === null && (fresh.length > 0 || (ctx.job.trigger.kind === "command" && !ctx.job.retry))) {
       const review = await postReview(
         octokit,
         coords,
-        {
-          pullNumber: ctx.job.prNumber,
-          commitId: pull.headSha,
-          body: bodyFor(placement.inline, placement.outside) + overLimitNote(checkout.overLimit.length) + notes,
-          comments: placement.inline.map((p) => toComment(p, fpOf.get(p.finding)!, ctx.secrets, agents.agents?.get(p.finding))),
-          // Nothing is lost when GitHub refuses the inline comments: they are listed in the body.
-          fallbackBody: () =>
-            bodyFor([], [...placement.inline.map((p) => ({ finding: p.finding, reason: "rejected-inline" as const })), ...placement.outside]) +
-            notes,
-        },
+        { pullNumber: ctx.job.prNumber, commitId: pull.headSha, body: composed.body, comments: composed.comments, fallbackBody: composed.fallbackBody },
         ctx.log,
       );
       reviewUrl = review.url;
@@ -181,7 +167,7 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
           : []),
         output.summary,
         ...(agents.figures.length > 1 || agents.costUsd !== null ? [`### Agents\n\n${agentsTable(agents.figures)}`] : []),
-        ...agents.notes,
+        ...allNotes,
         ...(relevant.length > ANNOTATION_LIMIT ? [`_Annotations show the ${ANNOTATION_LIMIT} most severe of ${relevant.length} findings._`] : []),
         ...(reviewUrl ? [`[Open the review](${reviewUrl})`] : []),
       ].join("\n\n"),
@@ -207,7 +193,7 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
     );
   } catch (err) {
     await progress?.stop();
-    await fail(ctx, check, err);
+    await fail(ctx, check, err, mode);
   } finally {
     await checkout.lease.release().catch((err: unknown) => ctx.log.warn({ err }, "worktree release failed"));
   }
@@ -245,17 +231,39 @@ function conclusionFor(findings: Finding[]): Conclusion {
   return findings.some((f) => f.priority <= 1) ? "neutral" : "success";
 }
 
-function toComment(p: InlinePlacement, fp: string, secrets: readonly string[], agents?: string[]): ReviewComment {
-  const body = formatInlineComment(p, { fingerprint: fp, knownSecrets: secrets, ...(agents ? { agents } : {}) });
-  return p.startLine === null
-    ? { path: p.path, line: p.line, side: "RIGHT", body }
-    : { path: p.path, line: p.line, start_line: p.startLine, side: "RIGHT", start_side: "RIGHT", body };
+/**
+ * Whose error ended the run when every agent failed: the first one that ran (the agents runner
+ * rethrows the first failure in order), so `@claude review` failing does not read "Codex failed".
+ */
+function failedAgentLabel(ctx: JobContext, mode: "review" | "audit"): string {
+  const first = executorNames(ctx, mode).find((n) => n === "codex" || ctx.deps.claude !== null);
+  return first === "claude" ? "Claude" : "Codex";
 }
 
-async function fail(ctx: JobContext, check: CheckRun, err: unknown): Promise<void> {
-  const report = describeFailure(err, ctx.secrets, ctx.job.id);
+/** A retry gets a check run of its own, so it cannot overwrite the first run's result on the commit. */
+function checkName(ctx: JobContext, mode: "review" | "audit"): string {
+  return ctx.job.retry ? `${CHECK_NAMES[mode]} (retry: ${ctx.job.retry.executors.join(", ")})` : CHECK_NAMES[mode];
+}
+
+function retryIntro(ctx: JobContext, agreed: number): string[] {
+  const retry = ctx.job.retry;
+  if (!retry) return [];
+  const agreement = agreed > 0 ? ` It agrees with ${agreed} finding${agreed === 1 ? "" : "s"} of the first review, not repeated here.` : "";
+  return [
+    `This is a later run of ${retry.executors.map((e) => `**${e}**`).join(" and ")}, which did not finish in the first review (${retry.reason}); only findings not posted before are shown.${agreement}`,
+  ];
+}
+
+async function fail(ctx: JobContext, check: CheckRun, err: unknown, mode: "review" | "audit"): Promise<void> {
+  const failed = describeFailure(err, ctx.secrets, ctx.job.id, failedAgentLabel(ctx, mode));
+  // A retry that fails again leaves the first review standing: worth a look, not a red commit.
+  const report =
+    ctx.job.retry && failed.conclusion !== "cancelled"
+      ? { ...failed, conclusion: "neutral" as const, summary: `${failed.summary}\n\nThe first review of this commit stands; ${ctx.job.retry.executors.join(" and ")} will not be retried again for it.` }
+      : failed;
   ctx.log[report.unexpected ? "error" : "warn"]({ err }, "review failed");
-  ctx.run.settle({ status: runStatusOf(report.conclusion), error: report.title });
+  // The run record keeps what happened to the agent, whatever colour the check run shows.
+  ctx.run.settle({ status: runStatusOf(failed.conclusion), error: report.title, ...spentOf(err) });
   try {
     await check.complete({ conclusion: report.conclusion, title: report.title, summary: report.summary });
   } catch (updateErr) {
