@@ -1,12 +1,11 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { severitySchema, type Severity } from "../config/schema.js";
 import { readActionEnvironment } from "../action/environment.js";
 import { failureSummary } from "../action/report.js";
 import { runAction, type ActionOptions } from "../action/run.js";
 import { appendSummary, workflowCommand, writeOutputs } from "../action/workflow.js";
-import { agentNames, EXECUTOR_CHOICES, type ExecutorChoice } from "../local/agents.js";
 import { errorMessage, EXIT, UsageError, type CliIO } from "./io.js";
+import { agentsOption, reviewModeOption, severityOption } from "./options.js";
 
 export const ACTION_HELP = `Usage: codex-pr-bot action [options]
 
@@ -33,12 +32,6 @@ Exit codes: 0 no findings at the --fail-on level, 2 findings at that level, 1 er
 cannot be posted (read-only token, fork, rate limit) is a warning and does not change the exit code.
 `;
 
-function severity(value: string | undefined, flag: string): Severity | null {
-  if (value === undefined) return null;
-  const parsed = severitySchema.safeParse(value.toUpperCase());
-  if (!parsed.success) throw new UsageError(`${flag} must be one of P0, P1, P2, P3 (got "${value}")`);
-  return parsed.data;
-}
 
 export async function actionCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -64,21 +57,15 @@ export async function actionCommand(args: string[], io: CliIO): Promise<number> 
     return EXIT.ok;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const mode = values.mode;
-  if (mode !== "review" && mode !== "audit") throw new UsageError(`--mode must be review or audit (got "${mode}")`);
-  const choice = values.executor as ExecutorChoice;
-  if (!EXECUTOR_CHOICES.includes(choice)) throw new UsageError(`--executor must be codex, claude or both (got "${values.executor}")`);
-  const agents = agentNames(choice);
-  if (agents.length > 1 && values.model !== undefined) {
-    throw new UsageError("--model names one agent's model: with --executor both, set codex.model and claude.model in the config");
-  }
+  const mode = reviewModeOption(values.mode);
+  const agents = agentsOption(values.executor, values.model, "set codex.model and claude.model in the config");
   const options: ActionOptions = {
     dir: path.resolve(io.cwd, values.C ?? "."),
     mode,
     agents,
     base: values.base ?? null,
-    failOn: severity(values["fail-on"], "--fail-on"),
-    minSeverity: severity(values["min-severity"], "--min-severity"),
+    failOn: severityOption(values["fail-on"], "--fail-on"),
+    minSeverity: severityOption(values["min-severity"], "--min-severity"),
     model: values.model ?? null,
     configFile: values.config !== undefined ? path.resolve(io.cwd, values.config) : null,
     post: !values["no-post"],

@@ -1,12 +1,13 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { severitySchema, severityToPriority, type Severity } from "../config/schema.js";
-import { agentNames, checkAgents, EXECUTOR_CHOICES, type ExecutorChoice } from "../local/agents.js";
+import { severityToPriority } from "../config/schema.js";
+import { checkAgents } from "../local/agents.js";
 import { FORMATS, formatResult, worstPriority, type OutputFormat } from "../local/format.js";
 import { reviewLocal } from "../local/review.js";
 import { loadLocalSettings } from "../local/settings.js";
 import { EXIT, packageVersion, UsageError, type CliIO } from "./io.js";
+import { agentsOption, reviewModeOption, severityOption } from "./options.js";
 import { ProgressLine } from "./progress.js";
 
 export const REVIEW_HELP = `Usage: codex-pr-bot review [options]
@@ -34,12 +35,6 @@ Options:
 Exit codes: 0 no findings at the --fail-on level, 2 findings at that level, 1 error.
 `;
 
-function severity(value: string | undefined, flag: string): Severity | null {
-  if (value === undefined) return null;
-  const parsed = severitySchema.safeParse(value.toUpperCase());
-  if (!parsed.success) throw new UsageError(`${flag} must be one of P0, P1, P2, P3 (got "${value}")`);
-  return parsed.data;
-}
 
 export async function reviewCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -67,14 +62,8 @@ export async function reviewCommand(args: string[], io: CliIO): Promise<number> 
     return EXIT.ok;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const mode = values.mode;
-  if (mode !== "review" && mode !== "audit") throw new UsageError(`--mode must be review or audit (got "${mode}")`);
-  const choice = values.executor as ExecutorChoice;
-  if (!EXECUTOR_CHOICES.includes(choice)) throw new UsageError(`--executor must be codex, claude or both (got "${values.executor}")`);
-  const agents = agentNames(choice);
-  if (agents.length > 1 && values.model !== undefined) {
-    throw new UsageError("--model names one agent's model: with --executor both, set codex.model and claude.model in the config, or CODEX_MODEL and CLAUDE_MODEL");
-  }
+  const mode = reviewModeOption(values.mode);
+  const agents = agentsOption(values.executor, values.model, "set codex.model and claude.model in the config, or CODEX_MODEL and CLAUDE_MODEL");
   const format = values.format as OutputFormat;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")} (got "${values.format}")`);
   const extraOutputs = values.write.map((spec) => {
@@ -85,8 +74,8 @@ export async function reviewCommand(args: string[], io: CliIO): Promise<number> 
     }
     return { format: fmt, file: path.resolve(io.cwd, spec.slice(colon + 1)) };
   });
-  const failOn = severity(values["fail-on"], "--fail-on");
-  const minSeverity = severity(values["min-severity"], "--min-severity");
+  const failOn = severityOption(values["fail-on"], "--fail-on");
+  const minSeverity = severityOption(values["min-severity"], "--min-severity");
 
   const dir = path.resolve(io.cwd, values.C ?? ".");
   const settings = loadLocalSettings(io.env, io.cwd);
