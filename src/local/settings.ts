@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { CodexSettings } from "../executors/codex.js";
-import { defaultClaudeBin, defaultCodexBin } from "../settings.js";
+import { defaultClaudeBin, defaultCodexBin, type ClaudeOperatorSettings } from "../settings.js";
 
 /**
  * Settings of the local front doors (CLI, MCP server, GitHub Action). They run on the user's own
@@ -20,15 +20,7 @@ export interface LocalSettings {
 }
 
 /** The same variables the app reads (src/settings.ts), taken from the user's environment. */
-export interface LocalClaudeSettings {
-  bin: string;
-  apiKey: string | null;
-  oauthToken: string | null;
-  baseUrl: string | null;
-  model: string | null;
-  passEnv: string[];
-  maxRetries: number;
-}
+export type LocalClaudeSettings = ClaudeOperatorSettings;
 
 /** What to set when claude is asked for and none of it is there. */
 export const CLAUDE_CREDENTIALS_HINT =
