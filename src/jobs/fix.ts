@@ -9,7 +9,6 @@ import {
   fixTitle,
   noCandidateReply,
   noChangeReply,
-  OUTPUT_TAIL_CAP,
   openedReply,
   publishFailedReply,
   refusedReply,
@@ -27,6 +26,7 @@ import { openTargets, targetFromComment, targetFromFinding, type FixTarget } fro
 import { branchBase, branchPrefix, commitIdentity, isBotBranch, pickBranch } from "../fix/naming.js";
 import { patchComment, suggestionBody, suggestionsFromPatch } from "../fix/patch-comment.js";
 import { checkChanges, secretViolations, type FixPolicy } from "../fix/policy.js";
+import { runVerifyCommand } from "../fix/verify.js";
 import { fixKey, runningFixes } from "../fix/registry.js";
 import { replyToPull } from "../github/comments.js";
 import { createFixPull, findingSources, findOpenFixPull } from "../github/fixups.js";
@@ -69,8 +69,6 @@ interface FixRequest {
   /** Whether this fix is the job's own run (commands) or rides along in a review's run (auto-fix). */
   ownRun: boolean;
 }
-
-const VERIFY_TAIL_LINES = 60;
 
 /** A command job of mode fix or tests. */
 export async function runFix(ctx: JobContext, mode: FixMode): Promise<void> {
@@ -597,28 +595,14 @@ async function runVerify(ctx: JobContext, dir: string, command: string): Promise
     runAs: settings.agentUser ? { user: settings.agentUser, dataDir: settings.dataDir } : null,
   });
   const timeoutMs = Math.min(ctx.config.fix.verify_timeout_minutes * 60_000, ctx.deps.settings.timeoutCapMs);
-  const started = Date.now();
-  try {
-    const r = await sandbox.run({ cwd: dir, command, timeoutMs, signal: ctx.signal });
-    return {
-      command,
-      passed: r.exitCode === 0 && !r.timedOut,
-      exitCode: r.exitCode,
-      timedOut: r.timedOut,
-      durationMs: r.durationMs,
-      outputTail: tailOf(redactSecrets(r.output, ctx.secrets)),
-    };
-  } catch (err) {
-    if (err instanceof Cancelled) throw err;
-    ctx.log.warn({ err }, "verification could not run");
-    const message = err instanceof Error ? err.message : String(err);
-    return { command, passed: false, exitCode: null, timedOut: false, durationMs: Date.now() - started, outputTail: "", error: redactSecrets(message, ctx.secrets) };
-  }
-}
-
-function tailOf(text: string): string {
-  const lines = text.replace(/\r\n?/g, "\n").trimEnd().split("\n").slice(-VERIFY_TAIL_LINES).join("\n");
-  return lines.length > OUTPUT_TAIL_CAP ? `…${lines.slice(-(OUTPUT_TAIL_CAP - 1))}` : lines;
+  return runVerifyCommand(sandbox, {
+    dir,
+    command,
+    timeoutMs,
+    secrets: ctx.secrets,
+    signal: ctx.signal,
+    onError: (err) => ctx.log.warn({ err }, "verification could not run"),
+  });
 }
 
 /**

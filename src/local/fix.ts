@@ -1,9 +1,9 @@
 import { filterPaths } from "../config/paths.js";
 import type { ExecutorName, RepoConfig } from "../config/schema.js";
-import { Cancelled } from "../errors.js";
 import { CodexSandbox } from "../executors/sandbox.js";
-import { OUTPUT_TAIL_CAP, type VerifyOutcome } from "../fix/body.js";
+import type { VerifyOutcome } from "../fix/body.js";
 import type { FileChange } from "../fix/collect.js";
+import { runVerifyCommand } from "../fix/verify.js";
 import { checkChanges, secretViolations, type FixPolicy, type Violation } from "../fix/policy.js";
 import { buildChangePrompt, type PromptFinding } from "../prompts/build.js";
 import { parseUnifiedDiff } from "../review/diff.js";
@@ -85,7 +85,6 @@ export class LocalFixError extends Error {
   override readonly name = "LocalFixError";
 }
 
-const VERIFY_TAIL_LINES = 60;
 const IDENTITY = { name: "codex-pr-bot", email: "codex-pr-bot@localhost" };
 
 function policyOf(config: RepoConfig): FixPolicy {
@@ -206,25 +205,5 @@ async function runVerify(
   signal?: AbortSignal,
 ): Promise<VerifyOutcome> {
   const sandbox = new CodexSandbox({ bin: settings.codex.bin, homesRoot: settings.codex.homesRoot });
-  const started = Date.now();
-  try {
-    const r = await sandbox.run({ cwd: dir, command, timeoutMs, signal });
-    return {
-      command,
-      passed: r.exitCode === 0 && !r.timedOut,
-      exitCode: r.exitCode,
-      timedOut: r.timedOut,
-      durationMs: r.durationMs,
-      outputTail: tailOf(redactSecrets(r.output, secrets)),
-    };
-  } catch (err) {
-    if (err instanceof Cancelled) throw err;
-    const message = err instanceof Error ? err.message : String(err);
-    return { command, passed: false, exitCode: null, timedOut: false, durationMs: Date.now() - started, outputTail: "", error: redactSecrets(message, secrets) };
-  }
-}
-
-function tailOf(text: string): string {
-  const lines = text.replace(/\r\n?/g, "\n").trimEnd().split("\n").slice(-VERIFY_TAIL_LINES).join("\n");
-  return lines.length > OUTPUT_TAIL_CAP ? `…${lines.slice(-(OUTPUT_TAIL_CAP - 1))}` : lines;
+  return runVerifyCommand(sandbox, { dir, command, timeoutMs, secrets, signal });
 }
