@@ -1,10 +1,11 @@
 import { generateKeyPairSync } from "node:crypto";
 import path from "node:path";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { Probot, ProbotOctokit, Server } from "probot";
 import { createApp } from "../../src/app.js";
 import type { Executor } from "../../src/executors/types.js";
 import { MemoryQueue } from "../../src/jobs/memory-queue.js";
+import type { JobQueue } from "../../src/jobs/queue.js";
 import { defaultCodexBin, type Settings } from "../../src/settings.js";
 import { RunStore } from "../../src/store/runs.js";
 import { freePort } from "./ports.js";
@@ -38,22 +39,34 @@ export function testSettings(dataDir: string, overrides: Partial<Settings> = {})
   };
 }
 
-export interface RunningApp {
+export interface RunningApp<Q extends JobQueue = MemoryQueue> {
   url: string;
-  queue: MemoryQueue;
+  queue: Q;
   runs: RunStore;
   close(): Promise<void>;
 }
 
+interface StartOptions {
+  executor?: Executor;
+  runsToken?: string;
+  /** The app's SQLite file (runs, and the queue a factory may open). Default DATA_DIR/runs.sqlite. */
+  databasePath?: string;
+}
+
+/** The queue the app runs on; default an in-memory one. */
+type QueueFactory<Q extends JobQueue> = (log: Logger, databasePath: string) => Q;
+
 /** Starts the real Probot server with our app on a loopback port, as `npm start` would. */
-export async function startApp(
+export async function startApp<Q extends JobQueue = MemoryQueue>(
   settings: Settings,
-  options: { executor?: Executor; runsToken?: string } = {},
-): Promise<RunningApp> {
+  options: StartOptions & { queue?: QueueFactory<Q> } = {},
+): Promise<RunningApp<Q>> {
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const queue = new MemoryQueue({ concurrency: settings.concurrency, log });
+  const databasePath = options.databasePath ?? path.join(settings.dataDir, "runs.sqlite");
+  // Without a factory Q is its default, MemoryQueue.
+  const queue = (options.queue ? options.queue(log, databasePath) : new MemoryQueue({ concurrency: settings.concurrency, log })) as Q;
   const port = await freePort();
-  const runs = new RunStore(path.join(settings.dataDir, "runs.sqlite"));
+  const runs = new RunStore(databasePath);
   const server = new Server({
     host: "127.0.0.1",
     port,
@@ -79,7 +92,7 @@ export async function startApp(
       runs,
       durable: {
         queueUrl: null,
-        databasePath: path.join(settings.dataDir, "runs.sqlite"),
+        databasePath,
         runsToken: options.runsToken ?? null,
         runRetentionDays: 30,
         maxJobAttempts: 2,
@@ -97,6 +110,7 @@ export async function startApp(
     runs,
     close: async () => {
       await queue.stop(1000);
+      await queue.close?.();
       await server.stop();
       runs.close();
     },

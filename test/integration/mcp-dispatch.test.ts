@@ -3,23 +3,21 @@ import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { pino } from "pino";
-import { Probot, ProbotOctokit, Server } from "probot";
+import { ProbotOctokit } from "probot";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app.js";
 import { reportAbandoned } from "../../src/jobs/abandoned.js";
 import type { PipelineDeps } from "../../src/jobs/deps.js";
 import { logicalKey } from "../../src/jobs/queue.js";
 import { describeTrigger } from "../../src/jobs/trigger.js";
 import { SqliteQueue } from "../../src/jobs/sqlite-queue.js";
 import { runningFixes } from "../../src/fix/registry.js";
-import { RunStore, type RunSummary } from "../../src/store/runs.js";
+import type { RunSummary } from "../../src/store/runs.js";
 import type { Job } from "../../src/types.js";
-import { APP_ID, INSTALLATION_ID, PRIVATE_KEY, testSettings } from "../helpers/app-server.js";
+import { APP_ID, INSTALLATION_ID, PRIVATE_KEY, startApp, testSettings, type RunningApp } from "../helpers/app-server.js";
 import { INSTALLATION_TOKEN } from "../helpers/fake-github.js";
 import { applyPatch, execCommand, message, startMockResponses, type MockRequest, type MockResponses, type Turn } from "../helpers/mock-responses.js";
-import { freePort } from "../helpers/ports.js";
 import { makeTempDir } from "../helpers/tmp.js";
-import { pullRequestPayload, WEBHOOK_SECRET } from "../helpers/webhooks.js";
+import { pullRequestPayload } from "../helpers/webhooks.js";
 import { CLI, ROOT, TSX } from "../unit/cli/fixture.js";
 import { reviewJson, scenario, writeCodexTemplate, type Scenario } from "./helpers.js";
 
@@ -33,64 +31,16 @@ import { reviewJson, scenario, writeCodexTemplate, type Scenario } from "./helpe
 const GUARD_PATCH =
   '*** Begin Patch\n*** Update File: src/math.js\n@@\n-  return a / b;\n+  if (b === 0) throw new RangeError("division by zero");\n+  return a / b;\n*** End Patch\n';
 
-interface DurableApp {
-  runs: RunStore;
-  close(): Promise<void>;
-}
+type DurableApp = RunningApp<SqliteQueue>;
 
 /** The app as `npm start` runs it with the embedded durable queue: one SQLite file for queue and runs. */
-async function startDurableApp(dataDir: string): Promise<DurableApp> {
+function startDurableApp(dataDir: string): Promise<DurableApp> {
   const settings = testSettings(dataDir);
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const databasePath = path.join(dataDir, "codex-pr-bot.sqlite");
-  // The queue createApp would build from these settings, made here so the test can stop it; a short
-  // poll picks up the MCP process's jobs quickly.
-  const queue = new SqliteQueue({ database: databasePath, concurrency: settings.concurrency, log, pollMs: 100 });
-  const runs = new RunStore(databasePath);
-  const port = await freePort();
-  const server = new Server({
-    host: "127.0.0.1",
-    port,
-    log,
-    Probot: Probot.defaults({
-      appId: APP_ID,
-      privateKey: PRIVATE_KEY,
-      secret: WEBHOOK_SECRET,
-      log,
-      Octokit: ProbotOctokit.defaults((options: Record<string, unknown>) => ({
-        ...options,
-        retry: { enabled: false },
-        throttle: { ...(options.throttle as object | undefined), enabled: false },
-      })),
-    }),
+  return startApp(settings, {
+    databasePath: path.join(dataDir, "codex-pr-bot.sqlite"),
+    // A short poll picks up the MCP process's jobs quickly.
+    queue: (log, database) => new SqliteQueue({ database, concurrency: settings.concurrency, log, pollMs: 100 }),
   });
-  await server.load(
-    createApp({
-      settings,
-      queue,
-      runs,
-      durable: {
-        queueUrl: null,
-        databasePath,
-        runsToken: null,
-        runRetentionDays: 30,
-        maxJobAttempts: 2,
-        perInstallationConcurrency: settings.concurrency,
-        workers: settings.concurrency,
-      },
-      handleSignals: false,
-    }),
-  );
-  await server.start();
-  return {
-    runs,
-    close: async () => {
-      await queue.stop(1000);
-      await queue.close();
-      await server.stop();
-      runs.close();
-    },
-  };
 }
 
 type ToolResult = Awaited<ReturnType<Client["callTool"]>>;
