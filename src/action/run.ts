@@ -5,6 +5,7 @@ import { parseRepoConfig } from "../config/load.js";
 import { CONFIG_PATH, severityToPriority, type ExecutorName, type RepoConfig, type Severity } from "../config/schema.js";
 import { checkAgents, knownSecrets } from "../local/agents.js";
 import { formatResult, worstPriority } from "../local/format.js";
+import { recordLinks } from "../local/history.js";
 import { loadLocalConfig } from "../local/repo.js";
 import { reviewLocal, type LocalReviewResult } from "../local/review.js";
 import { loadLocalSettings, type LocalSettings } from "../local/settings.js";
@@ -62,7 +63,7 @@ export async function runAction(opts: ActionOptions, io: CliIO): Promise<number>
   await mkdir(outDir, { recursive: true });
   const settings = actionSettings(opts, io, outDir, event);
   const log = (line: string): unknown => io.stdout.write(line.endsWith("\n") ? line : `${line}\n`);
-  const { result, config } = await review(opts, event, settings, outDir, log, io.signal);
+  const { result, config } = await review(opts, actionEnv, event, settings, outDir, log, io.signal);
 
   // The agents have exited: only now is the token read. Everything written from here on is cleared
   // of it and of the agents' keys, in case an agent quoted one (e.g. from a persisted checkout credential).
@@ -71,6 +72,7 @@ export async function runAction(opts: ActionOptions, io: CliIO): Promise<number>
   const reports = await writeReports(result, outDir, secrets);
   const published = await publish(opts, actionEnv, event, result, config, token, secrets, log);
   log(publishLogLine(published));
+  if (published.kind === "posted") recordLinks(settings.history, result.runId, { review: published.url });
   if (needsAnnotations(published)) io.stdout.write(annotations(result, secrets));
 
   const worst = worstPriority(result);
@@ -113,6 +115,7 @@ function actionSettings(opts: ActionOptions, io: CliIO, outDir: string, event: P
 /** The head against the base, in the checkout or a head worktree that is removed afterwards. */
 async function review(
   opts: ActionOptions,
+  actionEnv: ActionEnvironment,
   event: PullEvent,
   settings: LocalSettings,
   outDir: string,
@@ -145,6 +148,9 @@ async function review(
       minSeverity: opts.minSeverity,
       model: opts.model,
       signal,
+      // Recorded under the pull request, not the head worktree's directory name.
+      source: "action",
+      runInfo: { repo: `${actionEnv.repo.owner}/${actionEnv.repo.repo}`, prNumber: event.number },
       onProgress: (p, agent) => {
         // One log line per command the agent starts: enough to follow a run, flattened so agent
         // text can never begin a line of its own (and with it a workflow command).

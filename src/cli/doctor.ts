@@ -7,8 +7,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { readDurableSettings } from "../jobs/create-queue.js";
 import { CodexSandbox } from "../executors/sandbox.js";
-import { loadLocalSettings } from "../local/settings.js";
-import { loadSettings } from "../settings.js";
+import { CLAUDE_CREDENTIALS_HINT, loadLocalSettings } from "../local/settings.js";
+import { defaultClaudeBin, loadSettings } from "../settings.js";
 import { BASE_ENV_ALLOWLIST, buildEnv, run } from "../util/exec.js";
 import { EXIT, errorMessage, UsageError, type CliIO } from "./io.js";
 
@@ -19,15 +19,16 @@ import { EXIT, errorMessage, UsageError, type CliIO } from "./io.js";
 
 export const DOCTOR_HELP = `Usage: codex-pr-bot doctor [options]
 
-Checks Node, the codex CLI, model credentials, the sandbox, the GitHub App environment, the
-database and Redis, and says exactly what to fix. Exit 1 when a check fails.
+Checks Node, the codex CLI, model credentials, the sandbox, Claude Code (optional), the GitHub
+App environment, the database and Redis, and says exactly what to fix. Exit 1 when a check fails.
 
 Options:
   --local     Check only what the local commands need (skip the GitHub App, database and Redis)
   --json      Print the results as JSON
 `;
 
-export type CheckStatus = "ok" | "warn" | "fail" | "skip";
+/** note: worth knowing, nothing wrong (an optional agent that is not set up). */
+export type CheckStatus = "ok" | "note" | "warn" | "fail" | "skip";
 
 export interface CheckResult {
   name: string;
@@ -98,12 +99,91 @@ async function codexCheck(bin: string, cwd: string): Promise<{ result: CheckResu
 }
 
 function pinnedCodexVersion(): string | null {
+  return pinnedVersion("@openai/codex");
+}
+
+function pinnedVersion(dependency: string): string | null {
   try {
     const pkg = createRequire(import.meta.url)("../../package.json") as { dependencies?: Record<string, string> };
-    return pkg.dependencies?.["@openai/codex"] ?? null;
+    return pkg.dependencies?.[dependency] ?? null;
   } catch {
     return null;
   }
+}
+
+/** Which Claude credential is set, in the order claude itself prefers them; null when none is. */
+function claudeCredential(env: NodeJS.ProcessEnv): string | null {
+  if (env.ANTHROPIC_API_KEY?.trim()) return "ANTHROPIC_API_KEY is set";
+  if (env.CLAUDE_CODE_OAUTH_TOKEN?.trim()) return "CLAUDE_CODE_OAUTH_TOKEN is set";
+  const gateway = env.ANTHROPIC_BASE_URL?.trim();
+  if (gateway) {
+    // Only the origin: a gateway URL may carry a credential in its user part or query.
+    let origin = "a gateway";
+    try {
+      origin = new URL(gateway).origin;
+    } catch {
+      return null;
+    }
+    return `ANTHROPIC_BASE_URL points at ${origin}`;
+  }
+  return null;
+}
+
+/**
+ * Claude Code is optional (--executor claude|both, @claude, executors: [codex, claude]): not set up is
+ * a note, not a failure. Set up but unable to start is a failure, because asking for it would fail.
+ */
+async function claudeChecks(env: NodeJS.ProcessEnv, cwd: string): Promise<CheckResult[]> {
+  const credential = claudeCredential(env);
+  const bin = env.CLAUDE_BIN?.trim() || defaultClaudeBin();
+  const pinned = pinnedVersion("@anthropic-ai/claude-code");
+  const broken = credential === null ? "warn" : "fail";
+  let binary: CheckResult;
+  try {
+    const out = await run(bin, ["--version"], { cwd, env: buildEnv(BASE_ENV_ALLOWLIST), timeoutMs: 30_000 });
+    const version = /(\d+\.\d+\.\d+\S*)/.exec(out.stdout)?.[1] ?? null;
+    if (out.exitCode !== 0 || version === null) {
+      binary = {
+        name: "claude",
+        status: broken,
+        detail: `${bin} --version failed (exit ${out.exitCode ?? out.signal}): ${(out.stderr || out.stdout).trim().slice(0, 300)}`,
+        fix: "Reinstall the pinned Claude Code with `npm ci`, or point CLAUDE_BIN at a working claude binary.",
+      };
+    } else if (pinned !== null && version !== pinned) {
+      binary = {
+        name: "claude",
+        status: "warn",
+        detail: `claude ${version} at ${bin}, but this release is tested with ${pinned}`,
+        fix: "Unset CLAUDE_BIN to use the bundled, pinned Claude Code: its stream-json output changes between versions.",
+      };
+    } else {
+      binary = { name: "claude", status: "ok", detail: `claude ${version} (${bin})` };
+    }
+  } catch (err) {
+    binary = {
+      name: "claude",
+      status: broken,
+      detail: `cannot start ${bin}: ${errorMessage(err)}`,
+      fix: "Run `npm ci` in the codex-pr-bot directory, or set CLAUDE_BIN to the claude binary.",
+    };
+  }
+  const credentials: CheckResult =
+    credential !== null
+      ? { name: "claude credentials", status: "ok", detail: credential }
+      : env.ANTHROPIC_BASE_URL?.trim()
+        ? {
+            name: "claude credentials",
+            status: "fail",
+            detail: "ANTHROPIC_BASE_URL is not a URL",
+            fix: "Set ANTHROPIC_BASE_URL to the gateway's address, e.g. https://gateway.example.com, or unset it.",
+          }
+        : {
+            name: "claude credentials",
+            status: "note",
+            detail: "Claude is not set up (optional: only --executor claude|both, @claude and executors: [codex, claude] need it)",
+            fix: `To use it, ${CLAUDE_CREDENTIALS_HINT}.`,
+          };
+  return [binary, credentials];
 }
 
 function credentialsCheck(env: NodeJS.ProcessEnv, template: string | null): CheckResult {
@@ -280,6 +360,7 @@ export async function runChecks(io: CliIO, opts: { local: boolean }): Promise<Ch
   results.push(dir);
   if (codex.usable && dir.status === "ok") results.push(await sandboxCheck(local.codex.bin, dataDir));
   else results.push({ name: "sandbox", status: "skip", detail: "skipped: needs a working codex and data directory" });
+  results.push(...(await claudeChecks(env, io.cwd)));
   if (!opts.local) {
     results.push(appCheck(env));
     if (databasePath !== null) results.push(await databaseCheck(databasePath));
@@ -288,7 +369,7 @@ export async function runChecks(io: CliIO, opts: { local: boolean }): Promise<Ch
   return results;
 }
 
-const MARK: Record<CheckStatus, string> = { ok: "ok  ", warn: "warn", fail: "FAIL", skip: "skip" };
+const MARK: Record<CheckStatus, string> = { ok: "ok  ", note: "note", warn: "warn", fail: "FAIL", skip: "skip" };
 
 export async function doctorCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({

@@ -8,6 +8,7 @@ import { checkAgents } from "../local/agents.js";
 import { applyPatch, PatchApplyError } from "../local/apply.js";
 import { findingsFromReport } from "../local/findings.js";
 import { fixLocal, type LocalFixResult } from "../local/fix.js";
+import { recordPatchOutput } from "../local/history.js";
 import { loadLocalSettings } from "../local/settings.js";
 import { formatDuration } from "../review/format.js";
 import { EXIT, UsageError, type CliIO } from "./io.js";
@@ -138,9 +139,11 @@ export async function fixCommand(args: string[], io: CliIO): Promise<number> {
   const write = async (target: string): Promise<string> => {
     if (target === "-") {
       io.stdout.write(result.patch);
+      recordPatchOutput(settings.history, result.runId, "stdout");
       return "stdout";
     }
     await writeFile(path.resolve(io.cwd, target), result.patch);
+    recordPatchOutput(settings.history, result.runId, path.resolve(io.cwd, target));
     return target;
   };
 
@@ -167,18 +170,21 @@ export async function fixCommand(args: string[], io: CliIO): Promise<number> {
     if (applied.conflicts.length > 0) {
       // Conflict markers in the tree: a script going on to commit must not take that for success.
       const where = patchTarget === null ? await write(DEFAULT_PATCH) : patchTarget;
+      recordPatchOutput(settings.history, result.runId, "applied", `applied with conflicts in: ${applied.conflicts.join(", ")}`);
       io.stderr.write(
         `Applied with a three-way merge, leaving conflicts to resolve in: ${applied.conflicts.map((c) => plain(c)).join(", ")}\n` +
           `HEAD or these files changed while the agent worked. The patch is also in ${where === "stdout" ? "the output above" : where}.\n`,
       );
       return EXIT.error;
     }
+    recordPatchOutput(settings.history, result.runId, "applied");
     io.stderr.write(`Applied to the working tree${applied.method === "3way" ? " (with a three-way merge, because HEAD or the files changed meanwhile; the changes are staged)" : ""}.\n`);
     return EXIT.ok;
   } catch (err) {
     if (!(err instanceof PatchApplyError)) throw err;
     const kept = patchTarget ?? DEFAULT_PATCH;
     const where = patchTarget === null ? await write(kept) : kept;
+    recordPatchOutput(settings.history, result.runId, where === "stdout" ? "stdout" : path.resolve(io.cwd, where), `the patch does not apply: ${err.message}`);
     io.stderr.write(`codex-pr-bot fix: ${err.message}\nThe patch is kept in ${where === "stdout" ? "the output above" : where}.\n`);
     return EXIT.error;
   }

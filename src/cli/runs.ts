@@ -1,17 +1,22 @@
 import { parseArgs } from "node:util";
-import { readDurableSettings } from "../jobs/create-queue.js";
-import { describeTrigger } from "../jobs/trigger.js";
-import path from "node:path";
-import { RUN_STATUSES, RunStore, type RunStatus } from "../store/runs.js";
+import { existingRunDatabases, runDatabaseCandidates, settleAbandoned } from "../local/history.js";
+import { RUN_SOURCES, RUN_STATUSES, RunStore, type RunFilter, type RunSource, type RunStatus, type RunSummary } from "../store/runs.js";
+import { describeOrigin, localRange, runTarget } from "../web/runs-routes.js";
 import { EXIT, UsageError, type CliIO } from "./io.js";
 
 export const RUNS_HELP = `Usage: codex-pr-bot runs [options]
 
-Lists recent runs from the run store (DATABASE_PATH, default DATA_DIR/codex-pr-bot.sqlite).
+Lists recent runs from the run store: the GitHub App's (pull request jobs) and the local ones
+(review and fix from this CLI, the MCP tools and the GitHub Action), newest first.
+
+The store is DATABASE_PATH, else DATA_DIR/codex-pr-bot.sqlite, else
+$XDG_STATE_HOME/codex-pr-bot/codex-pr-bot.sqlite (~/.local/state/…); with neither DATA_DIR nor
+DATABASE_PATH set, the app's default ./.data/codex-pr-bot.sqlite is read too.
 
 Options:
-  --repo <owner/name>   Only this repository
+  --repo <owner/name>   Only this repository (a local checkout without an origin: its directory name)
   --status <status>     queued | running | succeeded | failed | cancelled | timed_out
+  --source <source>     app | cli | mcp | action
   --limit <n>           How many (1-200, default 20)
   --json                Print JSON
 `;
@@ -24,6 +29,7 @@ export async function runsCommand(args: string[], io: CliIO): Promise<number> {
     options: {
       repo: { type: "string" },
       status: { type: "string" },
+      source: { type: "string" },
       limit: { type: "string", default: "20" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -39,28 +45,62 @@ export async function runsCommand(args: string[], io: CliIO): Promise<number> {
   if (values.status !== undefined && !RUN_STATUSES.includes(values.status as RunStatus)) {
     throw new UsageError(`--status must be one of ${RUN_STATUSES.join(", ")}`);
   }
-  const dataDir = path.resolve(io.cwd, io.env.DATA_DIR?.trim() || ".data");
-  const durable = readDurableSettings({ ...io.env, WORKERS: "1" }, { dataDir });
-  const store = new RunStore(durable.databasePath);
-  try {
-    const runs = store.list({ repo: values.repo, status: values.status as RunStatus | undefined, limit });
-    if (values.json) {
-      io.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
-      return EXIT.ok;
-    }
-    if (runs.length === 0) {
-      io.stdout.write(`No runs in ${durable.databasePath}.\n`);
-      return EXIT.ok;
-    }
-    for (const r of runs) {
-      const when = new Date(r.queuedAt).toISOString().replace("T", " ").slice(0, 19);
-      const took = r.startedAt !== null && r.finishedAt !== null ? ` ${Math.round((r.finishedAt - r.startedAt) / 1000)}s` : "";
-      const findings = r.findings !== null ? ` ${r.findings} finding(s)` : "";
-      const error = r.error ? ` (${r.error})` : "";
-      io.stdout.write(`${r.id}  ${when}  ${r.status.padEnd(9)} ${r.mode.padEnd(6)} ${r.repo}#${r.prNumber} [${describeTrigger(r.trigger)}]${took}${findings}${error}\n`);
-    }
-    return EXIT.ok;
-  } finally {
-    store.close();
+  if (values.source !== undefined && !RUN_SOURCES.includes(values.source as RunSource)) {
+    throw new UsageError(`--source must be one of ${RUN_SOURCES.join(", ")}`);
   }
+  const filter: RunFilter = { repo: values.repo, status: values.status as RunStatus | undefined, source: values.source as RunSource | undefined, limit };
+  const files = existingRunDatabases(io.env, io.cwd);
+  const runs = listRuns(files, filter);
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  if (runs.length === 0) {
+    const where = files.length > 0 ? files.join(" or ") : `${runDatabaseCandidates(io.env, io.cwd).join(" or ")} (not created yet)`;
+    io.stdout.write(`No runs in ${where}.\n`);
+    return EXIT.ok;
+  }
+  io.stdout.write(`${"RUN".padEnd(23)}  ${"QUEUED (UTC)".padEnd(19)}  ${"STATUS".padEnd(9)} ${"MODE".padEnd(6)} ${"FROM".padEnd(6)} WHAT\n`);
+  for (const r of runs) io.stdout.write(`${line(r)}\n`);
+  return EXIT.ok;
+}
+
+/**
+ * The newest runs across the stores (one in the usual case): run ids sort by creation, so merging
+ * each store's newest `limit` and cutting again gives the overall newest. A local run whose process
+ * died is settled first, so it is not listed as running for ever.
+ */
+export function listRuns(files: readonly string[], filter: RunFilter): RunSummary[] {
+  const all: RunSummary[] = [];
+  for (const file of files) {
+    const store = new RunStore(file);
+    try {
+      settleAbandoned(store);
+      all.push(...store.list(filter));
+    } finally {
+      store.close();
+    }
+  }
+  return all.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, filter.limit ?? 50);
+}
+
+function line(r: RunSummary): string {
+  const when = new Date(r.queuedAt).toISOString().replace("T", " ").slice(0, 19);
+  const context = r.source === "app" ? describeOrigin(r) : (localRange(r) ?? "");
+  const executors = r.executors.length > 0 ? ` ${r.executors.join("+")}` : "";
+  const took = r.durationMs !== null ? ` ${Math.round(r.durationMs / 1000)}s` : "";
+  const findings = r.findings !== null ? ` ${r.findings} finding(s)` : "";
+  const patch = r.patchOutput === null ? "" : r.patchOutput === "applied" ? " patch applied" : ` patch: ${r.patchOutput}`;
+  const error = r.error ? ` (${oneLine(r.error)})` : "";
+  return `${r.id}  ${when}  ${r.status.padEnd(9)} ${r.mode.padEnd(6)} ${r.source.padEnd(6)} ${plain(runTarget(r))} [${plain(context)}]${executors}${took}${findings}${plain(patch)}${error}`;
+}
+
+/** Errors and refs may come from agents or repositories: one line, no control characters, bounded. */
+function oneLine(text: string): string {
+  const flat = plain(text.replace(/\s+/g, " ").trim());
+  return flat.length > 200 ? `${flat.slice(0, 199)}…` : flat;
+}
+
+function plain(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "");
 }

@@ -1,5 +1,6 @@
 import os from "node:os";
 import path from "node:path";
+import { DATABASE_FILE } from "../store/db.js";
 import { BullQueue } from "./bullmq-queue.js";
 import type { DurableQueueOptions, JobQueue } from "./queue.js";
 import { SqliteQueue } from "./sqlite-queue.js";
@@ -45,7 +46,7 @@ export function readDurableSettings(
   }
   return {
     queueUrl,
-    databasePath: text(env.DATABASE_PATH) ?? path.join(defaults.dataDir, "codex-pr-bot.sqlite"),
+    databasePath: text(env.DATABASE_PATH) ?? path.join(defaults.dataDir, DATABASE_FILE),
     runsToken: text(env.RUNS_TOKEN),
     runRetentionDays: int(env, "RUN_RETENTION_DAYS", 30, 1),
     maxJobAttempts: int(env, "MAX_JOB_ATTEMPTS", 2, 1),

@@ -5,6 +5,7 @@ import { ClaudeExecutor } from "../executors/claude.js";
 import { CodexExecutor } from "../executors/codex.js";
 import { mergeReviews } from "../executors/merge.js";
 import { costOf } from "../executors/pricing.js";
+import { effectiveTokenCeiling } from "../executors/token-ceiling.js";
 import type { AgentRunRequest, AgentRunResult, Executor, ReasoningEffort } from "../executors/types.js";
 import { sumUsage } from "../executors/usage.js";
 import type { CommandRun, Finding, Progress, ReviewOutcome, Usage } from "../types.js";
@@ -40,8 +41,8 @@ export function checkAgents(names: readonly ExecutorName[], settings: LocalSetti
 export interface LocalAgent {
   name: ExecutorName;
   executor: Executor;
-  /** Per-agent request fields: model and reasoning effort. */
-  request: Pick<AgentRunRequest, "model" | "reasoningEffort">;
+  /** Per-agent request fields: model, reasoning effort and (codex) the token ceiling. */
+  request: Pick<AgentRunRequest, "model" | "reasoningEffort" | "tokenCeiling">;
 }
 
 /**
@@ -64,6 +65,8 @@ export function localAgents(
         request: {
           model: overrides.model ?? config.codex.model ?? settings.codex.defaultModel,
           reasoningEffort: overrides.reasoningEffort ?? config.codex.reasoning_effort,
+          // As in the app (jobs/agents.ts): the repository's codex.max_tokens may lower the operator's CODEX_MAX_TOKENS.
+          tokenCeiling: effectiveTokenCeiling(config.codex.max_tokens, settings.codexMaxTokens ?? null),
         },
       };
     }
@@ -82,7 +85,7 @@ export function localAgents(
         maxBudgetUsd: config.claude.max_budget_usd,
         maxRetries: claude.maxRetries,
       }),
-      request: { model: overrides.model ?? config.claude.model ?? claude.model, reasoningEffort: null },
+      request: { model: overrides.model ?? config.claude.model ?? claude.model, reasoningEffort: null, tokenCeiling: null },
     };
   });
 }
@@ -186,7 +189,8 @@ export function combineReviews(names: readonly ExecutorName[], settled: readonly
   };
 }
 
-function costFor(result: AgentRunResult): number | null {
+/** Claude's own cost estimate; Codex's from the price table (null for a model it does not know). */
+export function costFor(result: AgentRunResult): number | null {
   if (result.executor === "claude") return (result as AgentRunResult & { costUsd?: number | null }).costUsd ?? null;
   return costOf(result.usage, result.model);
 }

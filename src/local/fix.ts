@@ -10,7 +10,9 @@ import { parseUnifiedDiff } from "../review/diff.js";
 import { redactSecrets } from "../review/sanitize.js";
 import type { CommandRun, Progress, Usage } from "../types.js";
 import { commitWorktree, listChanges, patchBetween } from "../workspace/commit.js";
-import { checkAgents, knownSecrets, localAgents } from "./agents.js";
+import type { RunResult } from "../store/runs.js";
+import { checkAgents, costFor, knownSecrets, localAgents } from "./agents.js";
+import { recorded, startLocalRun, type LocalRunSource, type Warn } from "./history.js";
 import { commitSubjects, dirtyFiles, loadLocalConfig, localDiff, repoName, repoRoot, resolveRange, type LocalRange } from "./repo.js";
 import { createScratch, type Scratch } from "./scratch.js";
 import type { LocalSettings } from "./settings.js";
@@ -52,12 +54,18 @@ export interface LocalFixRequest {
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   onEvent?: (line: string) => void;
+  /** Who asked, for the run history (default "cli"). */
+  source?: LocalRunSource;
+  /** Where history warnings go (default stderr). */
+  warn?: Warn;
 }
 
 /** changed: a patch to use; unchanged: the agent edited nothing; refused: the safety rules block it. */
 export type FixStatus = "changed" | "unchanged" | "refused";
 
 export interface LocalFixResult {
+  /** The run in the run history; null when none was recorded (CODEX_PR_BOT_NO_HISTORY, or it failed). */
+  runId: string | null;
   repo: string;
   range: LocalRange;
   mode: FixMode;
@@ -75,6 +83,8 @@ export interface LocalFixResult {
   agentMessage: string;
   commands: CommandRun[];
   usage: Usage;
+  /** Claude's own estimate; Codex's from the price table (null for a model it does not know). */
+  costUsd: number | null;
   model: string | null;
   durationMs: number;
   /** Things to tell the user: uncommitted changes left out, no base found. */
@@ -143,46 +153,86 @@ export async function fixLocal(req: LocalFixRequest): Promise<LocalFixResult> {
 
   const [agent] = localAgents([req.agent], req.settings, config, { model: req.model });
   const secrets = knownSecrets(req.settings);
-  const scratch = await createScratch(root, req.settings.stateDir, range.headSha, req.signal);
-  try {
-    const run = await agent!.executor.run({
-      worktree: scratch.dir,
-      mode: req.mode,
-      prompt,
-      ...agent!.request,
-      timeoutMs: config.codex.timeout_minutes * 60_000,
-      signal: req.signal,
-      onProgress: req.onProgress,
-      onEvent: req.onEvent,
-    });
-    const base = {
+  const record = startLocalRun(
+    req.settings.history,
+    {
+      source: req.source ?? "cli",
       repo,
-      range,
+      workdir: root,
       mode: req.mode,
-      agent: req.agent,
-      configSource: source,
-      agentMessage: redactSecrets(run.finalMessage, secrets),
-      commands: run.commands,
-      usage: run.usage,
-      model: run.model,
-      warnings,
-    };
-    const snap = await snapshot(scratch, range.headSha, req.mode, req.signal);
-    if (snap === null) {
-      return { ...base, status: "unchanged", changes: [], patch: "", violations: [], verify: null, durationMs: Date.now() - started };
+      executors: [req.agent],
+      baseRef: range.baseRef,
+      headRef: range.headRef,
+      baseSha: range.baseSha,
+      headSha: range.headSha,
+    },
+    req.warn,
+  );
+  const work = async (): Promise<LocalFixResult> => {
+    const scratch = await createScratch(root, req.settings.stateDir, range.headSha, req.signal);
+    try {
+      const run = await agent!.executor.run({
+        worktree: scratch.dir,
+        mode: req.mode,
+        prompt,
+        ...agent!.request,
+        timeoutMs: config.codex.timeout_minutes * 60_000,
+        signal: req.signal,
+        onProgress: req.onProgress,
+        onEvent: (line) => {
+          record.event(line);
+          req.onEvent?.(line);
+        },
+      });
+      const base = {
+        runId: record.id,
+        repo,
+        range,
+        mode: req.mode,
+        agent: req.agent,
+        configSource: source,
+        agentMessage: redactSecrets(run.finalMessage, secrets),
+        commands: run.commands,
+        usage: run.usage,
+        costUsd: costFor(run),
+        model: run.model,
+        warnings,
+      };
+      const snap = await snapshot(scratch, range.headSha, req.mode, req.signal);
+      if (snap === null) {
+        return { ...base, status: "unchanged", changes: [], patch: "", violations: [], verify: null, durationMs: Date.now() - started };
+      }
+      const violations = [...checkChanges(snap.changes, policyOf(config)), ...secretViolations(parseUnifiedDiff(snap.patch), secrets)];
+      if (violations.length > 0) {
+        return { ...base, status: "refused", changes: snap.changes, patch: "", violations, verify: null, durationMs: Date.now() - started };
+      }
+      const verify =
+        config.fix.verify !== null && req.verify !== false
+          ? await runVerify(req.settings, scratch.dir, config.fix.verify, config.fix.verify_timeout_minutes * 60_000, secrets, req.signal)
+          : null;
+      // Only a patch that passed the safety rules is kept: a refused one may hold a secret.
+      record.diff(snap.patch);
+      return { ...base, status: "changed", changes: snap.changes, patch: snap.patch, violations: [], verify, durationMs: Date.now() - started };
+    } finally {
+      await scratch.dispose();
     }
-    const violations = [...checkChanges(snap.changes, policyOf(config)), ...secretViolations(parseUnifiedDiff(snap.patch), secrets)];
-    if (violations.length > 0) {
-      return { ...base, status: "refused", changes: snap.changes, patch: "", violations, verify: null, durationMs: Date.now() - started };
-    }
-    const verify =
-      config.fix.verify !== null && req.verify !== false
-        ? await runVerify(req.settings, scratch.dir, config.fix.verify, config.fix.verify_timeout_minutes * 60_000, secrets, req.signal)
-        : null;
-    return { ...base, status: "changed", changes: snap.changes, patch: snap.patch, violations: [], verify, durationMs: Date.now() - started };
-  } finally {
-    await scratch.dispose();
+  };
+  return recorded(record, work, fixOutcome, req.signal);
+}
+
+/** What the run history keeps of a finished fix; where its patch goes is recorded by the caller (recordPatchOutput). */
+function fixOutcome(result: LocalFixResult): RunResult {
+  const spent = { usage: result.usage, costUsd: result.costUsd };
+  if (result.status === "refused") {
+    const rules = result.violations.map((v) => `${v.path}: ${v.reason}`).join("; ");
+    return { status: "failed", error: `refused by the fix safety rules: ${rules}`.slice(0, 2000), ...spent };
   }
+  if (result.verify !== null && !result.verify.passed) {
+    const v = result.verify;
+    const why = v.error ?? (v.timedOut ? "timed out" : `exit ${v.exitCode ?? "none"}`);
+    return { status: "failed", error: `verification \`${v.command}\` failed (${why})`, ...spent };
+  }
+  return { status: "succeeded", ...spent };
 }
 
 /** The agent's edits as a commit on HEAD (never on a ref), what changed and the patch; null when nothing did. */

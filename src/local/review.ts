@@ -1,11 +1,13 @@
 import { filterPaths } from "../config/paths.js";
-import { severityToPriority, type ExecutorName, type Severity } from "../config/schema.js";
+import { severityToPriority, type ExecutorName, type RepoConfig, type Severity } from "../config/schema.js";
 import type { ReasoningEffort } from "../executors/types.js";
 import { buildPrompt } from "../prompts/build.js";
 import { parseUnifiedDiff } from "../review/diff.js";
 import { placeFindings } from "../review/placement.js";
+import type { RunResult } from "../store/runs.js";
 import type { DiffFile, Finding, PlacementResult, Progress, ReviewOutcome, Usage } from "../types.js";
 import { checkAgents, localAgents, runReviewAgents, type AgentReport } from "./agents.js";
+import { recorded, startLocalRun, type LocalRunSource, type Warn } from "./history.js";
 import { commitSubjects, loadLocalConfig, localDiff, repoName, repoRoot, resolveRange, type LocalRange } from "./repo.js";
 import type { LocalSettings } from "./settings.js";
 
@@ -43,9 +45,16 @@ export interface LocalReviewRequest {
   signal?: AbortSignal;
   onProgress?: (p: Progress, agent: ExecutorName) => void;
   onEvent?: (line: string) => void;
+  /** Who asked, for the run history (default "cli"); the Action also names the repository and PR. */
+  source?: LocalRunSource;
+  runInfo?: { repo?: string; prNumber?: number };
+  /** Where history warnings go (default stderr). */
+  warn?: Warn;
 }
 
 export interface LocalReviewResult {
+  /** The run in the run history; null when none was recorded (CODEX_PR_BOT_NO_HISTORY, or it failed). */
+  runId: string | null;
   repo: string;
   range: LocalRange;
   uncommitted: boolean;
@@ -82,12 +91,60 @@ export async function reviewLocal(req: LocalReviewRequest): Promise<LocalReviewR
   const root = await repoRoot(req.dir, req.signal);
   const { config, source } = await loadLocalConfig(root, req.configFile ?? null);
   const range = await resolveRange(root, req.base, req.signal);
+  const repo = await repoName(root, req.signal);
+  // Recorded from here on: the checkout, config and range are known, so a run has something to show.
+  const record = startLocalRun(
+    req.settings.history,
+    {
+      source: req.source ?? "cli",
+      repo: req.runInfo?.repo ?? repo,
+      prNumber: req.runInfo?.prNumber ?? null,
+      workdir: root,
+      mode: req.mode,
+      executors: req.agents,
+      baseRef: range.baseRef,
+      headRef: req.uncommitted ? `${range.headRef} + uncommitted changes` : range.headRef,
+      baseSha: range.baseSha,
+      headSha: range.headSha,
+    },
+    req.warn,
+  );
+  const onEvent = (line: string): void => {
+    record.event(line);
+    req.onEvent?.(line);
+  };
+  const result = await recorded(record, () => review({ ...req, onEvent }, { root, config, source, range, repo, started }), reviewOutcome, req.signal);
+  return { ...result, runId: record.id };
+}
+
+/** What the run history keeps of a finished review. */
+function reviewOutcome(result: LocalReviewResult): RunResult {
+  const costs = result.agents.map((a) => a.costUsd).filter((c): c is number => c !== null);
+  return {
+    status: "succeeded",
+    findings: result.outcome.findings.length,
+    usage: result.usage,
+    costUsd: costs.length > 0 ? costs.reduce((a, b) => a + b, 0) : null,
+  };
+}
+
+/** What reviewLocal resolved before the run was recorded. */
+interface Prepared {
+  root: string;
+  config: RepoConfig;
+  source: string;
+  range: LocalRange;
+  repo: string;
+  started: number;
+}
+
+async function review(req: LocalReviewRequest, { root, config, source, range, repo, started }: Prepared): Promise<LocalReviewResult> {
   const diff = await localDiff(range, { uncommitted: req.uncommitted, maxBytes: req.maxDiffBytes ?? DEFAULT_MAX_DIFF, signal: req.signal });
   const filtered = filterPaths(parseUnifiedDiff(diff), config.paths);
   const files = filtered.kept;
   const skipped = filtered.skipped.map((s) => s.path);
-  const repo = await repoName(root, req.signal);
   const base: LocalReviewResult = {
+    runId: null,
     repo,
     range,
     uncommitted: req.uncommitted,

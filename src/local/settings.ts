@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import type { CodexSettings } from "../executors/codex.js";
 import { defaultClaudeBin, defaultCodexBin, type ClaudeOperatorSettings } from "../settings.js";
+import { DATABASE_FILE } from "../store/db.js";
 
 /**
  * Settings of the local front doors (CLI, MCP server, GitHub Action). They run on the user's own
@@ -17,6 +18,23 @@ export interface LocalSettings {
   codex: CodexSettings;
   /** Claude Code, when the user's environment has a credential or a gateway for it; null = not available. */
   claude: LocalClaudeSettings | null;
+  /**
+   * CODEX_MAX_TOKENS, the operator's token ceiling for every Codex run, as in the app; a repository's
+   * codex.max_tokens may lower it. Null/absent: none.
+   */
+  codexMaxTokens?: number | null;
+  /** Where runs are recorded (history.ts); null/absent when CODEX_PR_BOT_NO_HISTORY is set. */
+  history?: LocalHistorySettings | null;
+}
+
+/** Set to 1 (or true/yes/on) to record no run history. */
+export const NO_HISTORY_ENV = "CODEX_PR_BOT_NO_HISTORY";
+
+export interface LocalHistorySettings {
+  /** The SQLite run store local runs go to. */
+  databasePath: string;
+  /** Local runs older than this are deleted when a new one starts (RUN_RETENTION_DAYS, default 30). */
+  retentionDays: number;
 }
 
 /** The same variables the app reads (src/settings.ts), taken from the user's environment. */
@@ -32,6 +50,20 @@ export function localStateDir(env: NodeJS.ProcessEnv, cwd: string): string {
   const xdg = env.XDG_STATE_HOME?.trim();
   const base = xdg ? path.resolve(xdg) : path.join(env.HOME?.trim() || os.homedir(), ".local", "state");
   return path.join(base, "codex-pr-bot");
+}
+
+export function historyDisabled(env: NodeJS.ProcessEnv): boolean {
+  return /^(1|true|yes|on)$/i.test(env[NO_HISTORY_ENV]?.trim() ?? "");
+}
+
+/**
+ * DATABASE_PATH, else `<state dir>/codex-pr-bot.sqlite`: with the app's DATA_DIR that is the app's
+ * own file (the rule of jobs/create-queue.ts readDurableSettings, not imported because it would load
+ * BullMQ into every review), otherwise one under $XDG_STATE_HOME.
+ */
+export function historyDatabasePath(env: NodeJS.ProcessEnv, cwd: string): string {
+  const explicit = env.DATABASE_PATH?.trim();
+  return path.resolve(cwd, explicit || path.join(localStateDir(env, cwd), DATABASE_FILE));
 }
 
 /** The directory whose config.toml / auth.json each run copies: CODEX_HOME_TEMPLATE, CODEX_HOME or ~/.codex. */
@@ -53,6 +85,14 @@ function wholeNumber(value: string | undefined, fallback: number, name: string):
   if (value === undefined || value.trim() === "") return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got "${value}"`);
+  return n;
+}
+
+/** A positive integer, or null when unset/empty (the app's rule for CODEX_MAX_TOKENS and RUN_RETENTION_DAYS). */
+function positiveOrNull(value: string | undefined, name: string): number | null {
+  if (value === undefined || value.trim() === "") return null;
+  const n = Number(value.trim());
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${value}"`);
   return n;
 }
 
@@ -86,5 +126,9 @@ export function loadLocalSettings(env: NodeJS.ProcessEnv = process.env, cwd = pr
       defaultModel: env.CODEX_MODEL?.trim() || null,
     },
     claude: localClaudeSettings(env),
+    codexMaxTokens: positiveOrNull(env.CODEX_MAX_TOKENS, "CODEX_MAX_TOKENS"),
+    history: historyDisabled(env)
+      ? null
+      : { databasePath: historyDatabasePath(env, cwd), retentionDays: positiveOrNull(env.RUN_RETENTION_DAYS, "RUN_RETENTION_DAYS") ?? 30 },
   };
 }

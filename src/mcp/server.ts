@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import path from "node:path";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
@@ -8,11 +7,11 @@ import { severitySchema } from "../config/schema.js";
 import { agentNames, checkAgents, EXECUTOR_CHOICES } from "../local/agents.js";
 import { applyPatch, PatchApplyError, type ApplyOutcome } from "../local/apply.js";
 import { fixLocal, type LocalFixResult } from "../local/fix.js";
+import { existingRunDatabases, recordPatchOutput, settleAbandoned } from "../local/history.js";
 import { formatText, toJson } from "../local/format.js";
 import { reviewLocal } from "../local/review.js";
 import { loadLocalSettings } from "../local/settings.js";
-import { readDurableSettings } from "../jobs/create-queue.js";
-import { RunStore } from "../store/runs.js";
+import { RunStore, type RunDetail } from "../store/runs.js";
 import { registerDispatchTools } from "./dispatch.js";
 import type { Progress } from "../types.js";
 
@@ -105,12 +104,13 @@ export function createMcpServer(options: McpOptions): McpServer {
         minSeverity: args.min_severity ?? null,
         signal: extra.signal,
         onProgress: (p, agent) => progress.throttled(describe(p, agents.length > 1 ? agent : null)),
+        source: "mcp",
       });
       // Awaited: the last notification must reach the client before the result does.
       await progress.report(`done: ${result.outcome.findings.length} finding(s)`);
       return {
-        content: [{ type: "text", text: formatText(result) }],
-        structuredContent: toJson(result) as Record<string, unknown>,
+        content: [{ type: "text", text: `${formatText(result)}${runLine(result.runId)}` }],
+        structuredContent: { ...(toJson(result) as Record<string, unknown>), runId: result.runId },
       };
     },
   );
@@ -151,6 +151,7 @@ export function createMcpServer(options: McpOptions): McpServer {
         forApply: args.apply,
         signal: extra.signal,
         onProgress: (p) => progress.throttled(describe(p)),
+        source: "mcp",
       });
       let applied: ApplyOutcome | null = null;
       let applyError: string | null = null;
@@ -163,38 +164,41 @@ export function createMcpServer(options: McpOptions): McpServer {
           applyError = err.message;
         }
       }
+      if (result.status === "changed") {
+        const conflicts = applied !== null && applied.conflicts.length > 0 ? `applied with conflicts in: ${applied.conflicts.join(", ")}` : null;
+        recordPatchOutput(settings.history, result.runId, applied !== null ? "applied" : "returned", applyError !== null ? `the patch does not apply: ${applyError}` : conflicts);
+      }
       await progress.report(`done: ${result.status === "changed" ? `${result.changes.length} file(s) changed` : result.status}`);
       const structured = fixJson(result, applied, applyError);
       return {
         isError: result.status === "refused" || applyError !== null || (applied?.conflicts.length ?? 0) > 0,
-        content: [{ type: "text", text: fixText(result, applied, applyError, args.apply) }],
+        content: [{ type: "text", text: `${fixText(result, applied, applyError, args.apply)}${runLine(result.runId)}` }],
         structuredContent: structured,
       };
     },
   );
 
-  const databasePath = runDatabase(options);
-  if (databasePath !== null) {
+  // Offered whenever there is a run store to read: one exists, or this server records its own runs
+  // into one (review_local and fix_local return the run id to look up).
+  if (settings.history || existingRunDatabases(options.env, options.cwd).length > 0) {
     server.registerTool(
       "get_run",
       {
-        title: "Get a bot run",
-        description: "Returns one run of the GitHub App (status, timings, usage, findings count, links, error) from its run store.",
-        inputSchema: { id: z.string().min(1).max(100).describe("Run id, as listed by `codex-pr-bot runs` or the runs page") },
+        title: "Get a run",
+        description:
+          "Returns one run from the run store (status, timings, usage, cost, findings count, links, error): a GitHub App job " +
+          "(review_pr, fix_pr, a webhook) or a local review or fix (review_local, fix_local, the CLI, the GitHub Action), " +
+          "with its source, checkout, base..head range and, for a fix, where the patch went.",
+        inputSchema: { id: z.string().min(1).max(100).describe("Run id, as returned by review_local / fix_local / review_pr, or listed by `codex-pr-bot runs`") },
       },
       async (args) => {
-        const store = new RunStore(databasePath);
-        try {
-          const run = store.get(args.id);
-          if (!run) return { isError: true, content: [{ type: "text", text: `No run with id ${args.id}.` }] };
-          const { events: _events, diff: _diff, ...summary } = run;
-          return {
-            content: [{ type: "text", text: JSON.stringify(summary, null, 2) }],
-            structuredContent: summary as unknown as Record<string, unknown>,
-          };
-        } finally {
-          store.close();
-        }
+        const run = findRun(options, args.id);
+        if (!run) return { isError: true, content: [{ type: "text", text: `No run with id ${args.id}.` }] };
+        const { events: _events, diff: _diff, ...summary } = run;
+        return {
+          content: [{ type: "text", text: JSON.stringify(summary, null, 2) }],
+          structuredContent: summary as unknown as Record<string, unknown>,
+        };
       },
     );
   }
@@ -205,6 +209,7 @@ export function createMcpServer(options: McpOptions): McpServer {
 /** The fix result for a client: what changed, the patch, and what happened to it. */
 function fixJson(result: LocalFixResult, applied: ApplyOutcome | null, applyError: string | null): Record<string, unknown> {
   return {
+    runId: result.runId,
     status: result.status,
     mode: result.mode,
     agent: result.agent,
@@ -220,6 +225,7 @@ function fixJson(result: LocalFixResult, applied: ApplyOutcome | null, applyErro
     commands: result.commands.map((c) => ({ command: c.command, exitCode: c.exitCode, status: c.status })),
     warnings: result.warnings,
     usage: result.usage,
+    costUsd: result.costUsd,
     model: result.model,
     durationMs: result.durationMs,
   };
@@ -246,14 +252,21 @@ function fixText(result: LocalFixResult, applied: ApplyOutcome | null, applyErro
   return lines.join("\n");
 }
 
-/** The app's run store, when this machine has one (GitHub App configured and the database present). */
-function runDatabase(options: McpOptions): string | null {
-  if (!options.env.APP_ID?.trim()) return null;
-  try {
-    const dataDir = path.resolve(options.cwd, options.env.DATA_DIR?.trim() || ".data");
-    const file = readDurableSettings({ ...options.env, WORKERS: "1" }, { dataDir }).databasePath;
-    return existsSync(file) ? file : null;
-  } catch {
-    return null;
+/** The run in whichever store holds it (the local history's file, or the app's default one). */
+function findRun(options: McpOptions, id: string): RunDetail | null {
+  for (const file of existingRunDatabases(options.env, options.cwd)) {
+    const store = new RunStore(file);
+    try {
+      settleAbandoned(store);
+      const run = store.get(id);
+      if (run) return run;
+    } finally {
+      store.close();
+    }
   }
+  return null;
+}
+
+function runLine(runId: string | null): string {
+  return runId === null ? "" : `\n\nRecorded as run ${runId} (get_run shows it).`;
 }

@@ -4,6 +4,9 @@ import Database from "better-sqlite3";
 
 export type Db = Database.Database;
 
+/** The SQLite file's name under DATA_DIR (queue and run history), unless DATABASE_PATH names another. */
+export const DATABASE_FILE = "codex-pr-bot.sqlite";
+
 /** One schema step. Versions are per namespace, so the queue and the run store evolve independently. */
 export interface Migration {
   version: number;

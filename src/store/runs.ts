@@ -9,6 +9,11 @@ export type RunPhase = "queue" | "checkout" | "agent" | "publish";
 export const RUN_STATUSES: readonly RunStatus[] = ["queued", "running", "succeeded", "failed", "cancelled", "timed_out"];
 export const RUN_PHASES: readonly RunPhase[] = ["queue", "checkout", "agent", "publish"];
 
+/** Where a run came from: the GitHub App's queue, or a local front door (CLI, MCP server, GitHub Action). */
+export type RunSource = "app" | LocalRunSource;
+export type LocalRunSource = "cli" | "mcp" | "action";
+export const RUN_SOURCES: readonly RunSource[] = ["app", "cli", "mcp", "action"];
+
 export interface RunLinks {
   review?: string;
   checkRun?: string;
@@ -16,17 +21,21 @@ export interface RunLinks {
   comment?: string;
 }
 
-/** A run as listed: everything but the event log and the diff. */
+/**
+ * A run as listed: everything but the event log and the diff. A local run (source other than "app")
+ * has no job, delivery, installation or trigger (null), and a pull request number only from the Action.
+ */
 export interface RunSummary {
   id: string;
-  jobId: string;
-  deliveryId: string;
-  installationId: number;
-  /** "owner/name" */
+  source: RunSource;
+  jobId: string | null;
+  deliveryId: string | null;
+  installationId: number | null;
+  /** "owner/name"; for a local run without an origin remote, the checkout's directory name. */
   repo: string;
-  prNumber: number;
+  prNumber: number | null;
   prTitle: string | null;
-  trigger: Trigger;
+  trigger: Trigger | null;
   mode: JobKind;
   executors: string[];
   baseSha: string | null;
@@ -37,6 +46,15 @@ export interface RunSummary {
   queuedAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** Started to finished (queue wait excluded); null while the run is not over. */
+  durationMs: number | null;
+  /** Local runs: the checkout reviewed or fixed. */
+  workdir: string | null;
+  /** Local runs: the refs of base..head as the user named them (the SHAs are in baseSha/headSha). */
+  baseRef: string | null;
+  headRef: string | null;
+  /** Local fixes: where the patch went (an absolute file path, "stdout", "applied" or "returned" to an MCP client). */
+  patchOutput: string | null;
   /** Milliseconds per phase; a phase the run never reached is absent. */
   phases: Partial<Record<RunPhase, number>>;
   usage: Usage | null;
@@ -68,10 +86,29 @@ export interface RunResult {
 export interface RunFilter {
   repo?: string;
   status?: RunStatus;
+  source?: RunSource;
   /** Page size, 1..200. Default 50. */
   limit?: number;
   /** Only runs older than this run id (the cursor of the next page). */
   before?: string;
+}
+
+/** A local review or fix, recorded as it starts. */
+export interface LocalRunInit {
+  source: LocalRunSource;
+  /** "owner/name" from the origin remote, else the checkout's directory name. */
+  repo: string;
+  /** The pull request, when the run is about one (the GitHub Action). */
+  prNumber?: number | null;
+  workdir: string;
+  mode: "review" | "audit" | "fix" | "tests";
+  executors: string[];
+  baseRef: string;
+  headRef: string;
+  baseSha: string;
+  headSha: string;
+  /** The process recording the run, so another one can tell it died (settleAbandoned). */
+  owner: { host: string; pid: number };
 }
 
 export interface RunStoreOptions {
@@ -83,7 +120,8 @@ export interface RunStoreOptions {
   maxDiffBytes?: number;
 }
 
-const MIGRATIONS: Migration[] = [
+/** The schema steps, oldest first (exported for the upgrade test). */
+export const RUN_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     sql: `
@@ -133,10 +171,27 @@ const MIGRATIONS: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // Local runs (CLI, MCP tools, the Action) share the table: they have no job, so job_id,
+    // delivery_id and trigger hold '' / 'null' and pr_number 0, read back as null. The owner
+    // (host and pid) lets a later process settle a run whose process died without finishing it.
+    version: 2,
+    sql: `
+      ALTER TABLE runs ADD COLUMN source TEXT NOT NULL DEFAULT 'app' CHECK (source IN ('app', 'cli', 'mcp', 'action'));
+      ALTER TABLE runs ADD COLUMN workdir TEXT;
+      ALTER TABLE runs ADD COLUMN base_ref TEXT;
+      ALTER TABLE runs ADD COLUMN head_ref TEXT;
+      ALTER TABLE runs ADD COLUMN patch_output TEXT;
+      ALTER TABLE runs ADD COLUMN owner_host TEXT;
+      ALTER TABLE runs ADD COLUMN owner_pid INTEGER;
+      CREATE INDEX runs_source ON runs (source, id);
+    `,
+  },
 ];
 
 interface RunRow {
   id: string;
+  source: RunSource;
   job_id: string;
   delivery_id: string;
   installation_id: number;
@@ -167,11 +222,16 @@ interface RunRow {
   events_dropped: number;
   diff: string | null;
   diff_truncated: number;
+  workdir: string | null;
+  base_ref: string | null;
+  head_ref: string | null;
+  patch_output: string | null;
 }
 
 const SUMMARY_COLUMNS = `id, job_id, delivery_id, installation_id, repo, pr_number, pr_title, trigger, mode, executors,
   base_sha, head_sha, status, attempts, queued_at, started_at, finished_at, queue_ms, checkout_ms, agent_ms, publish_ms,
-  usage, cost_usd, findings, links, error, events_bytes, events_count, events_dropped, diff_truncated`;
+  usage, cost_usd, findings, links, error, events_bytes, events_count, events_dropped, diff_truncated,
+  source, workdir, base_ref, head_ref, patch_output`;
 
 const MiB = 1024 * 1024;
 
@@ -180,8 +240,8 @@ export class RunNotFoundError extends Error {
 }
 
 /**
- * The run history: one record per job, from enqueue to its outcome, kept in the same SQLite file as
- * the embedded queue. Synchronous like better-sqlite3 itself; each call is one short transaction.
+ * The run history: one record per job, from enqueue to its outcome, and one per local review or fix
+ * (createLocal), kept in the same SQLite file as the embedded queue. Synchronous like better-sqlite3 itself; each call is one short transaction.
  * Event lines and diffs are untrusted agent output: stored as-is, escaped by whoever renders them.
  */
 export class RunStore {
@@ -196,7 +256,7 @@ export class RunStore {
     this.ownsDb = typeof database === "string";
     // Its own connection needs no fsync per event batch; the queue's connection keeps FULL.
     this.db = typeof database === "string" ? openDatabase(database, { synchronous: "NORMAL" }) : database;
-    migrate(this.db, "runs", MIGRATIONS);
+    migrate(this.db, "runs", RUN_MIGRATIONS);
     this.maxEventBytes = options.maxEventBytes ?? MiB;
     this.maxEventLineBytes = options.maxEventLineBytes ?? 16 * 1024;
     this.maxDiffBytes = options.maxDiffBytes ?? MiB;
@@ -229,8 +289,18 @@ export class RunStore {
       setDiff: db.prepare("UPDATE runs SET diff = ?, diff_truncated = ? WHERE id = ?"),
       pruneEvents: db.prepare("DELETE FROM run_events WHERE run_id IN (SELECT id FROM runs WHERE queued_at < ?)"),
       pruneRuns: db.prepare("DELETE FROM runs WHERE queued_at < ?"),
+      // Local runs are not the queue's: a restarting app must not fail a review running in a terminal.
       failUnfinished: db.prepare(`UPDATE runs SET status = 'failed', finished_at = @now, error = @message
-        WHERE status IN ('queued', 'running')`),
+        WHERE status IN ('queued', 'running') AND source = 'app'`),
+      insertLocal: db.prepare(`INSERT INTO runs
+        (id, source, job_id, delivery_id, installation_id, repo, pr_number, trigger, mode, executors, base_sha, head_sha,
+         base_ref, head_ref, workdir, status, attempts, queued_at, started_at, owner_host, owner_pid)
+        VALUES (@id, @source, '', '', 0, @repo, @prNumber, 'null', @mode, @executors, @baseSha, @headSha,
+         @baseRef, @headRef, @workdir, 'running', 1, @now, @now, @host, @pid)`),
+      setPatchOutput: db.prepare("UPDATE runs SET patch_output = ? WHERE id = ?"),
+      ownedRunning: db.prepare("SELECT id, owner_pid FROM runs WHERE status = 'running' AND source != 'app' AND owner_host = ?"),
+      pruneLocalEvents: db.prepare("DELETE FROM run_events WHERE run_id IN (SELECT id FROM runs WHERE queued_at < ? AND source != 'app')"),
+      pruneLocalRuns: db.prepare("DELETE FROM runs WHERE queued_at < ? AND source != 'app'"),
     };
   }
 
@@ -253,6 +323,47 @@ export class RunStore {
       queuedAt: Date.now(),
     });
     return id;
+  }
+
+  /** Records a local review or fix as running from now. Returns the run id. */
+  createLocal(init: LocalRunInit): string {
+    const id = newRunId();
+    this.sql.insertLocal.run({
+      id,
+      source: init.source,
+      repo: init.repo,
+      prNumber: init.prNumber ?? 0,
+      mode: init.mode,
+      executors: JSON.stringify(init.executors),
+      baseSha: init.baseSha,
+      headSha: init.headSha,
+      baseRef: init.baseRef,
+      headRef: init.headRef,
+      workdir: init.workdir,
+      now: Date.now(),
+      host: init.owner.host,
+      pid: init.owner.pid,
+    });
+    return id;
+  }
+
+  /** Where a local fix's patch went; the last call wins (written to a file, then applied: "applied"). */
+  setPatchOutput(runId: string, output: string): void {
+    this.mustChange(this.sql.setPatchOutput.run(output, runId).changes, runId);
+  }
+
+  /**
+   * Fails the local runs of this host still marked running whose process is gone (killed, crashed,
+   * the machine slept through a power cut): nothing else would ever finish them. Returns how many.
+   */
+  settleAbandoned(host: string, isAlive: (pid: number) => boolean, message: string): number {
+    let settled = 0;
+    for (const row of this.sql.ownedRunning.all(host) as { id: string; owner_pid: number | null }[]) {
+      if (row.owner_pid !== null && isAlive(row.owner_pid)) continue;
+      this.finish(row.id, { status: "failed", error: message });
+      settled++;
+    }
+    return settled;
   }
 
   /** The latest run of a job (the worker only has the job). */
@@ -376,6 +487,10 @@ export class RunStore {
       where.push("status = @status");
       params.status = filter.status;
     }
+    if (filter.source) {
+      where.push("source = @source");
+      params.source = filter.source;
+    }
     if (filter.before) {
       where.push("id < @before");
       params.before = filter.before;
@@ -397,8 +512,19 @@ export class RunStore {
       .immediate();
   }
 
+  /** Deletes local runs (CLI, MCP, Action) queued longer ago than olderThanMs; the app's are its own to prune. */
+  pruneLocal(olderThanMs: number): number {
+    const cutoff = Date.now() - olderThanMs;
+    return this.db
+      .transaction(() => {
+        this.sql.pruneLocalEvents.run(cutoff);
+        return this.sql.pruneLocalRuns.run(cutoff).changes;
+      })
+      .immediate();
+  }
+
   /**
-   * Fails every run still queued or running. Only for a non-durable queue at start-up: its jobs died
+   * Fails every run of the app still queued or running. Only for a non-durable queue at start-up: its jobs died
    * with the previous process, so their runs will never finish on their own.
    */
   failUnfinished(message: string): number {
@@ -430,15 +556,17 @@ function toSummary(row: RunRow): RunSummary {
     const v = row[`${p}_ms`];
     if (v !== null) phases[p] = v;
   }
+  const app = row.source === "app";
   return {
     id: row.id,
-    jobId: row.job_id,
-    deliveryId: row.delivery_id,
-    installationId: row.installation_id,
+    source: row.source,
+    jobId: app ? row.job_id : null,
+    deliveryId: app ? row.delivery_id : null,
+    installationId: app ? row.installation_id : null,
     repo: row.repo,
-    prNumber: row.pr_number,
+    prNumber: app || row.pr_number > 0 ? row.pr_number : null,
     prTitle: row.pr_title,
-    trigger: JSON.parse(row.trigger) as Trigger,
+    trigger: JSON.parse(row.trigger) as Trigger | null,
     mode: row.mode,
     executors: JSON.parse(row.executors) as string[],
     baseSha: row.base_sha,
@@ -448,6 +576,11 @@ function toSummary(row: RunRow): RunSummary {
     queuedAt: row.queued_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    durationMs: row.started_at !== null && row.finished_at !== null ? Math.max(0, row.finished_at - row.started_at) : null,
+    workdir: row.workdir,
+    baseRef: row.base_ref,
+    headRef: row.head_ref,
+    patchOutput: row.patch_output,
     phases,
     usage: row.usage === null ? null : (JSON.parse(row.usage) as Usage),
     costUsd: row.cost_usd,

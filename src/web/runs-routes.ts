@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { QueueStats } from "../jobs/queue.js";
 import { describeTrigger } from "../jobs/trigger.js";
-import { RUN_PHASES, RUN_STATUSES, type RunDetail, type RunStatus, type RunStore, type RunSummary } from "../store/runs.js";
+import { RUN_PHASES, RUN_SOURCES, RUN_STATUSES, type RunDetail, type RunSource, type RunStatus, type RunStore, type RunSummary } from "../store/runs.js";
 
 /** Probot 14's `addHandler` shape: true when the request was answered, false to pass it on. */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
@@ -104,19 +104,26 @@ function list(res: ServerResponse, runs: NonNullable<RunsRoutesOptions["runs"]>,
     else send(res, 400, "text/plain; charset=utf-8", "Unknown status");
     return;
   }
+  const sourceParam = url.searchParams.get("source")?.trim() || undefined;
+  const source = RUN_SOURCES.includes(sourceParam as RunSource) ? (sourceParam as RunSource) : undefined;
+  if (sourceParam && !source) {
+    if (json) sendJson(res, 400, { error: `unknown source; one of ${RUN_SOURCES.join(", ")}` });
+    else send(res, 400, "text/plain; charset=utf-8", "Unknown source");
+    return;
+  }
   const before = url.searchParams.get("before") || undefined;
   const limitParam = Number(url.searchParams.get("limit") ?? 50);
   const limit = Number.isFinite(limitParam) ? limitParam : 50;
-  const items = runs.list({ repo, status, before, limit });
+  const items = runs.list({ repo, status, source, before, limit });
   const next = items.length > 0 && items.length >= Math.min(200, Math.max(1, limit)) ? items.at(-1)!.id : null;
   if (json) {
     sendJson(res, 200, { runs: items, next });
     return;
   }
-  send(res, 200, "text/html; charset=utf-8", listPage(items, { repo, status, next }));
+  send(res, 200, "text/html; charset=utf-8", listPage(items, { repo, status, source, next }));
 }
 
-function listPage(items: RunSummary[], f: { repo?: string; status?: RunStatus; next: string | null }): string {
+function listPage(items: RunSummary[], f: { repo?: string; status?: RunStatus; source?: RunSource; next: string | null }): string {
   const options = ["", ...RUN_STATUSES]
     .map((s) => `<option value="${esc(s)}"${s === (f.status ?? "") ? " selected" : ""}>${esc(s || "any status")}</option>`)
     .join("");
@@ -124,10 +131,10 @@ function listPage(items: RunSummary[], f: { repo?: string; status?: RunStatus; n
     .map(
       (r) => `<tr>
   <td><a href="/runs/${esc(r.id)}">${esc(r.id)}</a></td>
-  <td>${esc(r.repo)}#${r.prNumber}</td>
-  <td>${esc(r.prTitle ?? "")}</td>
+  <td>${esc(runTarget(r))}</td>
+  <td>${esc(r.prTitle ?? localRange(r) ?? "")}</td>
   <td>${esc(r.mode)}</td>
-  <td>${esc(describeTrigger(r.trigger))}</td>
+  <td>${esc(describeOrigin(r))}</td>
   <td class="s-${esc(r.status)}">${esc(r.status)}</td>
   <td>${esc(time(r.queuedAt))}</td>
   <td>${esc(duration(total(r)))}</td>
@@ -138,10 +145,12 @@ function listPage(items: RunSummary[], f: { repo?: string; status?: RunStatus; n
   const nextQuery = new URLSearchParams();
   if (f.repo) nextQuery.set("repo", f.repo);
   if (f.status) nextQuery.set("status", f.status);
+  if (f.source) nextQuery.set("source", f.source);
   if (f.next) nextQuery.set("before", f.next);
   const body = `<form method="get" action="/runs">
   <input name="repo" placeholder="owner/name" value="${esc(f.repo ?? "")}">
   <select name="status">${options}</select>
+  ${f.source ? `<input type="hidden" name="source" value="${esc(f.source)}">` : ""}
   <button>Filter</button>
 </form>
 <table>
@@ -165,12 +174,21 @@ function detailPage(r: RunDetail): string {
   const usage = r.usage
     ? `${r.usage.inputTokens} in (${r.usage.cachedInputTokens} cached), ${r.usage.outputTokens} out (${r.usage.reasoningOutputTokens} reasoning)`
     : "";
+  const local: [string, string][] =
+    r.source === "app"
+      ? []
+      : [
+          ["Checkout", r.workdir ?? ""],
+          ["Range", localRange(r) ?? ""],
+          ...(r.patchOutput !== null ? ([["Patch", r.patchOutput]] as [string, string][]) : []),
+        ];
   const facts: [string, string][] = [
-    ["Repository", `${r.repo}#${r.prNumber}`],
-    ["Title", r.prTitle ?? ""],
+    ["Repository", runTarget(r)],
+    ...(r.source === "app" || r.prTitle !== null ? ([["Title", r.prTitle ?? ""]] as [string, string][]) : []),
+    ...local,
     ["Status", r.status],
     ["Mode", r.mode],
-    ["Trigger", describeTrigger(r.trigger)],
+    ["Trigger", describeOrigin(r)],
     ["Executors", r.executors.join(", ")],
     ["Base", r.baseSha ?? ""],
     ["Head", r.headSha ?? ""],
@@ -228,6 +246,28 @@ ${body}
 </html>`;
 }
 
+
+const LOCAL_ORIGIN: Record<Exclude<RunSource, "app">, string> = {
+  cli: "local: codex-pr-bot CLI",
+  mcp: "local: MCP tool",
+  action: "GitHub Action",
+};
+
+/** Who started a run: the app's trigger ("pull_request.opened by …"), or the local front door. */
+export function describeOrigin(r: Pick<RunSummary, "source" | "trigger">): string {
+  if (r.source !== "app") return LOCAL_ORIGIN[r.source];
+  return r.trigger ? describeTrigger(r.trigger) : "";
+}
+
+/** "owner/name#7", or the repository alone for a local run that is about no pull request. */
+export function runTarget(r: Pick<RunSummary, "repo" | "prNumber">): string {
+  return r.prNumber !== null ? `${r.repo}#${r.prNumber}` : r.repo;
+}
+
+/** A local run's "base..head" as the user named them (null for the app's runs). */
+export function localRange(r: Pick<RunSummary, "source" | "baseRef" | "headRef">): string | null {
+  return r.source !== "app" && r.baseRef !== null && r.headRef !== null ? `${r.baseRef}..${r.headRef}` : null;
+}
 
 function total(r: RunSummary): number | null {
   return r.finishedAt !== null ? r.finishedAt - r.queuedAt : null;

@@ -4,6 +4,7 @@ import AjvModule from "ajv-draft-04";
 import addFormatsModule from "ajv-formats";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fingerprint, fingerprintMarker } from "../../src/review/fingerprint.js";
+import { RunStore } from "../../src/store/runs.js";
 import { buildEnv, run } from "../../src/util/exec.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
 import { execCommand, message, startMockResponses, type MockResponses } from "../helpers/mock-responses.js";
@@ -210,6 +211,13 @@ describe("codex-pr-bot action", () => {
     expect(r.stdout).toContain("::error title=codex-pr-bot::A finding is P1 or more severe (fail-on: P1).");
     // The state (CODEX_HOMEs) stayed under RUNNER_TEMP, outside the checkout.
     expect(existsSync(path.join(r.dir, "codex-pr-bot", "state", "codex-homes"))).toBe(true);
+    // The run is in the run history there, under the pull request, with the posted review; no token in it.
+    const history = path.join(r.dir, "codex-pr-bot", "state", "codex-pr-bot.sqlite");
+    const runs = new RunStore(history);
+    const [recorded] = runs.list();
+    runs.close();
+    expect(recorded).toMatchObject({ source: "action", repo: "octo/demo", prNumber: 7, status: "succeeded", findings: 1, headSha, links: { review: "https://github.com/octo/demo/pull/7#pullrequestreview-500" } });
+    expect(readFileSync(history).includes(TOKEN)).toBe(false);
     expect((await gitIn(repo, "status", "--porcelain")).trim()).toBe("");
 
     // Neither the workflow token nor the runner's token reached the codex process (env allowlist)...

@@ -109,6 +109,51 @@ describe("codex-pr-bot doctor", () => {
     expect(full.out()).toContain("[FAIL] github app: missing APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH)");
   });
 
+  it("checks Claude Code: the pinned binary runs, and a missing credential is a note saying what to set, not a failure", async () => {
+    const io = captureIO(base, goodEnv());
+    expect(await main(["doctor", "--local"], io)).toBe(0);
+    const out = io.out();
+    expect(out).toMatch(/^\[ok  \] claude: claude 2\.1\.197 \(.*claude\.exe\)$/m);
+    expect(out).toContain(
+      "[note] claude credentials: Claude is not set up (optional: only --executor claude|both, @claude and executors: [codex, claude] need it)\n" +
+        "       fix: To use it, set ANTHROPIC_API_KEY, or CLAUDE_CODE_OAUTH_TOKEN (from `claude setup-token`), or ANTHROPIC_BASE_URL for a gateway.",
+    );
+    expect(out).toContain("Everything needed is in place.");
+  });
+
+  it("reports each Claude credential it finds without printing it", async () => {
+    const check = async (extra: NodeJS.ProcessEnv) => {
+      const io = captureIO(base, { ...goodEnv(), ...extra });
+      const code = await main(["doctor", "--local", "--json"], io);
+      const report = JSON.parse(io.out()) as { checks: { name: string; status: string; detail: string }[] };
+      return { code, claude: report.checks.find((c) => c.name === "claude credentials")!, raw: io.out() };
+    };
+    const key = await check({ ANTHROPIC_API_KEY: "sk-ant-doctor-secret-0123456789" });
+    expect(key.code).toBe(0);
+    expect(key.claude).toMatchObject({ status: "ok", detail: "ANTHROPIC_API_KEY is set" });
+    expect(key.raw).not.toContain("sk-ant-doctor-secret");
+    const oauth = await check({ CLAUDE_CODE_OAUTH_TOKEN: "oauth-doctor-secret-0123456789" });
+    expect(oauth.claude).toMatchObject({ status: "ok", detail: "CLAUDE_CODE_OAUTH_TOKEN is set" });
+    expect(oauth.raw).not.toContain("oauth-doctor-secret");
+    const gateway = await check({ ANTHROPIC_BASE_URL: "https://user:gw-secret@gateway.example.com/v1?key=gw-secret" });
+    expect(gateway.claude).toMatchObject({ status: "ok", detail: "ANTHROPIC_BASE_URL points at https://gateway.example.com" });
+    expect(gateway.raw).not.toContain("gw-secret");
+    const notUrl = await check({ ANTHROPIC_BASE_URL: "gateway please" });
+    expect(notUrl.code).toBe(1);
+    expect(notUrl.claude).toMatchObject({ status: "fail", detail: "ANTHROPIC_BASE_URL is not a URL" });
+  });
+
+  it("a claude binary that does not start fails only when Claude is set up", async () => {
+    const broken = { CLAUDE_BIN: path.join(base, "no-such-claude") };
+    const unused = captureIO(base, { ...goodEnv(), ...broken });
+    expect(await main(["doctor", "--local"], unused)).toBe(0);
+    expect(unused.out()).toMatch(/^\[warn\] claude: cannot start .*no-such-claude/m);
+    const needed = captureIO(base, { ...goodEnv(), ...broken, ANTHROPIC_API_KEY: "sk-ant-doctor-0123456789" });
+    expect(await main(["doctor", "--local"], needed)).toBe(1);
+    expect(needed.out()).toMatch(/^\[FAIL\] claude: cannot start .*no-such-claude/m);
+    expect(needed.out()).toContain("fix: Run `npm ci` in the codex-pr-bot directory, or set CLAUDE_BIN to the claude binary.");
+  });
+
   it("rejects unknown arguments", async () => {
     const io = captureIO(base, goodEnv());
     expect(await main(["doctor", "--frobnicate"], io)).toBe(1);

@@ -68,8 +68,9 @@ describe("codex-pr-bot mcp", () => {
     const client = await connect();
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name).sort()).toEqual(["fix_local", "review_local"]);
-      expect(tools[0]!.inputSchema.properties).toHaveProperty("path");
+      // get_run too: this server records its own runs, so there is a store to read.
+      expect(tools.map((t) => t.name).sort()).toEqual(["fix_local", "get_run", "review_local"]);
+      expect(tools.find((t) => t.name === "review_local")!.inputSchema.properties).toHaveProperty("path");
 
       const progress: { progress: number; message?: string }[] = [];
       const result = await client.callTool(
@@ -83,6 +84,36 @@ describe("codex-pr-bot mcp", () => {
       expect(result.structuredContent).toMatchObject({ verdict: "patch is incorrect", findings: [{ path: "main.c", startLine: 4, inDiff: true }] });
       expect(progress.length).toBeGreaterThanOrEqual(2);
       expectOrderedProgress(progress, "done: 1 finding(s)");
+
+      // The run is in the history: get_run returns it as the MCP tool's, with what the review found.
+      const runId = (result.structuredContent as { runId: string }).runId;
+      expect(runId).toMatch(/^[0-9a-z]{23}$/);
+      expect(text).toContain(`Recorded as run ${runId} (get_run shows it).`);
+      const found = await client.callTool({ name: "get_run", arguments: { id: runId } });
+      expect(found.isError ?? false).toBe(false);
+      expect(found.structuredContent).toMatchObject({
+        id: runId,
+        source: "mcp",
+        status: "succeeded",
+        mode: "review",
+        findings: 1,
+        workdir: repo,
+        baseRef: "main",
+        headRef: "feature",
+        executors: ["codex"],
+        prNumber: null,
+        trigger: null,
+        error: null,
+      });
+      expect((found.structuredContent as { usage: { inputTokens: number } }).usage.inputTokens).toBeGreaterThan(0);
+      // The agent's command really ran (exit 0): it is in the run's recorded event log.
+      const store = new RunStore(path.join(env.DATA_DIR!, "codex-pr-bot.sqlite"));
+      try {
+        const events = store.get(runId)!.events.map((l) => JSON.parse(l) as { type: string; item?: { type: string; exit_code: number } });
+        expect(events.some((e) => e.type === "item.completed" && e.item?.type === "command_execution" && e.item.exit_code === 0)).toBe(true);
+      } finally {
+        store.close();
+      }
     } finally {
       await client.close();
     }
@@ -144,6 +175,11 @@ describe("codex-pr-bot mcp", () => {
       expect(applied.isError ?? false).toBe(false);
       expect(applied.structuredContent).toMatchObject({ status: "changed", applied: { method: "clean", conflicts: [] } });
       expect(readFileSync(path.join(repo, "main.c"), "utf8")).toContain("strncpy(buf, v[1], sizeof buf - 1);");
+      // Both fixes are runs: the first returned its patch to the client, the second applied it.
+      const returnedRun = await client.callTool({ name: "get_run", arguments: { id: (result.structuredContent as { runId: string }).runId } });
+      expect(returnedRun.structuredContent).toMatchObject({ source: "mcp", mode: "fix", status: "succeeded", patchOutput: "returned" });
+      const appliedRun = await client.callTool({ name: "get_run", arguments: { id: (applied.structuredContent as { runId: string }).runId } });
+      expect(appliedRun.structuredContent).toMatchObject({ source: "mcp", mode: "fix", status: "succeeded", patchOutput: "applied" });
 
       // Now the tree is dirty: applying again is refused before the agent runs.
       const before = mock.requests.length;
@@ -179,7 +215,7 @@ describe("codex-pr-bot mcp", () => {
     }
   });
 
-  it("offers get_run when a GitHub App and its run store are configured", async () => {
+  it("get_run reads the app's runs from DATABASE_PATH", async () => {
     const databasePath = path.join(base, "runs.sqlite");
     const store = new RunStore(databasePath);
     const job: Job = {
@@ -196,7 +232,7 @@ describe("codex-pr-bot mcp", () => {
     };
     const runId = store.create(job);
     store.close();
-    const client = await connect({ APP_ID: "123", DATABASE_PATH: databasePath });
+    const client = await connect({ DATABASE_PATH: databasePath });
     try {
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name).sort()).toEqual(["fix_local", "get_run", "review_local"]);
@@ -204,6 +240,16 @@ describe("codex-pr-bot mcp", () => {
       expect(found.structuredContent).toMatchObject({ id: runId, repo: "o/r", prNumber: 7, status: "queued" });
       const missing = await client.callTool({ name: "get_run", arguments: { id: "nope" } });
       expect(missing.isError).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("offers no get_run with history off and no run store to read", async () => {
+    const client = await connect({ CODEX_PR_BOT_NO_HISTORY: "1", DATA_DIR: makeTempDir("mcp-no-history") });
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name).sort()).toEqual(["fix_local", "review_local"]);
     } finally {
       await client.close();
     }

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { openDatabase } from "../../../src/store/db.js";
-import { newRunId, RunNotFoundError, RunStore, type RunStoreOptions } from "../../../src/store/runs.js";
+import { migrate, openDatabase } from "../../../src/store/db.js";
+import { newRunId, RUN_MIGRATIONS, RunNotFoundError, RunStore, type LocalRunInit, type RunStoreOptions } from "../../../src/store/runs.js";
 import { makeJob } from "../../helpers/queue-fixtures.js";
 import { makeTempDir } from "../../helpers/tmp.js";
 
@@ -170,6 +170,147 @@ describe("RunStore", () => {
     const reopened = new RunStore(file);
     expect(reopened.get(id)?.status).toBe("queued");
     reopened.close();
+  });
+});
+
+function localRun(overrides: Partial<LocalRunInit> = {}): LocalRunInit {
+  return {
+    source: "cli",
+    repo: "octo/demo",
+    workdir: "/home/dev/demo",
+    mode: "review",
+    executors: ["codex"],
+    baseRef: "main",
+    headRef: "feature",
+    baseSha: "b".repeat(40),
+    headSha: "h".repeat(40),
+    owner: { host: "laptop", pid: 4242 },
+    ...overrides,
+  };
+}
+
+describe("RunStore with local runs", () => {
+  it("records a local review from start to outcome, without job, delivery, installation, PR or trigger", () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(2_000_000);
+    const runs = store();
+    const id = runs.createLocal(localRun({ executors: ["codex", "claude"] }));
+    expect(runs.get(id)).toMatchObject({
+      source: "cli",
+      status: "running",
+      attempts: 1,
+      queuedAt: 2_000_000,
+      startedAt: 2_000_000,
+      finishedAt: null,
+      durationMs: null,
+      jobId: null,
+      deliveryId: null,
+      installationId: null,
+      prNumber: null,
+      trigger: null,
+      repo: "octo/demo",
+      workdir: "/home/dev/demo",
+      baseRef: "main",
+      headRef: "feature",
+      baseSha: "b".repeat(40),
+      headSha: "h".repeat(40),
+      executors: ["codex", "claude"],
+      patchOutput: null,
+    });
+    vi.setSystemTime(2_041_000);
+    runs.finish(id, { status: "succeeded", findings: 2, usage, costUsd: 0.01 });
+    expect(runs.get(id)).toMatchObject({ status: "succeeded", findings: 2, usage, costUsd: 0.01, durationMs: 41_000, error: null });
+  });
+
+  it("keeps a fix's patch and where it went; the Action's run names its pull request", () => {
+    const runs = store();
+    const fix = runs.createLocal(localRun({ source: "mcp", mode: "fix" }));
+    runs.setDiff(fix, "diff --git a/x b/x\n");
+    runs.setPatchOutput(fix, "/home/dev/demo/codex-pr-bot-fix.patch");
+    runs.finish(fix, { status: "succeeded" });
+    runs.setPatchOutput(fix, "applied");
+    expect(runs.get(fix)).toMatchObject({ source: "mcp", mode: "fix", diff: "diff --git a/x b/x\n", patchOutput: "applied", status: "succeeded" });
+    expect(() => runs.setPatchOutput("nope", "applied")).toThrow(RunNotFoundError);
+
+    const action = runs.createLocal(localRun({ source: "action", prNumber: 7 }));
+    expect(runs.get(action)).toMatchObject({ source: "action", repo: "octo/demo", prNumber: 7, trigger: null });
+  });
+
+  it("lists app and local runs together, filtered by source", () => {
+    const runs = store();
+    const app = runs.create(makeJob({ pr: 3 }));
+    const cli = runs.createLocal(localRun());
+    const mcp = runs.createLocal(localRun({ source: "mcp" }));
+    expect(runs.list().map((r) => [r.id, r.source])).toEqual([
+      [mcp, "mcp"],
+      [cli, "cli"],
+      [app, "app"],
+    ]);
+    expect(runs.list({ source: "cli" }).map((r) => r.id)).toEqual([cli]);
+    expect(runs.list({ source: "app" }).map((r) => r.prNumber)).toEqual([3]);
+    expect(runs.list({ repo: "octo/demo", status: "running" }).map((r) => r.id)).toEqual([mcp, cli]);
+  });
+
+  it("an app restart fails only the app's unfinished runs, not a review running in a terminal", () => {
+    const runs = store();
+    const app = runs.create(makeJob());
+    const local = runs.createLocal(localRun());
+    expect(runs.failUnfinished("the app restarted")).toBe(1);
+    expect(runs.get(app)?.status).toBe("failed");
+    expect(runs.get(local)?.status).toBe("running");
+  });
+
+  it("settles this host's local runs whose process is gone, and only those", () => {
+    const runs = store();
+    const dead = runs.createLocal(localRun({ owner: { host: "laptop", pid: 1001 } }));
+    const alive = runs.createLocal(localRun({ owner: { host: "laptop", pid: 1002 } }));
+    const elsewhere = runs.createLocal(localRun({ owner: { host: "desktop", pid: 1001 } }));
+    const done = runs.createLocal(localRun({ owner: { host: "laptop", pid: 1001 } }));
+    runs.finish(done, { status: "succeeded" });
+    const app = runs.create(makeJob());
+    runs.start(app);
+    const asked: number[] = [];
+    const settled = runs.settleAbandoned("laptop", (pid) => (asked.push(pid), pid === 1002), "the process ended");
+    expect(settled).toBe(1);
+    expect(asked.sort()).toEqual([1001, 1002]);
+    expect(runs.get(dead)).toMatchObject({ status: "failed", error: "the process ended" });
+    expect(runs.get(dead)!.finishedAt).not.toBeNull();
+    expect(runs.get(alive)?.status).toBe("running");
+    expect(runs.get(elsewhere)?.status).toBe("running");
+    expect(runs.get(done)?.status).toBe("succeeded");
+    expect(runs.get(app)?.status).toBe("running");
+  });
+
+  it("prunes old local runs with their logs and leaves the app's to the app", () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const day = 24 * 60 * 60 * 1000;
+    vi.setSystemTime(100 * day);
+    const runs = store();
+    const oldLocal = runs.createLocal(localRun());
+    runs.appendEvents(oldLocal, ["a", "b"]);
+    const oldApp = runs.create(makeJob());
+    vi.setSystemTime(140 * day);
+    const recent = runs.createLocal(localRun());
+    expect(runs.pruneLocal(30 * day)).toBe(1);
+    expect(runs.get(oldLocal)).toBeNull();
+    expect(runs.get(oldApp)).not.toBeNull();
+    expect(runs.get(recent)).not.toBeNull();
+  });
+
+  it("upgrades a database written before local runs: its runs read back as the app's", () => {
+    const file = path.join(dir, "v1.sqlite");
+    const db = openDatabase(file);
+    migrate(db, "runs", RUN_MIGRATIONS.filter((m) => m.version === 1));
+    const job = makeJob({ pr: 9 });
+    db.prepare(
+      `INSERT INTO runs (id, job_id, delivery_id, installation_id, repo, pr_number, trigger, mode, status, queued_at)
+       VALUES ('r1', @job, 'd', 1, 'o/r', 9, @trigger, 'review', 'queued', 1)`,
+    ).run({ job: job.id, trigger: JSON.stringify(job.trigger) });
+    db.close();
+    const upgraded = new RunStore(file);
+    stores.push(upgraded);
+    expect(upgraded.get("r1")).toMatchObject({ source: "app", jobId: job.id, prNumber: 9, trigger: job.trigger, workdir: null, patchOutput: null });
+    expect(upgraded.createLocal(localRun())).toMatch(/^[0-9a-z]+$/);
   });
 });
 
