@@ -118,12 +118,14 @@ describe("CodexExecutor with a token ceiling (real codex)", () => {
     });
     // The agent really worked: its first command ran and succeeded...
     expect(completed).toContainEqual({ command: expect.stringContaining("echo first-step-done"), exitCode: 0 });
-    // ...and it was stopped during the second, long before that command (20 s) or the run could finish.
+    // ...and it was stopped long before the second command (20 s) or the run could finish.
     expect(completed.some((c) => c.command.includes("second-step-done"))).toBe(false);
     expect(elapsed).toBeLessThan(15_000);
-    // The third response was never requested, not even later: the process is gone.
+    // The usage line reaches the rollout about when codex sends its next request: the run stops just
+    // before or just after that second request, and never gets to the third, not even later.
     await new Promise((r) => setTimeout(r, 1000));
-    expect(mock.requests).toHaveLength(2);
+    expect(mock.requests.length).toBeGreaterThanOrEqual(1);
+    expect(mock.requests.length).toBeLessThanOrEqual(2);
     expect(readdirSync(homesRoot)).toEqual([]);
   });
 
@@ -211,9 +213,12 @@ describe("a review by codex and claude when one of them stops early", () => {
       [exec("sleep 1; cat src/math.js", BIG), exec("sleep 20; cat README.md"), message(reviewJson(null))],
       [structured(claudeReview())],
     );
-    // Codex really worked before it was stopped: its command's output reached the model.
-    expect(sc.mock!.requests).toHaveLength(2);
-    expect(sc.mock!.requests[1]!.toolOutputs.join("\n")).toMatch(/Process exited with code 0[\s\S]*return a \/ b/);
+    // Codex really worked before it was stopped: its first command completed with exit code 0.
+    expect(sc.mock!.requests.length).toBeLessThanOrEqual(2);
+    const events = sc.app!.runs.get(run.id)!.events.map((line) => JSON.parse(line) as { type: string; item?: { type: string; command?: string; exit_code?: number } });
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: "item.completed", item: expect.objectContaining({ type: "command_execution", command: expect.stringContaining("cat src/math.js"), exit_code: 0 }) }),
+    );
 
     expect(reviews).toHaveLength(1);
     const [posted] = reviews;
@@ -292,8 +297,9 @@ describe("a `@codex fix` whose agent passes its token ceiling", () => {
     await app.queue.idle();
 
     expect(sc.gh.unexpected).toEqual([]);
-    expect(sc.mock!.requests).toHaveLength(2);
-    expect(sc.mock!.requests[1]!.toolOutputs.join("\n")).toMatch(/Process exited with code 0[\s\S]*return a \/ b/);
+    // Stopped just before or just after its second request (see the top of this file), never later.
+    expect(sc.mock!.requests.length).toBeGreaterThanOrEqual(1);
+    expect(sc.mock!.requests.length).toBeLessThanOrEqual(2);
     const replies = sc.gh.bodies<{ body: string }>("POST", /\/issues\/7\/comments$/).map((b) => b.body);
     expect(replies).toHaveLength(1);
     expect(replies[0]).toContain("**Codex stopped at its budget**");
@@ -303,5 +309,10 @@ describe("a `@codex fix` whose agent passes its token ceiling", () => {
     const [run] = app.runs.list();
     expect(run!.status).toBe("failed");
     expect(run!.usage).toEqual({ inputTokens: 200_000, cachedInputTokens: 1_000, outputTokens: 100, reasoningOutputTokens: 40 });
+    // The agent really worked before it was stopped: its first command completed with exit code 0.
+    const events = app.runs.get(run!.id)!.events.map((line) => JSON.parse(line) as { type: string; item?: { type: string; command?: string; exit_code?: number } });
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: "item.completed", item: expect.objectContaining({ type: "command_execution", command: expect.stringContaining("cat src/math.js"), exit_code: 0 }) }),
+    );
   });
 });
