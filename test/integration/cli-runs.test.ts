@@ -181,12 +181,15 @@ describe("local runs in the run history", () => {
     expect(review.err).toContain(
       "Codex used 200,100 tokens (200,000 input, 100 output), over this repository's ceiling of 50,000 (codex.max_tokens), and was stopped before it finished",
     );
-    // Stopped during the second command, long before it (20 s) could finish; the first one ran.
+    // Stopped long before the second command (20 s) could finish: the usage line reaches the rollout
+    // about when codex sends its second request, so the stop comes just before or just after it.
     expect(Date.now() - started).toBeLessThan(15_000);
-    expect(mock.requests.length - before).toBe(2);
-    expect(mock.requests.at(-1)!.toolOutputs.join("\n")).toMatch(/Process exited with code 0[\s\S]*first-step-done/);
+    expect(mock.requests.length - before).toBeGreaterThanOrEqual(1);
+    expect(mock.requests.length - before).toBeLessThanOrEqual(2);
 
     const [run] = await runsJson("--limit", "1");
+    // The first command really ran, with exit code 0, before the stop.
+    expect(completedCommands(run!.id)).toContainEqual(expect.objectContaining({ command: expect.stringContaining("first-step-done"), exit_code: 0 }));
     expect(run).toMatchObject({ status: "failed", usage: { inputTokens: 200_000, cachedInputTokens: 1_000, outputTokens: 100, reasoningOutputTokens: 40 } });
     expect(run!.error).toContain("over this repository's ceiling of 50,000");
   });
