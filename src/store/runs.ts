@@ -15,6 +15,8 @@ export type LocalRunSource = "cli" | "mcp" | "action";
 export const RUN_SOURCES: readonly RunSource[] = ["app", "cli", "mcp", "action"];
 
 export interface RunLinks {
+  /** The pull request on GitHub (its server's address, so Enterprise Server links work). */
+  pull?: string;
   review?: string;
   checkRun?: string;
   fixPr?: string;
@@ -263,8 +265,8 @@ export class RunStore {
     const db = this.db;
     this.sql = {
       insert: db.prepare(`INSERT INTO runs
-        (id, job_id, delivery_id, installation_id, repo, pr_number, pr_title, trigger, mode, executors, base_sha, head_sha, status, queued_at)
-        VALUES (@id, @jobId, @deliveryId, @installationId, @repo, @prNumber, @prTitle, @trigger, @mode, @executors, @baseSha, @headSha, 'queued', @queuedAt)`),
+        (id, job_id, delivery_id, installation_id, repo, pr_number, pr_title, trigger, mode, executors, base_sha, head_sha, status, queued_at, links)
+        VALUES (@id, @jobId, @deliveryId, @installationId, @repo, @prNumber, @prTitle, @trigger, @mode, @executors, @baseSha, @headSha, 'queued', @queuedAt, @links)`),
       byJob: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM runs WHERE job_id = ? ORDER BY id DESC LIMIT 1`),
       get: db.prepare("SELECT * FROM runs WHERE id = ?"),
       describe: db.prepare(`UPDATE runs SET
@@ -321,6 +323,7 @@ export class RunStore {
       baseSha: job.pull?.baseSha ?? null,
       headSha: job.pull?.headSha ?? null,
       queuedAt: Date.now(),
+      links: JSON.stringify({ pull: `${job.repo.htmlUrl}/pull/${job.prNumber}` } satisfies RunLinks),
     });
     return id;
   }

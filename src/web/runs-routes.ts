@@ -131,12 +131,12 @@ function listPage(items: RunSummary[], f: { repo?: string; status?: RunStatus; s
     .map(
       (r) => `<tr>
   <td><a href="/runs/${esc(r.id)}">${esc(r.id)}</a></td>
-  <td>${esc(runTarget(r))}</td>
+  <td>${r.links.pull && /^https?:\/\//.test(r.links.pull) ? `<a href="${esc(r.links.pull)}" rel="noreferrer noopener">${esc(runTarget(r))}</a>` : esc(runTarget(r))}</td>
   <td>${esc(r.prTitle ?? localRange(r) ?? "")}</td>
   <td>${esc(r.mode)}</td>
   <td>${esc(describeOrigin(r))}</td>
   <td class="s-${esc(r.status)}">${esc(r.status)}</td>
-  <td>${esc(time(r.queuedAt))}</td>
+  <td class="when">${esc(time(r.queuedAt))}</td>
   <td>${esc(duration(total(r)))}</td>
   <td>${r.findings ?? ""}</td>
 </tr>`,
@@ -236,6 +236,7 @@ body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
 table { border-collapse: collapse; margin: .5rem 0; }
 th, td { border-bottom: 1px solid #d0d7de; padding: .25rem .6rem; text-align: left; vertical-align: top; }
 pre { background: #f6f8fa; padding: .75rem; overflow: auto; max-height: 40rem; white-space: pre-wrap; word-break: break-all; }
+.when { white-space: nowrap; }
 .s-failed, .s-timed_out { color: #cf222e; } .s-succeeded { color: #1a7f37; } .note { color: #9a6700; }
 </style>
 </head>

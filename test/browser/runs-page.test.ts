@@ -230,6 +230,8 @@ describe("the runs pages in Chromium", () => {
     await page.locator('input[name="repo"]').fill("other/repo");
     await Promise.all([page.waitForURL(/repo=other%2Frepo/), page.locator('input[name="repo"]').press("Enter")]);
     expect((await rows(page)).map((r) => r["Pull request"])).toEqual(["other/repo#8", "other/repo#7"]);
+    // The pull request cell links to it on GitHub.
+    expect(await page.getByRole("link", { name: "other/repo#8" }).getAttribute("href")).toBe("https://github.com/other/repo/pull/8");
 
     await page.locator('select[name="status"]').selectOption("succeeded");
     await Promise.all([page.waitForURL(/status=succeeded/), page.getByRole("button", { name: "Filter" }).click()]);
@@ -262,6 +264,7 @@ describe("the runs pages in Chromium", () => {
 
     const links = page.locator("h2", { hasText: "Links" }).locator("xpath=following-sibling::ul[1]");
     expect(await links.getByRole("link").evaluateAll((as) => as.map((a) => [a.getAttribute("href"), a.getAttribute("rel")]))).toEqual([
+      ["https://github.com/acme/widgets/pull/12", "noreferrer noopener"],
       ["https://github.com/acme/widgets/pull/12#pullrequestreview-1", "noreferrer noopener"],
       ["https://github.com/acme/widgets/runs/9", "noreferrer noopener"],
     ]);
