@@ -109,6 +109,8 @@ function warnAboutIsolation(settings: Settings, log: Probot["log"]): void {
     agentUser: settings.agentUser ?? null,
     dataDir: settings.dataDir,
     extraSecretFiles: [path.resolve(".env")],
+    // codex.js is a node script; claude is a native binary.
+    agentPrograms: [settings.codexBin, process.execPath, ...(settings.claude ? [settings.claude.bin] : [])],
   })
     .then((warnings) => warnings.forEach((w) => log.warn({ code: w.code }, w.message)))
     .catch((err: unknown) => log.warn({ err }, "agent isolation check failed"));

@@ -106,7 +106,7 @@ export interface Settings {
   /** Upper bound on any repository's configured agent timeout. */
   timeoutCapMs: number;
   /**
-   * AGENT_USER (a user name or "uid:gid"): the unprivileged OS user codex runs as, so the agent
+   * AGENT_USER (a user name or "uid:gid"): the unprivileged OS user codex and claude run as, so the agent
    * cannot read the App's private key, the run database or other jobs' workspaces (docs/security.md).
    * Null: the agent runs as the app's own user. Optional only so older callers compile.
    */

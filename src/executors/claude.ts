@@ -2,6 +2,7 @@ import { chmod, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Cancelled, ExecutorError, type AgentSpend } from "../errors.js";
 import type { Mode, ReviewOutcome } from "../types.js";
+import { openAgentAccess, type RunAs } from "../security/agent-user.js";
 import { BASE_ENV_ALLOWLIST, buildEnv, run, SpawnError, type ExecResult } from "../util/exec.js";
 import { ClaudeEventState, type ClaudeResult } from "./claude-events.js";
 import { formatDuration } from "./codex.js";
@@ -27,6 +28,12 @@ import { errorLine, stderrWarnings, tail } from "./stderr.js";
  * Tools: `--permission-mode dontAsk` denies every tool call no rule pre-approves. All modes get
  * Read/Grep/Glob (confined to the worktree by dontAsk) and Bash limited to read-only git; fix/tests
  * add Edit/Write limited to `./**` (not `.git/`) and the operator's `bashAllow` commands.
+ *
+ * Those are the CLI's own rules, not a sandbox: an allowed command (a test runner runs the PR's code)
+ * can read whatever its OS user can. With `runAs` (AGENT_USER) that user is the unprivileged agent
+ * user, exactly as for codex (security/agent-user.ts), so the kernel keeps the App's private key,
+ * the run database and other jobs' checkouts out of reach. The model key file is the exception: the
+ * CLI's apiKeyHelper runs as the agent, so the agent can read it while the run lasts.
  */
 
 export interface ClaudeSettings {
@@ -63,6 +70,13 @@ export interface ClaudeSettings {
    * on the bot's host without a sandbox, and a test runner runs code from the pull request. Default none.
    */
   bashAllow?: string[];
+  /**
+   * Run claude, and so every command and tool it runs, as this unprivileged OS user (AGENT_USER; the
+   * app must run as root). Claude has no sandbox of its own: without this, a command it may run (read-only
+   * git everywhere, `bashAllow` in fix/tests) can read every file the app's user can, the App's private key
+   * included. The run's home (with the model-key file) is the agent's for the run: see SECURITY.md.
+   */
+  runAs?: RunAs | null;
 }
 
 /**
@@ -172,6 +186,7 @@ export class ClaudeExecutor implements Executor {
       jobId: `claude-${path.basename(req.worktree)}`,
       template: null,
     });
+    let closeAccess: (() => Promise<void>) | null = null;
     try {
       let settingsJson: string | null = null;
       if (this.settings.apiKey !== null) {
@@ -179,6 +194,17 @@ export class ClaudeExecutor implements Executor {
         await writeFile(keyFile, this.settings.apiKey, { mode: 0o600 });
         await chmod(keyFile, 0o600);
         settingsJson = JSON.stringify({ apiKeyHelper: `cat ${shellQuote(keyFile)}` });
+      }
+      const runAs = this.settings.runAs ?? null;
+      if (runAs) {
+        // As for codex: the home (key file included: the apiKeyHelper runs as the agent) becomes the
+        // agent's, the worktree is lent to it (writable in fix/tests), the rest of the data dir is closed.
+        closeAccess = await openAgentAccess(runAs, {
+          home: home.dir,
+          homesRoot: this.settings.homesRoot,
+          worktree: req.worktree,
+          writable: !READ_ONLY_MODES.has(req.mode),
+        });
       }
       const args = buildClaudeArgs({
         mode: req.mode,
@@ -214,6 +240,7 @@ export class ClaudeExecutor implements Executor {
           input: req.prompt,
           timeoutMs: req.timeoutMs,
           signal: req.signal,
+          ...(runAs ? { uid: runAs.user.uid, gid: runAs.user.gid } : {}),
           onStdoutLine: eventLineHandler(state, req, progressErrors),
         });
       } catch (err) {
@@ -266,6 +293,7 @@ export class ClaudeExecutor implements Executor {
         throw err instanceof ExecutorError ? err.withSpent(spendOf(state, model)) : err;
       }
     } finally {
+      await closeAccess?.();
       await home.dispose();
     }
   }

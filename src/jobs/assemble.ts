@@ -5,6 +5,7 @@ import { CodexExecutor } from "../executors/codex.js";
 import { clearCodexHomes } from "../executors/home.js";
 import type { Executor } from "../executors/types.js";
 import type { Octokit } from "../github/client.js";
+import type { RunAs } from "../security/agent-user.js";
 import type { ClaudeOperatorSettings, Settings } from "../settings.js";
 import type { RunStore } from "../store/runs.js";
 import { Workspaces } from "../workspace/workspaces.js";
@@ -42,7 +43,7 @@ export function buildPipelineDeps(input: {
         apiKey: settings.codexApiKey,
         passEnv: settings.codexPassEnv,
         defaultModel: settings.codexModel,
-        runAs: settings.agentUser ? { user: settings.agentUser, dataDir: settings.dataDir } : null,
+        runAs: agentRunAs(settings),
       }),
     claude:
       input.claude !== undefined
@@ -98,7 +99,13 @@ function claudeFactory(settings: Settings, claude: ClaudeOperatorSettings): Pipe
       maxTurns: limits.maxTurns,
       maxBudgetUsd: limits.maxBudgetUsd,
       maxRetries: claude.maxRetries,
+      runAs: agentRunAs(settings),
     });
+}
+
+/** AGENT_USER for every agent the app starts (codex and claude alike), or null to run as the app's user. */
+function agentRunAs(settings: Settings): RunAs | null {
+  return settings.agentUser ? { user: settings.agentUser, dataDir: settings.dataDir } : null;
 }
 
 function codexHomesRoot(settings: Settings): string {

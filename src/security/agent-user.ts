@@ -5,13 +5,15 @@ import path from "node:path";
 /**
  * Running the agent as a separate, unprivileged OS user (AGENT_USER).
  *
- * Codex's read-only sandbox confines writes, not reads: a prompt-injected agent can `cat` every file
- * the OS user it runs as can read (the GitHub App private key, the run database, other jobs'
- * worktrees). The only defence that holds is the kernel's: run codex as another user that owns
- * nothing of the bot's. This module resolves that user and, around each run, gives it exactly its
- * own CODEX_HOME (owned by it) and its own worktree and mirror (group-readable while the run lasts),
- * and takes group/other access away from everything else in the data directory.
- * Operator set-up: docs/security.md.
+ * Codex's read-only sandbox confines writes, not reads, and Claude Code's commands (read-only git,
+ * the operator's `bashAllow` such as a test runner running the PR's code) run with no sandbox at all:
+ * a prompt-injected agent can `cat` every file the OS user it runs as can read (the GitHub App
+ * private key, the run database, other jobs' worktrees). The only defence that holds is the
+ * kernel's: run the agent (codex, claude, `fix.verify`) as another user that owns nothing of the
+ * bot's. This module resolves that user and, around each run, gives it exactly its own home
+ * (CODEX_HOME, or claude's HOME/CLAUDE_CONFIG_DIR; owned by it) and its own worktree and mirror
+ * (group-readable while the run lasts), and takes group/other access away from everything else in
+ * the data directory. Operator set-up: SECURITY.md.
  */
 
 export interface AgentUser {
@@ -76,7 +78,8 @@ const ownerOnly = (mode: number): number => mode & 0o700;
 
 /**
  * Prepares one run under `runAs` and returns the function that takes the run's access back.
- * - `home` (the per-run CODEX_HOME) is chowned to the agent: codex writes its state there;
+ * - `home` (the per-run CODEX_HOME or claude HOME) is chowned to the agent, with everything in it
+ *   (claude's model-key file included): the agent writes its state there;
  * - the worktree and its mirror (found through the worktree's `.git` file) get the agent's group,
  *   mode 0750, until release;
  * - directories leading to them inside the data dir get the agent's group, mode 0710 (traverse

@@ -1,12 +1,13 @@
 import { constants } from "node:fs";
-import { access, stat } from "node:fs/promises";
+import { access, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import type { AgentUser } from "./agent-user.js";
 
 /**
- * Start-up (and `doctor`) checks of what the agent could read. Codex's read-only sandbox confines
- * writes, not reads, so the agent can read whatever its OS user can: these checks say, in words an
- * operator can act on, when that includes the App's private key or the app's own data.
+ * Start-up (and `doctor`) checks of what the agents could read. Codex's read-only sandbox confines
+ * writes, not reads, and Claude's commands run with no sandbox at all, so an agent can read whatever
+ * its OS user can: these checks say, in words an operator can act on, when that includes the App's
+ * private key or the app's own data, and when AGENT_USER could not even start the agents.
  * They only report; they change nothing.
  */
 
@@ -18,12 +19,24 @@ export interface PreflightInput {
   dataDir: string;
   /** Other secret files worth checking, e.g. the `.env` next to the app. Missing files are skipped. */
   extraSecretFiles?: string[];
+  /**
+   * Programs AGENT_USER must be able to run: the codex and claude binaries and the node that runs
+   * codex's launcher. Only checked under AGENT_USER; missing files are reported too.
+   */
+  agentPrograms?: string[];
   /** The app's own uid (tests pass one); default process.getuid(). */
   appUid?: number;
 }
 
 export interface PreflightWarning {
-  code: "same-user" | "key-readable" | "secret-readable" | "agent-is-root" | "data-dir-unreachable" | "not-root";
+  code:
+    | "same-user"
+    | "key-readable"
+    | "secret-readable"
+    | "agent-is-root"
+    | "data-dir-unreachable"
+    | "not-root"
+    | "program-not-executable";
   message: string;
 }
 
@@ -39,22 +52,39 @@ export interface Access {
  * read `file`: every directory on the way must be searchable (x) and the file readable (r).
  */
 export async function canUserRead(file: string, user: { uid: number; gid: number }): Promise<Access> {
-  const resolved = path.resolve(file);
-  if (user.uid === 0) return { read: true, unknown: false };
+  const { allowed, unknown } = await canUser(file, user, 0o4);
+  return { read: allowed, unknown };
+}
+
+/** Whether `user` can execute `file` (exec follows links): search on every directory on the way, x on the file. */
+export async function canUserExecute(file: string, user: { uid: number; gid: number }): Promise<{ execute: boolean; unknown: boolean }> {
+  const { allowed, unknown } = await canUser(file, user, 0o1);
+  return { execute: allowed, unknown };
+}
+
+async function canUser(file: string, user: { uid: number; gid: number }, bit: number): Promise<{ allowed: boolean; unknown: boolean }> {
+  const given = path.resolve(file);
+  if (user.uid === 0) return { allowed: true, unknown: false };
+  try {
+    // A link is opened through its own directories and then its target's (node_modules/.bin/claude).
+    const target = await realpath(given);
+    for (const dir of new Set([...directoriesTo(given), ...directoriesTo(target)])) {
+      if (!allows(await stat(dir), user, 0o1)) return { allowed: false, unknown: false };
+    }
+    return { allowed: allows(await stat(target), user, bit), unknown: false };
+  } catch {
+    return { allowed: false, unknown: true };
+  }
+}
+
+/** `/`, `/a`, `/a/b` for `/a/b/file`. */
+function directoriesTo(file: string): string[] {
   const chain: string[] = [];
-  for (let d = path.dirname(resolved); ; d = path.dirname(d)) {
+  for (let d = path.dirname(file); ; d = path.dirname(d)) {
     chain.unshift(d);
     if (path.dirname(d) === d) break;
   }
-  try {
-    for (const dir of chain) {
-      if (!allows(await stat(dir), user, 0o1)) return { read: false, unknown: false };
-    }
-    const info = await stat(resolved);
-    return { read: allows(info, user, 0o4), unknown: false };
-  } catch {
-    return { read: false, unknown: true };
-  }
+  return chain;
 }
 
 /** Owner bits for the owner, else group bits for the group, else other bits (POSIX order). */
@@ -80,15 +110,15 @@ export async function agentIsolationWarnings(input: PreflightInput): Promise<Pre
     warnings.push({
       code: "same-user",
       message:
-        `the agent runs as the app's own OS user (uid ${appUid}): codex's read-only sandbox does not stop reads, so a ` +
-        `prompt-injected agent can read ${readable.length > 0 ? `${readable.join(", ")}, ` : ""}the run database and ` +
-        `other jobs' workspaces under ${input.dataDir}. Set AGENT_USER to an unprivileged user (docs/security.md).`,
+        `the agents run as the app's own OS user (uid ${appUid}): codex's read-only sandbox does not stop reads and ` +
+        `Claude's commands run unsandboxed, so a prompt-injected agent can read ${readable.length > 0 ? `${readable.join(", ")}, ` : ""}` +
+        `the run database and other jobs' workspaces under ${input.dataDir}. Set AGENT_USER to an unprivileged user (SECURITY.md).`,
     });
     for (const s of secrets) {
       if (await exists(s.file)) {
         warnings.push({
           code: s.file === input.privateKeyPath ? "key-readable" : "secret-readable",
-          message: `the agent can read ${s.what}: it runs as the same OS user as the app. Set AGENT_USER (docs/security.md).`,
+          message: `the agents can read ${s.what}: they run as the same OS user as the app. Set AGENT_USER (SECURITY.md).`,
         });
       }
     }
@@ -109,7 +139,7 @@ export async function agentIsolationWarnings(input: PreflightInput): Promise<Pre
   } else if (appUid !== 0) {
     warnings.push({
       code: "not-root",
-      message: `AGENT_USER is set but the app runs as uid ${appUid}, not root: it cannot start processes as ${label}.`,
+      message: `AGENT_USER is set but the app runs as uid ${appUid}, not root: it cannot start the agents as ${label}.`,
     });
   }
   for (const s of secrets) {
@@ -127,11 +157,22 @@ export async function agentIsolationWarnings(input: PreflightInput): Promise<Pre
     if (info && !allows(info, user, 0o1)) {
       warnings.push({
         code: "data-dir-unreachable",
-        message: `AGENT_USER ${label} cannot reach DATA_DIR ${dataDir} (no search permission on ${d}): codex will not find its home or worktree.`,
+        message: `AGENT_USER ${label} cannot reach DATA_DIR ${dataDir} (no search permission on ${d}): the agents will not find their homes or worktrees.`,
       });
       break;
     }
     if (path.dirname(d) === d) break;
+  }
+  for (const program of new Set(input.agentPrograms ?? [])) {
+    const a = await canUserExecute(program, user);
+    if (a.unknown) {
+      warnings.push({ code: "program-not-executable", message: `${program} does not exist: AGENT_USER ${label} cannot run it.` });
+    } else if (!a.execute) {
+      warnings.push({
+        code: "program-not-executable",
+        message: `AGENT_USER ${label} cannot run ${program} (no execute permission on it or search permission on a directory above it): every run of that agent would fail. Make it and its directories world-executable (chmod o+x).`,
+      });
+    }
   }
   return warnings;
 }
