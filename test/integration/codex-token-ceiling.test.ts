@@ -21,7 +21,7 @@ import {
 } from "../helpers/mock-responses.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { deliver, issueCommentPayload, pullRequestPayload } from "../helpers/webhooks.js";
-import { reviewJson, scenario, type Scenario } from "./helpers.js";
+import { claudeReviewJson, reviewJson, scenario, type Scenario } from "./helpers.js";
 
 /**
  * Issue 4, the Codex token ceiling and the spend of failed agents, with the real pinned codex (and
@@ -158,25 +158,6 @@ describe("CodexExecutor with a token ceiling (real codex)", () => {
   });
 });
 
-/** Claude's review of the scenario's change (the same division bug as codex's). */
-function claudeReview() {
-  return {
-    findings: [
-      {
-        title: "Division by zero is not guarded",
-        body: "When `b` is 0, `divide` returns Infinity.",
-        priority: 1,
-        confidence_score: 0.8,
-        code_location: { file_path: "src/math.js", line_range: { start: 6, end: 6 } },
-        anchor_code: "  return a / b;",
-        suggestion: null,
-      },
-    ],
-    overall_correctness: "patch is incorrect",
-    overall_explanation: "divide() lacks a zero check.",
-    overall_confidence_score: 0.7,
-  };
-}
 
 describe("a review by codex and claude when one of them stops early", () => {
   let sc: Scenario;
@@ -211,7 +192,7 @@ describe("a review by codex and claude when one of them stops early", () => {
     const { reviews, final, run } = await review(
       "executors: [codex, claude]\ncodex:\n  max_tokens: 50000\n",
       [exec("sleep 1; cat src/math.js", BIG), exec("sleep 20; cat README.md"), message(reviewJson(null))],
-      [structured(claudeReview())],
+      [structured(claudeReviewJson())],
     );
     // Codex really worked before it was stopped: its first command completed with exit code 0.
     expect(sc.mock!.requests.length).toBeLessThanOrEqual(2);
@@ -241,7 +222,7 @@ describe("a review by codex and claude when one of them stops early", () => {
     const { reviews, final, run } = await review(
       "executors: [codex, claude]\nclaude:\n  max_turns: 1\n",
       (req) => (req.hasToolOutput ? message(reviewJson(null)) : exec("cat src/math.js")),
-      afterToolResult(toolUse("Bash", { command: "git log --oneline -1" }, { usage: { inputTokens: 2_000, outputTokens: 40 } }), structured(claudeReview())),
+      afterToolResult(toolUse("Bash", { command: "git log --oneline -1" }, { usage: { inputTokens: 2_000, outputTokens: 40 } }), structured(claudeReviewJson())),
     );
     expect(claudeMock!.requests).toHaveLength(1);
     expect(reviews).toHaveLength(1);
@@ -261,7 +242,7 @@ describe("a review by codex and claude when one of them stops early", () => {
     const { reviews, final, run } = await review(
       "codex:\n  max_tokens: 50000\n",
       [exec("sleep 1; cat src/math.js", BIG), exec("sleep 20; cat README.md"), message(reviewJson(null))],
-      [structured(claudeReview())],
+      [structured(claudeReviewJson())],
     );
     expect(reviews).toHaveLength(0);
     expect(claudeMock!.requests).toHaveLength(0);

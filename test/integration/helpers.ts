@@ -137,3 +137,36 @@ export function reviewJson(worktreeHint: string | null, overrides: Record<string
   });
 }
 
+
+/** Claude's review of the scenario's change: the division bug codex reports (worded differently), and with `own` one of its own. */
+export function claudeReviewJson(options: { own?: boolean } = {}) {
+  return {
+    findings: [
+      {
+        title: "Division by zero is not guarded",
+        body: "When `b` is 0, `divide` returns Infinity.",
+        priority: 1,
+        confidence_score: 0.8,
+        code_location: { file_path: "src/math.js", line_range: { start: 6, end: 6 } },
+        anchor_code: "  return a / b;",
+        suggestion: null,
+      },
+      ...(options.own
+        ? [
+            {
+              title: "Export a named constant for the precision",
+              body: "Callers compare floats without a tolerance.",
+              priority: 2,
+              confidence_score: 0.5,
+              code_location: { file_path: "src/math.js", line_range: { start: 5, end: 5 } },
+              anchor_code: "export function divide(a, b) {",
+              suggestion: null,
+            },
+          ]
+        : []),
+    ],
+    overall_correctness: "patch is incorrect",
+    overall_explanation: "divide() lacks a zero check.",
+    overall_confidence_score: 0.7,
+  };
+}

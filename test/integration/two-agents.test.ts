@@ -3,38 +3,10 @@ import { defaultClaudeBin } from "../../src/settings.js";
 import { afterToolResult, apiError, hang, httpError, startMockMessages, structured, toolUse, type MockMessages, type Script } from "../helpers/mock-messages.js";
 import { execCommand, message } from "../helpers/mock-responses.js";
 import { deliver, pullRequestPayload } from "../helpers/webhooks.js";
-import { reviewJson, scenario, type Scenario } from "./helpers.js";
+import { claudeReviewJson, reviewJson, scenario, type Scenario } from "./helpers.js";
 
 const CLAUDE_KEY = "sk-ant-test-0123456789abcdef";
 
-/** Claude's view of the change: the same division bug (worded differently) plus one of its own. */
-function claudeReview() {
-  return {
-    findings: [
-      {
-        title: "Division by zero is not guarded",
-        body: "When `b` is 0, `divide` returns Infinity.",
-        priority: 1,
-        confidence_score: 0.8,
-        code_location: { file_path: "src/math.js", line_range: { start: 6, end: 6 } },
-        anchor_code: "  return a / b;",
-        suggestion: null,
-      },
-      {
-        title: "Export a named constant for the precision",
-        body: "Callers compare floats without a tolerance.",
-        priority: 2,
-        confidence_score: 0.5,
-        code_location: { file_path: "src/math.js", line_range: { start: 5, end: 5 } },
-        anchor_code: "export function divide(a, b) {",
-        suggestion: null,
-      },
-    ],
-    overall_correctness: "patch is incorrect",
-    overall_explanation: "divide() lacks a zero check.",
-    overall_confidence_score: 0.7,
-  };
-}
 
 describe("codex and claude in parallel", () => {
   let sc: Scenario;
@@ -67,7 +39,7 @@ describe("codex and claude in parallel", () => {
   }
 
   it("merges both reviews: the shared finding is marked agreed and ranked first, the rest kept with their agent", async () => {
-    const { review, final, app } = await run(() => afterToolResult(toolUse("Bash", { command: "git log --oneline -1" }), structured(claudeReview())));
+    const { review, final, app } = await run(() => afterToolResult(toolUse("Bash", { command: "git log --oneline -1" }), structured(claudeReviewJson({ own: true }))));
     // Both agents really ran: codex's command output reached its model, claude's tool result reached its.
     expect(sc.mock!.requests[1]!.toolOutputs.join("\n")).toMatch(/Process exited with code 0/);
     expect(claudeMock.requests.some((r) => r.toolResults.length > 0)).toBe(true);
@@ -106,7 +78,7 @@ describe("codex and claude in parallel", () => {
       n === 1
         ? httpError(429, apiError("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"))
         : req.hasToolResult
-          ? structured(claudeReview())
+          ? structured(claudeReviewJson({ own: true }))
           : toolUse("Bash", { command: "git log --oneline -1" }),
     );
     const app = await sc.start((req) => (req.hasToolOutput ? message(reviewJson(null)) : execCommand("cat src/math.js")), {

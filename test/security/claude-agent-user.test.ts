@@ -13,7 +13,7 @@ import { startMockMessages, structured, text, toolUse, type MockMessages, type M
 import { message } from "../helpers/mock-responses.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { deliver, pullRequestPayload, WEBHOOK_SECRET } from "../helpers/webhooks.js";
-import { reviewJson, scenario, type Scenario } from "../integration/helpers.js";
+import { claudeReviewJson, reviewJson, scenario, type Scenario } from "../integration/helpers.js";
 import { ensureAgentUser } from "./fixture.js";
 
 /**
@@ -310,22 +310,7 @@ describe("claude reviews under AGENT_USER through the app", () => {
     const uidsWhileRunning: number[] = [];
     claudeMock = await startMockMessages((req) => {
       if (req.hasToolResult) {
-        return structured({
-          findings: [
-            {
-              title: "Division by zero is not guarded",
-              body: "When `b` is 0, `divide` returns Infinity.",
-              priority: 1,
-              confidence_score: 0.8,
-              code_location: { file_path: "src/math.js", line_range: { start: 6, end: 6 } },
-              anchor_code: "  return a / b;",
-              suggestion: null,
-            },
-          ],
-          overall_correctness: "patch is incorrect",
-          overall_explanation: "divide() lacks a zero check.",
-          overall_confidence_score: 0.7,
-        });
+        return structured(claudeReviewJson());
       }
       // claude is waiting on this answer: every process of the run is alive now.
       uidsWhileRunning.push(...uidsOfProcessesWithEnv(`CLAUDE_CONFIG_DIR=${path.join(sc.dataDir, "codex-homes")}`));
