@@ -17,6 +17,12 @@ const commaList = z
   .optional()
   .transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0));
 
+/** Claude permission patterns may contain commas ("npx vitest run --reporter=a,b"), so this list splits on ";". */
+const semicolonList = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? "").split(";").map((s) => s.trim()).filter((s) => s.length > 0));
+
 const positiveInt = (fallback: number) =>
   z
     .string()
@@ -71,6 +77,7 @@ const envSchema = z.object({
   CLAUDE_MODEL: optionalString,
   CLAUDE_PASS_ENV: commaList,
   CLAUDE_MAX_RETRIES: positiveInt(2),
+  CLAUDE_FIX_COMMANDS: semicolonList,
   PRICE_TABLE: optionalString,
   AGENT_TIMEOUT_CAP_SECONDS: positiveInt(60 * 60),
   AGENT_USER: optionalString,
@@ -121,6 +128,12 @@ export interface ClaudeOperatorSettings {
   model: string | null;
   passEnv: string[];
   maxRetries: number;
+  /**
+   * CLAUDE_FIX_COMMANDS: Bash commands (permission patterns such as "npm test" or "npx vitest run *")
+   * Claude may run in fix/tests runs, besides read-only git. They run without a sandbox and a test
+   * runner runs the pull request's code: meant for hosts with AGENT_USER. Default none.
+   */
+  fixCommands?: string[];
 }
 
 export class SettingsError extends Error {
@@ -203,6 +216,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
             model: e.CLAUDE_MODEL,
             passEnv: e.CLAUDE_PASS_ENV,
             maxRetries: e.CLAUDE_MAX_RETRIES,
+            fixCommands: e.CLAUDE_FIX_COMMANDS,
           }
         : null,
     priceTable: parsePriceTable(e.PRICE_TABLE),

@@ -99,6 +99,7 @@ function claudeFactory(settings: Settings, claude: ClaudeOperatorSettings): Pipe
       maxTurns: limits.maxTurns,
       maxBudgetUsd: limits.maxBudgetUsd,
       maxRetries: claude.maxRetries,
+      bashAllow: claude.fixCommands ?? [],
       runAs: agentRunAs(settings),
     });
 }

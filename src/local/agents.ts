@@ -84,6 +84,7 @@ export function localAgents(
         maxTurns: config.claude.max_turns,
         maxBudgetUsd: config.claude.max_budget_usd,
         maxRetries: claude.maxRetries,
+        bashAllow: claude.fixCommands ?? [],
       }),
       request: { model: overrides.model ?? config.claude.model ?? claude.model, reasoningEffort: null, tokenCeiling: null },
     };

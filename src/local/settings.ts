@@ -110,6 +110,7 @@ export function localClaudeSettings(env: NodeJS.ProcessEnv): LocalClaudeSettings
     model: env.CLAUDE_MODEL?.trim() || null,
     passEnv: list(env.CLAUDE_PASS_ENV),
     maxRetries: wholeNumber(env.CLAUDE_MAX_RETRIES, 2, "CLAUDE_MAX_RETRIES"),
+    fixCommands: (env.CLAUDE_FIX_COMMANDS ?? "").split(";").map((s) => s.trim()).filter((s) => s.length > 0),
   };
 }
 
