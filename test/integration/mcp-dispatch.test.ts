@@ -4,11 +4,13 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { pino } from "pino";
 import { ProbotOctokit } from "probot";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { reportAbandoned } from "../../src/jobs/abandoned.js";
 import type { PipelineDeps } from "../../src/jobs/deps.js";
 import { logicalKey } from "../../src/jobs/queue.js";
 import { describeTrigger } from "../../src/jobs/trigger.js";
+import { BullQueue } from "../../src/jobs/bullmq-queue.js";
+import type { JobQueue } from "../../src/jobs/queue.js";
 import { SqliteQueue } from "../../src/jobs/sqlite-queue.js";
 import { runningFixes } from "../../src/fix/registry.js";
 import type { RunSummary } from "../../src/store/runs.js";
@@ -16,6 +18,7 @@ import type { Job } from "../../src/types.js";
 import { APP_ID, INSTALLATION_ID, PRIVATE_KEY, startApp, testSettings, type RunningApp } from "../helpers/app-server.js";
 import { INSTALLATION_TOKEN } from "../helpers/fake-github.js";
 import { applyPatch, execCommand, message, startMockResponses, type MockRequest, type MockResponses, type Turn } from "../helpers/mock-responses.js";
+import { startRedis, type RedisServer } from "../helpers/redis.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { pullRequestPayload } from "../helpers/webhooks.js";
 import { CLI, ROOT, TSX } from "../unit/cli/fixture.js";
@@ -31,15 +34,22 @@ import { reviewJson, scenario, writeCodexTemplate, type Scenario } from "./helpe
 const GUARD_PATCH =
   '*** Begin Patch\n*** Update File: src/math.js\n@@\n-  return a / b;\n+  if (b === 0) throw new RangeError("division by zero");\n+  return a / b;\n*** End Patch\n';
 
-type DurableApp = RunningApp<SqliteQueue>;
 
-/** The app as `npm start` runs it with the embedded durable queue: one SQLite file for queue and runs. */
-function startDurableApp(dataDir: string): Promise<DurableApp> {
+type DurableApp = RunningApp<JobQueue>;
+
+/**
+ * The app as `npm start` runs it: the embedded SQLite queue (one file for queue and runs), or with
+ * QUEUE_URL the BullMQ queue on Redis (runs still in the SQLite file).
+ */
+function startDurableApp(dataDir: string, queueUrl: string | null): Promise<DurableApp> {
   const settings = testSettings(dataDir);
-  return startApp(settings, {
+  return startApp<JobQueue>(settings, {
     databasePath: path.join(dataDir, "codex-pr-bot.sqlite"),
-    // A short poll picks up the MCP process's jobs quickly.
-    queue: (log, database) => new SqliteQueue({ database, concurrency: settings.concurrency, log, pollMs: 100 }),
+    queue: (log, database) =>
+      queueUrl
+        ? new BullQueue({ url: queueUrl, concurrency: settings.concurrency, log })
+        : // A short poll picks up the MCP process's jobs quickly.
+          new SqliteQueue({ database, concurrency: settings.concurrency, log, pollMs: 100 }),
   });
 }
 
@@ -53,7 +63,18 @@ function git(bare: string, ...args: string[]): string {
   return execFileSync("git", ["--git-dir", bare, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 }
 
-describe("MCP review_pr / fix_pr dispatch to the GitHub App", () => {
+// The whole flow runs on the embedded queue; with QUEUE_URL (Redis) the review_pr flow runs again,
+// the rest being the same code whatever the queue.
+describe.each(["sqlite", "redis"] as const)("MCP review_pr / fix_pr dispatch to the GitHub App (%s queue)", (backend) => {
+  const sqliteOnly = it.skipIf(backend !== "sqlite");
+  let redis: RedisServer | null = null;
+  beforeAll(async () => {
+    if (backend === "redis") redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
   let sc: Scenario;
   let mock: MockResponses;
   let app: DurableApp;
@@ -83,7 +104,7 @@ describe("MCP review_pr / fix_pr dispatch to the GitHub App", () => {
     script = () => message("unexpected request");
     mock = await startMockResponses((req) => script(req));
     writeCodexTemplate(path.join(sc.dataDir, "codex-template"), mock.url);
-    app = await startDurableApp(sc.dataDir);
+    app = await startDurableApp(sc.dataDir, redis?.url ?? null);
     childEnv = {
       PATH: process.env.PATH ?? "",
       HOME: sc.dataDir,
@@ -94,6 +115,7 @@ describe("MCP review_pr / fix_pr dispatch to the GitHub App", () => {
       GHE_HOST: listener.host,
       GHE_PROTOCOL: "http",
       MCP_REQUESTED_BY: "alice",
+      ...(redis ? { QUEUE_URL: redis.url } : {}),
     };
   });
 
@@ -135,7 +157,7 @@ describe("MCP review_pr / fix_pr dispatch to the GitHub App", () => {
       .map((e) => e.item!);
   }
 
-  it("offers review_pr and fix_pr only with the app's credentials", async () => {
+  sqliteOnly("offers review_pr and fix_pr only with the app's credentials", async () => {
     const withKey = await connect();
     const names = (await withKey.listTools()).tools.map((t) => t.name);
     expect(names).toEqual(expect.arrayContaining(["review_local", "get_run", "review_pr", "fix_pr"]));
@@ -194,7 +216,7 @@ describe("MCP review_pr / fix_pr dispatch to the GitHub App", () => {
     expect(sc.gh.find("POST", /\/reactions$/)).toHaveLength(0);
   });
 
-  it("fix_pr queues a fix: codex edits the PR head and the app opens a fix PR and replies in the conversation", async () => {
+  sqliteOnly("fix_pr queues a fix: codex edits the PR head and the app opens a fix PR and replies in the conversation", async () => {
     script = (req) => {
       if (req.toolOutputs.length === 0) return execCommand("grep -n 'a / b' src/math.js");
       if (req.toolOutputs.length === 1) return applyPatch(GUARD_PATCH);
@@ -229,7 +251,7 @@ describe("MCP review_pr / fix_pr dispatch to the GitHub App", () => {
     expect(replies[0]).not.toContain("@");
   });
 
-  it("the executor a dispatch names is the one that runs: claude, not set up here, fails clearly in the PR conversation", async () => {
+  sqliteOnly("the executor a dispatch names is the one that runs: claude, not set up here, fails clearly in the PR conversation", async () => {
     const client = await connect();
     const result = await client.callTool({ name: "fix_pr", arguments: { owner: "octo", repo: "demo", number: 7, instruction: "x", executor: "claude" } });
     expect(result.isError ?? false).toBe(false);
@@ -248,7 +270,7 @@ describe("MCP review_pr / fix_pr dispatch to the GitHub App", () => {
     expect(sc.gh.unexpected).toEqual([]);
   });
 
-  it("answers bad requests with clear tool errors and queues nothing", async () => {
+  sqliteOnly("answers bad requests with clear tool errors and queues nothing", async () => {
     const client = await connect();
     const call = (name: string, args: Record<string, unknown>) => client.callTool({ name, arguments: args });
 
@@ -284,7 +306,7 @@ describe("MCP review_pr / fix_pr dispatch to the GitHub App", () => {
     expect(sc.gh.unexpected).toEqual([]);
   });
 
-  it("refuses to queue into a database no app uses, and an invalid MCP_REQUESTED_BY", async () => {
+  sqliteOnly("refuses to queue into a database no app uses, and an invalid MCP_REQUESTED_BY", async () => {
     const elsewhere = await connect({ ...childEnv, DATA_DIR: makeTempDir("mcp-dispatch-elsewhere") });
     const lost = await elsewhere.callTool({ name: "review_pr", arguments: { owner: "octo", repo: "demo", number: 7 } });
     expect(lost.isError).toBe(true);
@@ -299,7 +321,7 @@ describe("MCP review_pr / fix_pr dispatch to the GitHub App", () => {
     expect(sc.gh.find("GET", /\/installation$/)).toHaveLength(0);
   });
 
-  it("a dispatched job the queue gives up on is reported in the PR conversation, mentioning nobody", async () => {
+  sqliteOnly("a dispatched job the queue gives up on is reported in the PR conversation, mentioning nobody", async () => {
     const octokit = new ProbotOctokit({ auth: { token: "t" }, retry: { enabled: false }, throttle: { enabled: false } });
     const deps = {
       log: pino({ level: "silent" }),
@@ -331,7 +353,7 @@ describe("MCP review_pr / fix_pr dispatch to the GitHub App", () => {
     expect(describeTrigger({ kind: "dispatch", via: "mcp", requestedBy: "bob", executor: "claude" })).toBe("MCP dispatch by bob (claude)");
   });
 
-  it("keys every dispatch apart: never deduplicated against a push's review of the same head", () => {
+  sqliteOnly("keys every dispatch apart: never deduplicated against a push's review of the same head", () => {
     const base: Job = {
       id: "a",
       deliveryId: "d",
