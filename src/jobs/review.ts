@@ -1,3 +1,4 @@
+import { agentLabel } from "../fix/body.js";
 import { matchesBranch } from "../config/paths.js";
 import { severityToPriority } from "../config/schema.js";
 import { CheckRun, type Conclusion } from "../github/checks.js";
@@ -5,7 +6,7 @@ import { botReviewBodies } from "../github/comments.js";
 import { fetchPull } from "../github/pulls.js";
 import { postReview } from "../github/reviews.js";
 import { buildPrompt } from "../prompts/build.js";
-import { composeReview } from "../review/compose.js";
+import { composeReview, quoteNotes } from "../review/compose.js";
 import { extractFingerprints } from "../review/fingerprint.js";
 import { buildAnnotations, formatCheckOutput, formatProgress } from "../review/format.js";
 import type { Finding } from "../types.js";
@@ -109,7 +110,7 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
 
     const retryNote = await scheduleRetry(ctx, agents.figures, relevant);
     const allNotes = [...retryIntro(ctx, agreed), ...agents.notes, ...(retryNote ? [retryNote] : [])];
-    const notes = allNotes.length > 0 ? `\n\n${allNotes.map((n) => `> ${n}`).join("\n>\n")}` : "";
+    const notes = quoteNotes(allNotes);
 
     const posted = new Set(extractFingerprints((await botReviewBodies(octokit, coords, ctx.job.prNumber)).join("\n")));
     const composed = composeReview({
@@ -237,7 +238,7 @@ function conclusionFor(findings: Finding[]): Conclusion {
  */
 function failedAgentLabel(ctx: JobContext, mode: "review" | "audit"): string {
   const first = executorNames(ctx, mode).find((n) => n === "codex" || ctx.deps.claude !== null);
-  return first === "claude" ? "Claude" : "Codex";
+  return agentLabel(first);
 }
 
 /** A retry gets a check run of its own, so it cannot overwrite the first run's result on the commit. */
