@@ -12,16 +12,21 @@ import { AgentUserError, parseAgentUser, type AgentUser } from "./security/agent
  * first webhook.
  */
 
+/** "a, b,,c" → ["a", "b", "c"]: the list variables of the app and of the local front doors alike. */
+export function splitList(value: string | undefined, separator: "," | ";" = ","): string[] {
+  return (value ?? "").split(separator).map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
 const commaList = z
   .string()
   .optional()
-  .transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0));
+  .transform((v) => splitList(v));
 
 /** Claude permission patterns may contain commas ("npx vitest run --reporter=a,b"), so this list splits on ";". */
 const semicolonList = z
   .string()
   .optional()
-  .transform((v) => (v ?? "").split(";").map((s) => s.trim()).filter((s) => s.length > 0));
+  .transform((v) => splitList(v, ";"));
 
 const positiveInt = (fallback: number) =>
   z

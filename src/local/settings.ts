@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { CodexSettings } from "../executors/codex.js";
-import { defaultClaudeBin, defaultCodexBin, type ClaudeOperatorSettings } from "../settings.js";
+import { defaultClaudeBin, defaultCodexBin, splitList, type ClaudeOperatorSettings } from "../settings.js";
 import { DATABASE_FILE } from "../store/db.js";
 
 /**
@@ -74,13 +74,6 @@ export function codexTemplateDir(env: NodeJS.ProcessEnv, cwd: string): string | 
   return existsSync(fallback) ? fallback : null;
 }
 
-function list(value: string | undefined): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-}
-
 function wholeNumber(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value.trim() === "") return fallback;
   const n = Number(value);
@@ -108,9 +101,9 @@ export function localClaudeSettings(env: NodeJS.ProcessEnv): LocalClaudeSettings
     oauthToken,
     baseUrl,
     model: env.CLAUDE_MODEL?.trim() || null,
-    passEnv: list(env.CLAUDE_PASS_ENV),
+    passEnv: splitList(env.CLAUDE_PASS_ENV),
     maxRetries: wholeNumber(env.CLAUDE_MAX_RETRIES, 2, "CLAUDE_MAX_RETRIES"),
-    fixCommands: (env.CLAUDE_FIX_COMMANDS ?? "").split(";").map((s) => s.trim()).filter((s) => s.length > 0),
+    fixCommands: splitList(env.CLAUDE_FIX_COMMANDS, ";"),
   };
 }
 
@@ -123,7 +116,7 @@ export function loadLocalSettings(env: NodeJS.ProcessEnv = process.env, cwd = pr
       homesRoot: path.join(stateDir, "codex-homes"),
       homeTemplate: codexTemplateDir(env, cwd),
       apiKey: env.CODEX_API_KEY?.trim() || env.OPENAI_API_KEY?.trim() || null,
-      passEnv: list(env.CODEX_PASS_ENV),
+      passEnv: splitList(env.CODEX_PASS_ENV),
       defaultModel: env.CODEX_MODEL?.trim() || null,
     },
     claude: localClaudeSettings(env),
