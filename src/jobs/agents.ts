@@ -1,3 +1,4 @@
+import { agentLabel } from "../fix/body.js";
 import type { ExecutorName } from "../config/schema.js";
 import { Cancelled, ExecutorError, type ExecutorFailure } from "../errors.js";
 import { mergeReviews } from "../executors/merge.js";
@@ -122,7 +123,7 @@ function combine(
   const figures: AgentFigures[] = settled.map((s, i) => {
     const name = names[i]!;
     if (s.status === "rejected") {
-      const report = describeFailure(s.reason, ctx.secrets, ctx.job.id, name === "claude" ? "Claude" : "Codex");
+      const report = describeFailure(s.reason, ctx.secrets, ctx.job.id, agentLabel(name));
       const failure = s.reason instanceof ExecutorError ? s.reason.kind : null;
       const spent = failedSpend(ctx, name, s.reason);
       return { name, status: "failed", failure, ...spent, error: `${report.title}: ${firstLine(s.reason)}` };

@@ -1,3 +1,4 @@
+import { agentLabel } from "../fix/body.js";
 import { replyToPull } from "../github/comments.js";
 import { buildPrompt } from "../prompts/build.js";
 import { sanitizeAgentMarkdown } from "../review/sanitize.js";
@@ -50,7 +51,7 @@ export async function runAsk(ctx: JobContext): Promise<void> {
       .split("\n")
       .map((l) => `> ${l}`)
       .join("\n");
-    const body = `${quoted}\n\n${answer}\n\n<sub>Answered by ${name === "claude" ? "Claude" : "Codex"} at \`${ctx.pull.headSha.slice(0, 12)}\`${mention ? ` for ${mention.trim()}` : ""}.</sub>`;
+    const body = `${quoted}\n\n${answer}\n\n<sub>Answered by ${agentLabel(name)} at \`${ctx.pull.headSha.slice(0, 12)}\`${mention ? ` for ${mention.trim()}` : ""}.</sub>`;
     ctx.run.link({ comment: await replyToPull(ctx.octokit, ctx.coords, ctx.job.prNumber, body) });
     ctx.run.settle({ status: "succeeded", usage: result.usage });
   } finally {

@@ -3,6 +3,7 @@ import { severityToPriority, type ExecutorName, type RepoConfig } from "../confi
 import { Cancelled, WorkspaceError } from "../errors.js";
 import { CodexSandbox } from "../executors/sandbox.js";
 import {
+  agentLabel,
   busyReply,
   commitMessage,
   fixBody,
@@ -580,7 +581,7 @@ function alternativeOf(c: ReadyCandidate<Made>): PendingAlternative {
 
 /** One line on why an agent's run failed, for the PR body: redacted, without the stack. */
 function failureLine(ctx: JobContext, agent: ExecutorName, err: unknown): string {
-  const report = describeFailure(err, ctx.secrets, ctx.job.id, agent === "claude" ? "Claude" : "Codex");
+  const report = describeFailure(err, ctx.secrets, ctx.job.id, agentLabel(agent));
   const message = redactSecrets(err instanceof Error ? err.message : String(err), ctx.secrets).split("\n")[0]!.slice(0, 300);
   return `${report.title}: ${message}`;
 }

@@ -1,3 +1,4 @@
+import { agentLabel } from "../fix/body.js";
 import { formatHelp } from "../commands/help.js";
 import { DEFAULT_CONFIG, type RepoConfig } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
@@ -128,7 +129,7 @@ export function createWorker(deps: PipelineDeps): JobWorker {
     } catch (err) {
       // `@claude fix` (or a dispatch naming claude) failing must not read "Codex failed".
       const named = trigger.kind === "command" || trigger.kind === "dispatch" ? trigger.executor : undefined;
-      const report = describeFailure(err, secrets, job.id, named === "claude" ? "Claude" : "Codex");
+      const report = describeFailure(err, secrets, job.id, agentLabel(named));
       log[report.unexpected ? "error" : "warn"]({ err }, "job failed");
       run.settle({ status: runStatusOf(report.conclusion), error: report.title, ...spentOf(err) });
       if (expectsReply(trigger)) {

@@ -1,3 +1,4 @@
+import { agentLabel } from "../fix/body.js";
 import path from "node:path";
 import type { ExecutorName, RepoConfig } from "../config/schema.js";
 import { Cancelled, ExecutorError } from "../errors.js";
@@ -198,7 +199,7 @@ export function costFor(result: AgentRunResult): number | null {
 
 /** "Claude failed: <first line of the message>", for notes and reports. */
 export function failureLine(name: ExecutorName, err: unknown): string {
-  const agent = name === "claude" ? "Claude" : "Codex";
+  const agent = agentLabel(name);
   const kind =
     err instanceof ExecutorError
       ? err.kind === "timeout"
