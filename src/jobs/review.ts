@@ -8,7 +8,7 @@ import { postReview } from "../github/reviews.js";
 import { buildPrompt } from "../prompts/build.js";
 import { composeReview, quoteNotes } from "../review/compose.js";
 import { extractFingerprints } from "../review/fingerprint.js";
-import { buildAnnotations, formatCheckOutput, formatProgress } from "../review/format.js";
+import { buildAnnotations, formatCheckOutput, formatProgress, nothingToReviewSummary, unparsedFileLabel } from "../review/format.js";
 import type { Finding } from "../types.js";
 import type { JobContext } from "./context.js";
 import { checkoutPull } from "./checkout.js";
@@ -62,7 +62,7 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
       await check.complete({
         conclusion: "success",
         title: "Nothing to review",
-        summary: `Every changed file is excluded by the path filters.\n\n${checkout.skipped.map((p) => `- \`${p}\``).join("\n")}`,
+        summary: nothingToReviewSummary(checkout.skipped, checkout.unparsed, ctx.secrets),
       });
       return;
     }
@@ -117,6 +117,7 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
       outcome: { ...outcome, findings: relevant },
       mode,
       files: checkout.files,
+      unparsed: checkout.unparsed,
       alreadyPosted: posted,
       maxInline: ctx.config.review.max_inline_comments,
       belowThreshold,
@@ -155,7 +156,11 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
       outsideCount: placement.outside.length,
       duplicatesSkipped,
       filesReviewed: checkout.files.length,
-      filesSkipped: [...checkout.skipped, ...checkout.overLimit.map((o) => `${o.path} (over the ${o.reason === "max-files" ? "file" : "diff size"} limit)`)],
+      filesSkipped: [
+        ...checkout.skipped,
+        ...checkout.overLimit.map((o) => `${o.path} (over the ${o.reason === "max-files" ? "file" : "diff size"} limit)`),
+        ...checkout.unparsed.map((u) => unparsedFileLabel(u, ctx.secrets)),
+      ],
     });
     await check.complete({
       conclusion: movedTo ? "neutral" : conclusionFor(relevant),

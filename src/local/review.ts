@@ -2,7 +2,7 @@ import { filterPaths } from "../config/paths.js";
 import { severityToPriority, type ExecutorName, type RepoConfig, type Severity } from "../config/schema.js";
 import type { ReasoningEffort } from "../executors/types.js";
 import { buildPrompt } from "../prompts/build.js";
-import { parseUnifiedDiff } from "../review/diff.js";
+import { parseDiff, type UnparsedFile } from "../review/diff.js";
 import { placeFindings } from "../review/placement.js";
 import type { RunResult } from "../store/runs.js";
 import type { DiffFile, Finding, PlacementResult, Progress, ReviewOutcome, Usage } from "../types.js";
@@ -63,6 +63,8 @@ export interface LocalReviewResult {
   /** Files reviewed (after the path filters) and those the config excludes. */
   files: DiffFile[];
   skipped: string[];
+  /** Files whose diff could not be parsed: not reviewed; the posted review lists them with the reason. */
+  unparsed: UnparsedFile[];
   /** Findings at or above the minimum severity, on reviewable files. */
   outcome: ReviewOutcome;
   /** Where each finding lands on the diff: inline = on changed lines. */
@@ -140,9 +142,11 @@ interface Prepared {
 
 async function review(req: LocalReviewRequest, { root, config, source, range, repo, started }: Prepared): Promise<LocalReviewResult> {
   const diff = await localDiff(range, { uncommitted: req.uncommitted, maxBytes: req.maxDiffBytes ?? DEFAULT_MAX_DIFF, signal: req.signal });
-  const filtered = filterPaths(parseUnifiedDiff(diff), config.paths);
+  const parsed = parseDiff(diff);
+  const filtered = filterPaths(parsed.files, config.paths);
+  const unparsed = filterPaths(parsed.unparsed, config.paths);
   const files = filtered.kept;
-  const skipped = filtered.skipped.map((s) => s.path);
+  const skipped = [...filtered.skipped, ...unparsed.skipped].map((s) => s.path);
   const base: LocalReviewResult = {
     runId: null,
     repo,
@@ -152,6 +156,7 @@ async function review(req: LocalReviewRequest, { root, config, source, range, re
     configSource: source,
     files,
     skipped,
+    unparsed: unparsed.kept,
     outcome: { findings: [], verdict: "patch is correct", explanation: "", confidence: 1 },
     placement: { inline: [], outside: [] },
     belowThreshold: 0,
@@ -165,7 +170,8 @@ async function review(req: LocalReviewRequest, { root, config, source, range, re
     durationMs: 0,
   };
   if (files.length === 0) {
-    const explanation = skipped.length > 0 ? "Every changed file is excluded by the path filters." : "There are no changes to review.";
+    const explanation =
+      unparsed.kept.length > 0 ? "No changed file's diff could be read." : skipped.length > 0 ? "Every changed file is excluded by the path filters." : "There are no changes to review.";
     return { ...base, outcome: { ...base.outcome, explanation }, durationMs: Date.now() - started };
   }
 
