@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
+import { REDIS, skipWithout } from "../helpers/services.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { captureIO, CLI, CODEX_BIN, makeTemplate, TSX } from "../unit/cli/fixture.js";
 
@@ -18,18 +19,10 @@ const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKe
 let redis: RedisServer | null = null;
 let redisUrl: string | null = null;
 
-function hasRedis(): boolean {
-  return (process.env.PATH ?? "").split(path.delimiter).some((dir) => {
-    try {
-      return existsSync(path.join(dir, "redis-server"));
-    } catch {
-      return false;
-    }
-  });
-}
+const withoutRedis = skipWithout(REDIS, "doctor's Redis check against a live server and the worker start test (test/integration/cli-doctor.test.ts)");
 
 beforeAll(async () => {
-  if (!hasRedis()) return;
+  if (withoutRedis) return;
   redis = await startRedis();
   redisUrl = redis.url;
 });
@@ -177,7 +170,7 @@ describe("codex-pr-bot worker", () => {
     expect(badUrl.err()).toContain("QUEUE_URL must start with redis://");
   });
 
-  it.runIf(hasRedis())("starts on the shared queue and stops cleanly on SIGTERM", async () => {
+  it.skipIf(withoutRedis)("starts on the shared queue and stops cleanly on SIGTERM", async () => {
     const child = spawn(TSX, [CLI, "worker", "--concurrency", "1"], {
       cwd: base,
       env: { ...goodEnv(), QUEUE_URL: redisUrl!, LOG_LEVEL: "info" },
