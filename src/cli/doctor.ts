@@ -1,11 +1,12 @@
 import { createPrivateKey } from "node:crypto";
 import { createRequire } from "node:module";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { readDurableSettings } from "../jobs/create-queue.js";
+import { CODEX_CREDENTIALS_HINT, codexCredentialSource } from "../executors/codex-credentials.js";
 import { CodexSandbox } from "../executors/sandbox.js";
 import { CLAUDE_CREDENTIALS_HINT, loadLocalSettings } from "../local/settings.js";
 import { defaultClaudeBin, loadSettings } from "../settings.js";
@@ -189,20 +190,13 @@ async function claudeChecks(env: NodeJS.ProcessEnv, cwd: string): Promise<CheckR
 function credentialsCheck(env: NodeJS.ProcessEnv, template: string | null): CheckResult {
   if (env.CODEX_API_KEY?.trim()) return { name: "credentials", status: "ok", detail: "CODEX_API_KEY is set" };
   if (env.OPENAI_API_KEY?.trim()) return { name: "credentials", status: "ok", detail: "OPENAI_API_KEY is set (passed to codex as CODEX_API_KEY)" };
-  if (template !== null) {
-    if (existsSync(path.join(template, "auth.json"))) return { name: "credentials", status: "ok", detail: `codex login found in ${template}/auth.json` };
-    const config = path.join(template, "config.toml");
-    if (existsSync(config) && /^\s*model_provider\s*=/m.test(readFileSync(config, "utf8"))) {
-      return { name: "credentials", status: "ok", detail: `custom model provider configured in ${config}` };
-    }
-  }
+  const source = codexCredentialSource(null, template);
+  if (source !== null) return { name: "credentials", status: "ok", detail: source };
   return {
     name: "credentials",
     status: "fail",
     detail: "no model credentials: CODEX_API_KEY and OPENAI_API_KEY are unset and no codex login was found",
-    fix:
-      "Set CODEX_API_KEY to an OpenAI API key, or run `codex login` (then CODEX_HOME_TEMPLATE or ~/.codex holds auth.json), " +
-      "or configure a model_provider in the template's config.toml.",
+    fix: `${CODEX_CREDENTIALS_HINT[0]!.toUpperCase()}${CODEX_CREDENTIALS_HINT.slice(1)}.`,
   };
 }
 

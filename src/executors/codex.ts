@@ -7,6 +7,7 @@ import { openAgentAccess, type RunAs } from "../security/agent-user.js";
 import { hardenCodexHome } from "../security/codex-home.js";
 import { BASE_ENV_ALLOWLIST, buildEnv, run, SpawnError, type ExecResult } from "../util/exec.js";
 import { CodexEventState, readableProviderMessage } from "./codex-events.js";
+import { modelApiHost } from "./connection.js";
 import { parseReviewOutput, reviewJsonSchema } from "./findings.js";
 import { createCodexHome } from "./home.js";
 import { RolloutUsage } from "./rollout.js";
@@ -40,6 +41,8 @@ export interface CodexSettings {
    * sandbox does not stop reads: without this the agent can read the App's private key file.
    */
   runAs?: RunAs | null;
+  /** Retries of an unreachable model API a run sits through before it stops (connection.ts; default 5). */
+  connectRetries?: number;
 }
 
 const READ_ONLY_MODES: ReadonlySet<Mode> = new Set(["review", "audit", "ask"]);
@@ -137,11 +140,16 @@ export class CodexExecutor implements Executor {
         CODEX_API_KEY: this.settings.apiKey ?? undefined,
       });
 
-      const state = new CodexEventState();
+      const state = new CodexEventState({
+        modelApi: modelApiHost(this.settings.homeTemplate, this.settings.configOverrides ?? []),
+        maxRetries: this.settings.connectRetries,
+      });
       const progressErrors: string[] = [];
       // The ceiling stops the process like the timeout does (its whole group, through run()'s signal).
       const ceiling = req.tokenCeiling ?? null;
       const budget = new AbortController();
+      // Codex waits for an unreachable API for as long as the run may last: stop it after a few retries.
+      state.connection.onGiveUp = () => budget.abort();
       let overCeiling: Usage | null = null;
       const rollout = new RolloutUsage(path.join(home.dir, "sessions"), {
         onUsage: (total) => {
@@ -215,6 +223,7 @@ export class CodexExecutor implements Executor {
   /** Maps how the process ended to an ExecutorError or Cancelled; returns when the run succeeded. */
   private throwOnFailure(result: ExecResult, state: CodexEventState, timeoutMs: number, redact: (s: string) => string): void {
     const stderrTail = redact(tail(result.stderr, STDERR_TAIL));
+    if (state.connection.gaveUp !== null) throw new ExecutorError(redact(state.connection.gaveUp), "exit", stderrTail);
     if (result.aborted) throw new Cancelled("the codex run was cancelled");
     if (result.timedOut) {
       throw new ExecutorError(`codex did not finish within ${formatDuration(timeoutMs)} and was stopped`, "timeout", stderrTail);
@@ -224,6 +233,8 @@ export class CodexExecutor implements Executor {
       if (state.rateLimited) {
         throw new ExecutorError(`the model provider is rate limiting requests: ${message}`, "rate-limit", message);
       }
+      const unreachable = state.connection.failure(message);
+      if (unreachable !== null) throw new ExecutorError(redact(unreachable), "turn-failed", message);
       throw new ExecutorError(`the model provider reported: ${message}`, "turn-failed", message);
     }
     if (result.exitCode !== 0) {
@@ -232,6 +243,8 @@ export class CodexExecutor implements Executor {
       if (state.rateLimited) {
         throw new ExecutorError(`the model provider is rate limiting requests: ${reason}`, "rate-limit", stderrTail);
       }
+      const unreachable = state.connection.failure(errorLine(stderrTail) || null);
+      if (unreachable !== null) throw new ExecutorError(redact(unreachable), "exit", stderrTail);
       throw new ExecutorError(`codex ${how}${reason ? `: ${reason}` : ""}`, "exit", stderrTail);
     }
     if (!state.turnCompleted) {

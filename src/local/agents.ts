@@ -4,6 +4,7 @@ import type { ExecutorName, RepoConfig } from "../config/schema.js";
 import { Cancelled, ExecutorError } from "../errors.js";
 import { ClaudeExecutor } from "../executors/claude.js";
 import { CodexExecutor } from "../executors/codex.js";
+import { CODEX_CREDENTIALS_HINT, codexCredentialSource } from "../executors/codex-credentials.js";
 import { mergeReviews } from "../executors/merge.js";
 import { costOf } from "../executors/pricing.js";
 import { effectiveTokenCeiling } from "../executors/token-ceiling.js";
@@ -32,8 +33,11 @@ export class AgentSetupError extends Error {
   override readonly name = "AgentSetupError";
 }
 
-/** Fails before anything runs when an agent is asked for that cannot run. */
+/** Fails before anything runs when an agent is asked for that cannot run (codex would wait for the network until it times out). */
 export function checkAgents(names: readonly ExecutorName[], settings: LocalSettings): void {
+  if (names.includes("codex") && codexCredentialSource(settings.codex.apiKey, settings.codex.homeTemplate) === null) {
+    throw new AgentSetupError(`codex has no credentials: ${CODEX_CREDENTIALS_HINT} (see docs/cli.md)`);
+  }
   if (names.includes("claude") && settings.claude === null) {
     throw new AgentSetupError(`claude is not set up: ${CLAUDE_CREDENTIALS_HINT} (see docs/cli.md)`);
   }

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { CodexSettings } from "../executors/codex.js";
+import { DEFAULT_CONNECT_RETRIES } from "../executors/connection.js";
 import { defaultClaudeBin, defaultCodexBin, splitList, type ClaudeOperatorSettings } from "../settings.js";
 import { DATABASE_FILE } from "../store/db.js";
 
@@ -118,6 +119,7 @@ export function loadLocalSettings(env: NodeJS.ProcessEnv = process.env, cwd = pr
       apiKey: env.CODEX_API_KEY?.trim() || env.OPENAI_API_KEY?.trim() || null,
       passEnv: splitList(env.CODEX_PASS_ENV),
       defaultModel: env.CODEX_MODEL?.trim() || null,
+      connectRetries: wholeNumber(env.CODEX_CONNECT_RETRIES, DEFAULT_CONNECT_RETRIES, "CODEX_CONNECT_RETRIES"),
     },
     claude: localClaudeSettings(env),
     codexMaxTokens: positiveOrNull(env.CODEX_MAX_TOKENS, "CODEX_MAX_TOKENS"),

@@ -1,0 +1,27 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+
+/**
+ * Whether codex has something to authenticate with, checked before it starts: without any, codex
+ * 0.169.0 does not fail, it keeps "waiting for network" against api.openai.com until the run's
+ * timeout. One rule for every door (doctor, the CLI, MCP, the Action).
+ */
+
+/** What to do when codex has no credentials. */
+export const CODEX_CREDENTIALS_HINT =
+  "set CODEX_API_KEY (or OPENAI_API_KEY) to an OpenAI API key, or run `codex login` (its auth.json in ~/.codex, " +
+  "CODEX_HOME or CODEX_HOME_TEMPLATE), or configure a model_provider in that directory's config.toml";
+
+/** Where codex's credentials come from, in words; null when there are none. */
+export function codexCredentialSource(apiKey: string | null, template: string | null): string | null {
+  if (apiKey !== null && apiKey.trim() !== "") return "an API key (CODEX_API_KEY / OPENAI_API_KEY)";
+  if (template === null) return null;
+  if (existsSync(path.join(template, "auth.json"))) return `codex login found in ${template}/auth.json`;
+  const config = path.join(template, "config.toml");
+  try {
+    if (/^\s*model_provider\s*=/m.test(readFileSync(config, "utf8"))) return `custom model provider configured in ${config}`;
+  } catch {
+    // No config.toml.
+  }
+  return null;
+}
