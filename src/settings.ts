@@ -4,6 +4,7 @@ import path from "node:path";
 import { z } from "zod";
 import { DEFAULT_PRICE_TABLE, priceTableSchema, type PriceTable } from "./executors/pricing.js";
 import { AgentUserError, parseAgentUser, type AgentUser } from "./security/agent-user.js";
+import { jailSettingsFromEnv, JailSettingsError, type JailSettings } from "./jail/settings.js";
 
 /**
  * Operator settings: the app's own environment variables, on top of Probot's standard ones
@@ -123,6 +124,11 @@ export interface Settings {
    * Null: the agent runs as the app's own user. Optional only so older callers compile.
    */
   agentUser?: AgentUser | null;
+  /**
+   * How agent runs are jailed (AGENT_ISOLATION, AGENT_JAIL_BWRAP, AGENT_MAX_PROCESSES,
+   * AGENT_MAX_MEMORY_MB; jail/settings.ts). Absent: read from the environment when first needed.
+   */
+  jail?: JailSettings;
 }
 
 export interface ClaudeOperatorSettings {
@@ -188,6 +194,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
       throw new SettingsError(`BOT_HANDLES: unknown handle "${h}" (known: codex, claude)`);
     }
   }
+  let jail: JailSettings;
+  try {
+    jail = jailSettingsFromEnv(env);
+  } catch (err) {
+    if (err instanceof JailSettingsError) throw new SettingsError(err.message);
+    throw err;
+  }
   let agentUser: AgentUser | null = null;
   if (e.AGENT_USER !== null) {
     try {
@@ -227,5 +240,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     priceTable: parsePriceTable(e.PRICE_TABLE),
     timeoutCapMs: e.AGENT_TIMEOUT_CAP_SECONDS * 1000,
     agentUser,
+    jail,
   };
 }

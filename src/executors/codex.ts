@@ -3,9 +3,11 @@ import os from "node:os";
 import path from "node:path";
 import { Cancelled, ExecutorError, type AgentSpend } from "../errors.js";
 import type { Mode, ReviewOutcome, Usage } from "../types.js";
-import { openAgentAccess, type RunAs } from "../security/agent-user.js";
+import type { RunAs } from "../security/agent-user.js";
+import { defaultJail } from "../jail/default.js";
+import { JailError, type Jail } from "../jail/jail.js";
 import { hardenCodexHome } from "../security/codex-home.js";
-import { BASE_ENV_ALLOWLIST, buildEnv, run, SpawnError, type ExecResult } from "../util/exec.js";
+import { BASE_ENV_ALLOWLIST, buildEnv, SpawnError, type ExecResult } from "../util/exec.js";
 import { CodexEventState, readableProviderMessage } from "./codex-events.js";
 import { modelApiHost } from "./connection.js";
 import { parseReviewOutput, reviewJsonSchema } from "./findings.js";
@@ -43,6 +45,8 @@ export interface CodexSettings {
   runAs?: RunAs | null;
   /** Retries of an unreachable model API a run sits through before it stops (connection.ts; default 5). */
   connectRetries?: number;
+  /** The jail every run starts in (jail/); without one, the jail the environment describes. */
+  jail?: Jail;
 }
 
 const READ_ONLY_MODES: ReadonlySet<Mode> = new Set(["review", "audit", "ask"]);
@@ -110,7 +114,6 @@ export class CodexExecutor implements Executor {
       jobId: `codex-${path.basename(req.worktree)}`,
       template: this.settings.homeTemplate,
     });
-    let closeAccess: (() => Promise<void>) | null = null;
     try {
       await hardenCodexHome(home.dir); // e.g. the PR's AGENTS.md is not loaded as instructions
       if (STRUCTURED_MODES.has(req.mode)) {
@@ -125,15 +128,7 @@ export class CodexExecutor implements Executor {
         configOverrides: this.settings.configOverrides ?? [],
       });
       const runAs = this.settings.runAs ?? null;
-      if (runAs) {
-        // fix/tests edit the worktree (workspace-write): the agent's group may write there for the run.
-        closeAccess = await openAgentAccess(runAs, {
-          home: home.dir,
-          homesRoot: this.settings.homesRoot,
-          worktree: req.worktree,
-          writable: !READ_ONLY_MODES.has(req.mode),
-        });
-      }
+      const jail = this.settings.jail ?? defaultJail();
       const env = buildEnv([...BASE_ENV_ALLOWLIST, ...this.settings.passEnv], {
         CODEX_HOME: home.dir,
         HOME: home.dir,
@@ -161,17 +156,24 @@ export class CodexExecutor implements Executor {
       rollout.start();
       let result: ExecResult;
       try {
-        result = await run(this.settings.bin, args, {
-          cwd: req.worktree,
+        // fix/tests edit the worktree (workspace-write); codex's own sandbox still runs inside the jail.
+        result = await jail.run({
+          file: this.settings.bin,
+          args,
+          worktree: req.worktree,
+          writable: !READ_ONLY_MODES.has(req.mode),
+          home: home.dir,
+          homesRoot: this.settings.homesRoot,
+          network: true,
+          runAs,
           env,
           input: req.prompt,
           timeoutMs: req.timeoutMs,
           signal: req.signal ? AbortSignal.any([req.signal, budget.signal]) : budget.signal,
-          ...(runAs ? { uid: runAs.user.uid, gid: runAs.user.gid } : {}),
           onStdoutLine: eventLineHandler(state, req, progressErrors),
         });
       } catch (err) {
-        if (err instanceof SpawnError) throw new ExecutorError(err.message, "spawn");
+        if (err instanceof SpawnError || err instanceof JailError) throw new ExecutorError(err.message, "spawn");
         throw err;
       } finally {
         await rollout.stop();
@@ -215,7 +217,6 @@ export class CodexExecutor implements Executor {
         throw err instanceof ExecutorError ? err.withSpent(spent) : err;
       }
     } finally {
-      await closeAccess?.();
       await home.dispose();
     }
   }

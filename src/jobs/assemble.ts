@@ -5,6 +5,7 @@ import { CodexExecutor } from "../executors/codex.js";
 import { clearCodexHomes } from "../executors/home.js";
 import type { Executor } from "../executors/types.js";
 import type { Octokit } from "../github/client.js";
+import { appJail } from "../jail/for-settings.js";
 import type { RunAs } from "../security/agent-user.js";
 import type { ClaudeOperatorSettings, Settings } from "../settings.js";
 import type { RunStore } from "../store/runs.js";
@@ -44,6 +45,7 @@ export function buildPipelineDeps(input: {
         passEnv: settings.codexPassEnv,
         defaultModel: settings.codexModel,
         runAs: agentRunAs(settings),
+        jail: appJail(settings, (message) => input.log.warn(message)),
       }),
     claude:
       input.claude !== undefined
@@ -101,6 +103,7 @@ function claudeFactory(settings: Settings, claude: ClaudeOperatorSettings): Pipe
       maxRetries: claude.maxRetries,
       bashAllow: claude.fixCommands ?? [],
       runAs: agentRunAs(settings),
+      jail: appJail(settings),
     });
 }
 

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { severityToPriority, type ExecutorName, type RepoConfig } from "../config/schema.js";
 import { Cancelled, WorkspaceError } from "../errors.js";
+import { appJail } from "../jail/for-settings.js";
 import { CodexSandbox } from "../executors/sandbox.js";
 import {
   agentLabel,
@@ -594,6 +595,7 @@ async function runVerify(ctx: JobContext, dir: string, command: string): Promise
     homesRoot: path.join(settings.dataDir, "codex-homes"),
     // The same unprivileged user as the agent, when the operator set one (AGENT_USER).
     runAs: settings.agentUser ? { user: settings.agentUser, dataDir: settings.dataDir } : null,
+    jail: appJail(settings),
   });
   const timeoutMs = Math.min(ctx.config.fix.verify_timeout_minutes * 60_000, ctx.deps.settings.timeoutCapMs);
   return runVerifyCommand(sandbox, {
