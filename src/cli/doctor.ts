@@ -1,6 +1,6 @@
 import { createPrivateKey } from "node:crypto";
 import { createRequire } from "node:module";
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -200,22 +200,69 @@ function credentialsCheck(env: NodeJS.ProcessEnv, template: string | null): Chec
   };
 }
 
-function dataDirCheck(dir: string, what: string): CheckResult {
-  const tmp = path.resolve(os.tmpdir());
-  if (dir === tmp || dir.startsWith(tmp + path.sep)) {
-    return {
-      name: "data directory",
-      status: "fail",
-      detail: `${what} ${dir} is under the system temp dir`,
-      fix: "Point DATA_DIR at a directory outside /tmp: codex cannot run sandboxed commands with its home there.",
-    };
+/** A directory codex-pr-bot keeps something in: what it is called and what lives there. */
+export interface PlacedDir {
+  dir: string;
+  /** How the user sets it, e.g. "DATA_DIR" or "$XDG_STATE_HOME/codex-pr-bot". */
+  label: string;
+  what: string;
+  /** False for the app's default ./.data: doctor run inside some repository must not leave one there. */
+  create: boolean;
+}
+
+/** Where each door keeps what (docs/operations.md); several names for one directory are one line. */
+export function placedDirs(env: NodeJS.ProcessEnv, local: { stateDir: string; cacheDir: string }, app: { dataDir: string } | null): PlacedDir[] {
+  const dirs: PlacedDir[] = [];
+  if (app !== null) {
+    dirs.push({
+      dir: app.dataDir,
+      label: env.DATA_DIR?.trim() ? "DATA_DIR" : "DATA_DIR (default ./.data)",
+      what: "the app's queue and run store (codex-pr-bot.sqlite), repository mirrors and worktrees, per-job codex homes",
+      create: Boolean(env.DATA_DIR?.trim()),
+    });
   }
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return { name: "data directory", status: "ok", detail: `${what} ${dir} is writable` };
-  } catch (err) {
-    return { name: "data directory", status: "fail", detail: `cannot create ${dir}: ${errorMessage(err)}`, fix: "Set DATA_DIR to a writable directory." };
-  }
+  dirs.push({
+    dir: local.stateDir,
+    label: env.DATA_DIR?.trim() ? "DATA_DIR" : "local state ($XDG_STATE_HOME/codex-pr-bot)",
+    what: "run history of review, fix and the MCP tools (codex-pr-bot.sqlite), fix's scratch worktrees",
+    create: true,
+  });
+  dirs.push({
+    dir: local.cacheDir,
+    label: env.DATA_DIR?.trim() ? "DATA_DIR" : "local cache ($XDG_CACHE_HOME/codex-pr-bot)",
+    what: "per-run codex and Claude homes, removed after each run",
+    create: true,
+  });
+  return dirs;
+}
+
+/** One check per distinct directory: it is outside /tmp and writable (or will be created by the app). */
+function dirChecks(placed: readonly PlacedDir[]): CheckResult[] {
+  const byDir = new Map<string, PlacedDir[]>();
+  for (const p of placed) byDir.set(p.dir, [...(byDir.get(p.dir) ?? []), p]);
+  return [...byDir.entries()].map(([dir, all]) => {
+    const labels = [...new Set(all.map((p) => p.label))].join(", ");
+    const what = all.map((p) => p.what).join("; ");
+    const name = "data directory";
+    const tmp = path.resolve(os.tmpdir());
+    if (dir === tmp || dir.startsWith(tmp + path.sep)) {
+      return {
+        name,
+        status: "fail",
+        detail: `${labels} ${dir} is under the system temp dir`,
+        fix: "Point DATA_DIR (or XDG_STATE_HOME / XDG_CACHE_HOME) at a directory outside /tmp: codex cannot run sandboxed commands with its home there.",
+      };
+    }
+    if (!all.some((p) => p.create) && !existsSync(dir)) {
+      return { name, status: "ok", detail: `${labels} ${dir}: ${what} (created when the app starts)` };
+    }
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      return { name, status: "ok", detail: `${labels} ${dir}: ${what}` };
+    } catch (err) {
+      return { name, status: "fail", detail: `cannot create ${dir} (${labels}): ${errorMessage(err)}`, fix: "Set DATA_DIR to a writable directory." };
+    }
+  });
 }
 
 async function sandboxCheck(bin: string, stateDir: string): Promise<CheckResult> {
@@ -288,8 +335,10 @@ function appCheck(env: NodeJS.ProcessEnv): CheckResult {
 
 async function databaseCheck(file: string): Promise<CheckResult> {
   try {
+    if (!existsSync(path.dirname(file))) {
+      return { name: "database", status: "ok", detail: `${file} does not exist yet: the app creates it when it starts` };
+    }
     const { default: Database } = await import("better-sqlite3");
-    mkdirSync(path.dirname(file), { recursive: true });
     const db = new Database(file, { timeout: 5000 });
     try {
       db.prepare("select 1").get();
@@ -332,14 +381,14 @@ export async function runChecks(io: CliIO, opts: { local: boolean }): Promise<Ch
   const env = io.env;
   const local = loadLocalSettings(env, io.cwd);
   const results: CheckResult[] = [nodeCheck()];
-  let dataDir = local.stateDir;
+  let appDir: string | null = null;
   let databasePath: string | null = null;
   let queueUrl: string | null = null;
   if (!opts.local) {
     try {
       const settings = loadSettings(env, io.cwd);
       const durable = readDurableSettings(env, { dataDir: settings.dataDir, concurrency: settings.concurrency });
-      dataDir = settings.dataDir;
+      appDir = settings.dataDir;
       databasePath = durable.databasePath;
       queueUrl = durable.queueUrl;
       results.push({ name: "settings", status: "ok", detail: "the environment variables are valid" });
@@ -350,9 +399,11 @@ export async function runChecks(io: CliIO, opts: { local: boolean }): Promise<Ch
   const codex = await codexCheck(local.codex.bin, io.cwd);
   results.push(codex.result);
   results.push(credentialsCheck(env, local.codex.homeTemplate));
-  const dir = dataDirCheck(dataDir, opts.local ? "state directory" : "DATA_DIR");
-  results.push(dir);
-  if (codex.usable && dir.status === "ok") results.push(await sandboxCheck(local.codex.bin, dataDir));
+  const dirs = dirChecks(placedDirs(env, local, appDir === null ? null : { dataDir: appDir }));
+  results.push(...dirs);
+  // The probe runs where the agents' homes will be: the app's data dir once it exists, else the local cache.
+  const probeDir = appDir !== null && existsSync(appDir) ? appDir : local.cacheDir;
+  if (codex.usable && dirs.every((d) => d.status === "ok")) results.push(await sandboxCheck(local.codex.bin, probeDir));
   else results.push({ name: "sandbox", status: "skip", detail: "skipped: needs a working codex and data directory" });
   results.push(...(await claudeChecks(env, io.cwd)));
   if (!opts.local) {

@@ -1,5 +1,4 @@
 import { agentLabel } from "../fix/body.js";
-import path from "node:path";
 import type { ExecutorName, RepoConfig } from "../config/schema.js";
 import { Cancelled, ExecutorError } from "../errors.js";
 import { ClaudeExecutor } from "../executors/claude.js";
@@ -61,7 +60,7 @@ export function localAgents(
   overrides: { model?: string | null; reasoningEffort?: ReasoningEffort | null } = {},
 ): LocalAgent[] {
   checkAgents(names, settings);
-  const homesRoot = path.join(settings.stateDir, "codex-homes");
+  const homesRoot = settings.codex.homesRoot;
   return names.map((name): LocalAgent => {
     if (name === "codex") {
       return {
