@@ -188,7 +188,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
       `DATA_DIR (${dataDir}) is under the system temp dir: codex cannot run sandboxed commands there. Choose another directory.`,
     );
   }
-  const handles = e.BOT_HANDLES.length > 0 ? e.BOT_HANDLES : ["codex"];
+  // Default: every agent the operator configured answers its own handle (@claude when Claude is set up).
+  const claudeConfigured = Boolean(e.ANTHROPIC_API_KEY || e.CLAUDE_CODE_OAUTH_TOKEN || e.ANTHROPIC_BASE_URL);
+  const handles = e.BOT_HANDLES.length > 0 ? e.BOT_HANDLES : claudeConfigured ? ["codex", "claude"] : ["codex"];
   for (const h of handles) {
     if (h !== "codex" && h !== "claude") {
       throw new SettingsError(`BOT_HANDLES: unknown handle "${h}" (known: codex, claude)`);
