@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { ExecutorError } from "../errors.js";
+import type { Executor } from "./types.js";
 
 /**
  * Whether codex has something to authenticate with, checked before it starts: without any, codex
@@ -24,4 +26,21 @@ export function codexCredentialSource(apiKey: string | null, template: string | 
     // No config.toml.
   }
   return null;
+}
+
+/**
+ * The app's codex, refusing before it starts when the installation has no codex credentials (checked
+ * at each run: the operator may add a login without a restart). The job turns the refusal into a
+ * failed check run saying what the operator must set.
+ */
+export function requireCodexCredentials(inner: Executor, apiKey: string | null, template: string | null): Executor {
+  return {
+    name: inner.name,
+    run: async (request) => {
+      if (codexCredentialSource(apiKey, template) === null) {
+        throw new ExecutorError(`codex has no credentials on this installation: the operator must ${CODEX_CREDENTIALS_HINT} (CODEX_HOME_TEMPLATE for the app)`, "spawn");
+      }
+      return inner.run(request);
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { Logger } from "pino";
 import { ClaudeExecutor } from "../executors/claude.js";
+import { requireCodexCredentials } from "../executors/codex-credentials.js";
 import { CodexExecutor } from "../executors/codex.js";
 import { clearCodexHomes } from "../executors/home.js";
 import type { Executor } from "../executors/types.js";
@@ -37,16 +38,20 @@ export function buildPipelineDeps(input: {
     workspaces: input.workspaces ?? new Workspaces({ root: path.join(settings.dataDir, "workspaces"), poolSize: settings.poolSize }),
     executor:
       input.executor ??
-      new CodexExecutor({
-        bin: settings.codexBin,
-        homesRoot: codexHomesRoot(settings),
-        homeTemplate: settings.codexHomeTemplate,
-        apiKey: settings.codexApiKey,
-        passEnv: settings.codexPassEnv,
-        defaultModel: settings.codexModel,
-        runAs: agentRunAs(settings),
-        jail: appJail(settings, (message) => input.log.warn(message)),
-      }),
+      requireCodexCredentials(
+        new CodexExecutor({
+          bin: settings.codexBin,
+          homesRoot: codexHomesRoot(settings),
+          homeTemplate: settings.codexHomeTemplate,
+          apiKey: settings.codexApiKey,
+          passEnv: settings.codexPassEnv,
+          defaultModel: settings.codexModel,
+          runAs: agentRunAs(settings),
+          jail: appJail(settings, (message) => input.log.warn(message)),
+        }),
+        settings.codexApiKey,
+        settings.codexHomeTemplate,
+      ),
     claude:
       input.claude !== undefined
         ? input.claude

@@ -59,6 +59,19 @@ describe("failure modes end in a failed check run with a clear message and a cle
     return final;
   }
 
+  it("codex has no credentials: the job refuses before codex starts and the check run says what to set", async () => {
+    const app = await sc.start([], { codexApiKey: null, codexHomeTemplate: makeTempDir("empty-codex-template") });
+    const started = Date.now();
+    await deliver(app.url, "pull_request", pullRequestPayload("opened", sc.repo, { number: 7, headSha: sc.headSha, baseSha: sc.baseSha }));
+    await app.queue.idle();
+    expect(sc.gh.unexpected).toEqual([]);
+    const final = sc.gh.bodies<{ conclusion: string; output: { title: string; summary: string } }>("PATCH", /\/check-runs\/\d+$/).at(-1)!;
+    expect(final.conclusion).toBe("failure");
+    expect(final.output.summary).toContain("codex has no credentials on this installation: the operator must set CODEX_API_KEY");
+    expect(sc.mock!.requests).toHaveLength(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it("codex exits with code 1", async () => {
     const bin = path.join(makeTempDir("fake-codex"), "codex");
     // It litters the worktree first, as a crashing agent might, to prove the cleanup.
