@@ -25,6 +25,7 @@ export async function runVerifyCommand(
       timedOut: r.timedOut,
       durationMs: r.durationMs,
       outputTail: tailOf(redactSecrets(r.output, secrets)),
+      ...(r.limitHit ? { limit: r.limitHit } : {}),
     };
   } catch (err) {
     if (err instanceof Cancelled) throw err;
