@@ -6,7 +6,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { basicAuth } from "../../src/workspace/git.js";
 import { PRIVATE_KEY } from "../helpers/app-server.js";
 import { INSTALLATION_TOKEN } from "../helpers/fake-github.js";
-import { execCommand, message, startMockResponses, type MockRequest, type Turn } from "../helpers/mock-responses.js";
+import { CodexExecutor } from "../../src/executors/codex.js";
+import { defaultCodexBin } from "../../src/settings.js";
+import { codexMockConfig, execCommand, inputText, message, startMockResponses, type MockRequest, type Turn } from "../helpers/mock-responses.js";
 import { deliver, pullRequestPayload, WEBHOOK_SECRET } from "../helpers/webhooks.js";
 import { reviewJson, scenario, type Scenario } from "../integration/helpers.js";
 import { makeTempDir } from "../helpers/tmp.js";
@@ -208,6 +210,57 @@ describe("the default jail (no AGENT_USER, no AGENT_ISOLATION)", () => {
       const outputs = mock.requests.at(-1)!.toolOutputs;
       expectHuntFoundNothing(outputs, paths);
       expect(existsSync(path.join(otherJob, "secret.txt"))).toBe(true);
+    } finally {
+      await mock.close();
+    }
+  });
+
+  it("two concurrent runs of two repositories: neither sees the other's worktree, home or mirror", async () => {
+    const root = makeTempDir("jail-two");
+    const dataDir = path.join(root, "data");
+    const homesRoot = path.join(dataDir, "codex-homes");
+    mkdirSync(homesRoot, { recursive: true });
+    const trees = {
+      alpha: path.join(dataDir, "workspaces", "worktrees", "org-a_alpha", "0"),
+      beta: path.join(dataDir, "workspaces", "worktrees", "org-b_beta", "0"),
+    };
+    for (const [name, dir] of Object.entries(trees)) {
+      execFileSync("git", ["clone", "-q", sc.origin.bare, dir]);
+      writeFileSync(path.join(dir, "PRIVATE.txt"), `${name.toUpperCase()}-PRIVATE-CONTENT\n`);
+    }
+    // Each run, told which repository it is in by its prompt, reaches for the other's files and home.
+    const mock = await startMockResponses((req) => {
+      const me = inputText(req.body).includes("repo alpha") ? "alpha" : "beta";
+      const other = me === "alpha" ? trees.beta : trees.alpha;
+      if (req.toolOutputs.length === 0) {
+        return execCommand(`echo ${me}; cat PRIVATE.txt; cat ${other}/PRIVATE.txt; echo other-file=$?; ls ${path.dirname(other)}; echo other-dir=$?; ls -a ${homesRoot}; sleep 1`);
+      }
+      return message(reviewJson(null));
+    });
+    try {
+      const run = (name: "alpha" | "beta") =>
+        new CodexExecutor({ bin: defaultCodexBin(), homesRoot, homeTemplate: null, apiKey: API_KEY, passEnv: [], defaultModel: null, configOverrides: codexMockConfig(mock.url) }).run({
+          worktree: trees[name],
+          mode: "review",
+          prompt: `review repo ${name}`,
+          model: null,
+          reasoningEffort: null,
+          timeoutMs: 60_000,
+        });
+      const results = await Promise.all([run("alpha"), run("beta")]);
+      for (const r of results) expect(r.commands.some((c) => c.status === "completed" && c.exitCode === 0)).toBe(true);
+      const outputs = mock.requests.flatMap((r) => r.toolOutputs);
+      expect(outputs).toHaveLength(2);
+      for (const me of ["alpha", "beta"] as const) {
+        const out = outputs.find((o) => o.includes(`Output:\n${me}\n`))!;
+        const other = me === "alpha" ? "BETA" : "ALPHA";
+        expect(out).toContain(`${me.toUpperCase()}-PRIVATE-CONTENT`); // its own checkout is there
+        expect(out).not.toContain(`${other}-PRIVATE-CONTENT`);
+        expect(out).toMatch(/other-file=1/);
+        expect(out).toMatch(/other-dir=2/);
+        // Of the homes, only its own is inside (the other run's, present on the host, is not).
+        expect(out.match(/codex-[^\s]+-[A-Za-z0-9]{6}/g) ?? []).toHaveLength(1);
+      }
     } finally {
       await mock.close();
     }
