@@ -7,6 +7,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { readDurableSettings } from "../jobs/create-queue.js";
 import { CODEX_CREDENTIALS_HINT, codexCredentialSource } from "../executors/codex-credentials.js";
+import { Jail } from "../jail/jail.js";
+import { jailSettingsFromEnv } from "../jail/settings.js";
 import { CodexSandbox } from "../executors/sandbox.js";
 import { CLAUDE_CREDENTIALS_HINT, loadLocalSettings } from "../local/settings.js";
 import { defaultClaudeBin, loadSettings } from "../settings.js";
@@ -265,13 +267,35 @@ function dirChecks(placed: readonly PlacedDir[]): CheckResult[] {
   });
 }
 
-async function sandboxCheck(bin: string, stateDir: string): Promise<CheckResult> {
+/** The jail every agent run starts in (jail/): built once here exactly as the app builds it. */
+async function jailCheck(env: NodeJS.ProcessEnv, stateDir: string): Promise<CheckResult> {
+  let jail: Jail;
+  try {
+    jail = new Jail(jailSettingsFromEnv(env));
+  } catch (err) {
+    return { name: "jail", status: "fail", detail: errorMessage(err), fix: "Fix the variable named above (docs/configuration.md, Jail)." };
+  }
+  if (!jail.isolated) {
+    return {
+      name: "jail",
+      status: "warn",
+      detail: "AGENT_ISOLATION=none: agents run unjailed and can read every file the app's OS user can, the GitHub App private key included",
+      fix: "Unset AGENT_ISOLATION once the host allows unprivileged user namespaces.",
+    };
+  }
+  const probe = await jail.check(path.join(stateDir, "codex-homes"));
+  if (probe.ok) return { name: "jail", status: "ok", detail: `${jail.describe()}; a jail starts in ${probe.durationMs} ms` };
+  return { name: "jail", status: "fail", detail: probe.reason, fix: probe.fix };
+}
+
+async function sandboxCheck(bin: string, stateDir: string, env: NodeJS.ProcessEnv): Promise<CheckResult> {
   let scratch: string | null = null;
   try {
     const root = path.join(stateDir, "doctor");
     mkdirSync(root, { recursive: true, mode: 0o700 });
     scratch = await mkdtemp(path.join(root, "sandbox-"));
-    const sandbox = new CodexSandbox({ bin, homesRoot: path.join(stateDir, "codex-homes") });
+    // Inside the jail, as every fix.verify runs: codex's own sandbox nested in it.
+    const sandbox = new CodexSandbox({ bin, homesRoot: path.join(stateDir, "codex-homes"), jail: new Jail(jailSettingsFromEnv(env)) });
     const result = await sandbox.run({ cwd: scratch, command: `echo ${SANDBOX_MARKER} > probe.txt && cat probe.txt`, timeoutMs: 60_000 });
     if (result.exitCode === 0 && result.output.includes(SANDBOX_MARKER)) {
       return { name: "sandbox", status: "ok", detail: "codex sandbox runs commands (workspace-write)" };
@@ -331,6 +355,43 @@ function appCheck(env: NodeJS.ProcessEnv): CheckResult {
     };
   }
   return { name: "github app", status: "ok", detail: `APP_ID ${env.APP_ID!.trim()}, private key and webhook secret present` };
+}
+
+/**
+ * Whether GitHub's webhooks can reach the app: the first thing to check when "nothing happens".
+ * Probot forwards a WEBHOOK_PROXY_URL (smee.io) channel only when smee-client can be imported;
+ * otherwise it logs one warning and forwards nothing.
+ */
+export function webhookCheck(env: NodeJS.ProcessEnv, resolve: (id: string) => string = createRequire(import.meta.url).resolve): CheckResult {
+  const proxy = env.WEBHOOK_PROXY_URL?.trim();
+  if (proxy) {
+    let origin = proxy;
+    try {
+      origin = new URL(proxy).origin;
+    } catch {
+      return { name: "webhooks", status: "fail", detail: `WEBHOOK_PROXY_URL is not a URL`, fix: "Set it to your channel's URL, e.g. https://smee.io/<channel>." };
+    }
+    try {
+      resolve("smee-client");
+    } catch {
+      return {
+        name: "webhooks",
+        status: "fail",
+        detail: "WEBHOOK_PROXY_URL is set but smee-client is not installed: Probot forwards nothing",
+        fix: "Run `npm ci` in the codex-pr-bot directory (smee-client is a dev dependency), or `npm install --save-dev smee-client`.",
+      };
+    }
+    return { name: "webhooks", status: "ok", detail: `webhooks arrive through the WEBHOOK_PROXY_URL channel at ${origin} (the app's webhook URL must be the same channel)` };
+  }
+  if (env.NODE_ENV === "production") {
+    return { name: "webhooks", status: "ok", detail: "no WEBHOOK_PROXY_URL: GitHub must reach this server's /api/github/webhooks directly" };
+  }
+  return {
+    name: "webhooks",
+    status: "note",
+    detail: "WEBHOOK_PROXY_URL is not set: GitHub must reach this server at the app's webhook URL",
+    fix: "On a laptop, create a channel at https://smee.io/new and set WEBHOOK_PROXY_URL to it (README \"Try it locally\"); the app's Recent Deliveries show deliveries that failed.",
+  };
 }
 
 async function databaseCheck(file: string): Promise<CheckResult> {
@@ -403,11 +464,16 @@ export async function runChecks(io: CliIO, opts: { local: boolean }): Promise<Ch
   results.push(...dirs);
   // The probe runs where the agents' homes will be: the app's data dir once it exists, else the local cache.
   const probeDir = appDir !== null && existsSync(appDir) ? appDir : local.cacheDir;
-  if (codex.usable && dirs.every((d) => d.status === "ok")) results.push(await sandboxCheck(local.codex.bin, probeDir));
-  else results.push({ name: "sandbox", status: "skip", detail: "skipped: needs a working codex and data directory" });
+  const jail = dirs.every((d) => d.status === "ok")
+    ? await jailCheck(env, probeDir)
+    : ({ name: "jail", status: "skip", detail: "skipped: needs a data directory" } satisfies CheckResult);
+  results.push(jail);
+  if (codex.usable && dirs.every((d) => d.status === "ok") && jail.status !== "fail") results.push(await sandboxCheck(local.codex.bin, probeDir, env));
+  else results.push({ name: "sandbox", status: "skip", detail: "skipped: needs a working codex, data directory and jail" });
   results.push(...(await claudeChecks(env, io.cwd)));
   if (!opts.local) {
     results.push(appCheck(env));
+    results.push(webhookCheck(env));
     if (databasePath !== null) results.push(await databaseCheck(databasePath));
     results.push(await redisCheck(queueUrl));
   }
