@@ -31,6 +31,13 @@ export async function probeJail(jail: Jail, homesRoot: string): Promise<JailProb
       fix: "Install it (`apt-get install bubblewrap`) or point AGENT_JAIL_BWRAP at one; or set AGENT_ISOLATION=none.",
     };
   }
+  if (!existsSync(bwrap)) {
+    return {
+      ok: false,
+      reason: `agents cannot be jailed: the bubblewrap binary ${bwrap} does not exist.`,
+      fix: "Point AGENT_JAIL_BWRAP at bwrap, or unset it to use the one @openai/codex ships (or `apt-get install bubblewrap`); or set AGENT_ISOLATION=none.",
+    };
+  }
   if (!["/usr/bin/prlimit", "/bin/prlimit"].some((p) => existsSync(p))) {
     return { ok: false, reason: "agents cannot be jailed: `prlimit` (util-linux), which sets the jail's limits, is missing.", fix: "Install util-linux." };
   }

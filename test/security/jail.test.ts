@@ -7,6 +7,7 @@ import { basicAuth } from "../../src/workspace/git.js";
 import { PRIVATE_KEY } from "../helpers/app-server.js";
 import { INSTALLATION_TOKEN } from "../helpers/fake-github.js";
 import { CodexExecutor } from "../../src/executors/codex.js";
+import { jailSettingsFromEnv } from "../../src/jail/settings.js";
 import { defaultCodexBin } from "../../src/settings.js";
 import { codexMockConfig, execCommand, inputText, message, startMockResponses, type MockRequest, type Turn } from "../helpers/mock-responses.js";
 import { deliver, pullRequestPayload, WEBHOOK_SECRET } from "../helpers/webhooks.js";
@@ -264,5 +265,18 @@ describe("the default jail (no AGENT_USER, no AGENT_ISOLATION)", () => {
     } finally {
       await mock.close();
     }
+  });
+
+  it("fails closed: when no jail can be built, the job fails on the PR with the reason and the fix, and no agent runs", async () => {
+    sc.gh.defaults();
+    const app = await sc.start(() => message(reviewJson(null)), { jail: { ...jailSettingsFromEnv({}), bwrap: path.join(sc.dataDir, "no-bwrap") } });
+    await deliver(app.url, "pull_request", pullRequestPayload("opened", sc.repo, { number: 7, headSha: sc.headSha, baseSha: sc.baseSha }));
+    await app.queue.idle();
+    expect(sc.mock!.requests).toHaveLength(0);
+    const check = sc.gh.bodies<{ conclusion?: string; output?: { title: string; summary: string } }>("PATCH", /check-runs/).at(-1)!;
+    expect(check.conclusion).toBe("failure");
+    expect(JSON.stringify(check.output)).toContain("agents cannot be jailed: the bubblewrap binary");
+    expect(JSON.stringify(check.output)).toContain("AGENT_ISOLATION=none");
+    expect(sc.gh.bodies("POST", /\/pulls\/7\/reviews$/)).toHaveLength(0);
   });
 });
