@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_CONNECT_RETRIES } from "./executors/connection.js";
 import { DEFAULT_PRICE_TABLE, priceTableSchema, type PriceTable } from "./executors/pricing.js";
 import { AgentUserError, parseAgentUser, type AgentUser } from "./security/agent-user.js";
 import { jailSettingsFromEnv, JailSettingsError, type JailSettings } from "./jail/settings.js";
@@ -70,6 +71,7 @@ const envSchema = z.object({
   CODEX_MODEL: optionalString,
   CODEX_PASS_ENV: commaList,
   CODEX_MAX_TOKENS: optionalPositiveInt,
+  CODEX_CONNECT_RETRIES: positiveInt(DEFAULT_CONNECT_RETRIES),
   BOT_HANDLES: commaList,
   WORKER_CONCURRENCY: positiveInt(Math.max(1, os.availableParallelism())),
   WORKSPACE_POOL_SIZE: positiveInt(2),
@@ -104,6 +106,8 @@ export interface Settings {
    * not raise it. Null/absent = no operator ceiling.
    */
   codexMaxTokens?: number | null;
+  /** CODEX_CONNECT_RETRIES: codex's retries of an unreachable model API a run sits through (executors/connection.ts). */
+  codexConnectRetries?: number;
   /** Mention handles that trigger commands, without "@". */
   handles: ("codex" | "claude")[];
   concurrency: number;
@@ -220,6 +224,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     codexModel: e.CODEX_MODEL,
     codexPassEnv: e.CODEX_PASS_ENV,
     codexMaxTokens: e.CODEX_MAX_TOKENS,
+    codexConnectRetries: e.CODEX_CONNECT_RETRIES,
     handles: handles as ("codex" | "claude")[],
     concurrency: e.WORKER_CONCURRENCY,
     poolSize: e.WORKSPACE_POOL_SIZE,

@@ -46,6 +46,7 @@ export function buildPipelineDeps(input: {
           apiKey: settings.codexApiKey,
           passEnv: settings.codexPassEnv,
           defaultModel: settings.codexModel,
+          connectRetries: settings.codexConnectRetries,
           runAs: agentRunAs(settings),
           jail: appJail(settings, (message) => input.log.warn(message)),
         }),

@@ -138,7 +138,7 @@ export function loadLocalSettings(env: NodeJS.ProcessEnv = process.env, cwd = pr
       apiKey: env.CODEX_API_KEY?.trim() || env.OPENAI_API_KEY?.trim() || null,
       passEnv: splitList(env.CODEX_PASS_ENV),
       defaultModel: env.CODEX_MODEL?.trim() || null,
-      connectRetries: wholeNumber(env.CODEX_CONNECT_RETRIES, DEFAULT_CONNECT_RETRIES, "CODEX_CONNECT_RETRIES"),
+      connectRetries: positiveOrNull(env.CODEX_CONNECT_RETRIES, "CODEX_CONNECT_RETRIES") ?? DEFAULT_CONNECT_RETRIES,
     },
     claude: localClaudeSettings(env),
     codexMaxTokens: positiveOrNull(env.CODEX_MAX_TOKENS, "CODEX_MAX_TOKENS"),
