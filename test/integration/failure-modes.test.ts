@@ -4,9 +4,10 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Settings } from "../../src/settings.js";
 import { hang, httpError, message, type Script } from "../helpers/mock-responses.js";
+import { freePort } from "../helpers/ports.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { deliver, pullRequestPayload } from "../helpers/webhooks.js";
-import { scenario, type Scenario } from "./helpers.js";
+import { scenario, writeCodexTemplate, type Scenario } from "./helpers.js";
 
 /** Every worktree directory under the app's data dir (they hold a `.git` file). */
 function worktrees(dataDir: string): string[] {
@@ -70,6 +71,17 @@ describe("failure modes end in a failed check run with a clear message and a cle
     expect(final.output.summary).toContain("codex has no credentials on this installation: the operator must set CODEX_API_KEY");
     expect(sc.mock!.requests).toHaveLength(0);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("codex cannot reach the model API: stopped after CODEX_CONNECT_RETRIES, the check run names the host and the cause", async () => {
+    const port = await freePort(); // nothing listens there: connections are refused
+    const template = makeTempDir("refused-template");
+    writeCodexTemplate(template, `http://127.0.0.1:${port}/v1`);
+    const final = await runWith([], { codexHomeTemplate: template, codexConnectRetries: 1 });
+    expect(final.conclusion).toBe("failure");
+    expect(final.output.summary).toContain(`codex cannot reach the model API at 127.0.0.1:${port} (Connection failed`);
+    expect(final.output.summary).toContain("stopped after 1 retry");
+    expect(sc.mock!.requests).toHaveLength(0);
   });
 
   it("codex exits with code 1", async () => {
