@@ -138,6 +138,7 @@ async function review(
         `with ${opts.agents.join(" and ")}, config: ${chosen.source}.`,
     );
     const running = new Map<ExecutorName, string>();
+    const noticed = new Map<ExecutorName, string>();
     const result = await reviewLocal({
       dir: checkout.dir,
       base: checkout.base,
@@ -153,6 +154,11 @@ async function review(
       source: "action",
       runInfo: { repo: `${actionEnv.repo.owner}/${actionEnv.repo.repo}`, prNumber: event.number },
       onProgress: (p, agent) => {
+        // Trouble the agent works around (its model API unreachable): once, as a workflow warning.
+        if (p.notice && noticed.get(agent) !== p.notice) {
+          noticed.set(agent, p.notice);
+          log(workflowCommand("warning", p.notice.replace(/\s+/g, " "), { title: "codex-pr-bot" }));
+        }
         // One log line per command the agent starts: enough to follow a run, flattened so agent
         // text can never begin a line of its own (and with it a workflow command).
         if (p.currentCommand === null || running.get(agent) === p.currentCommand) return;
