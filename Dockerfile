@@ -27,6 +27,8 @@ RUN useradd --system --create-home --home-dir /home/bot bot \
 USER bot
 VOLUME /var/lib/codex-pr-bot
 EXPOSE 3000
-# codex sandboxes agent commands with bubblewrap, which needs unprivileged user namespaces: run the
-# container with a seccomp/AppArmor profile that allows them (see README "Running in a container").
+# Every agent run starts in its own bubblewrap jail (the bwrap @openai/codex ships; prlimit comes with
+# util-linux), as `bot` in a new user namespace. Docker's default seccomp profile refuses those:
+# run with --security-opt seccomp=unconfined (and apparmor=unconfined on AppArmor hosts), see README
+# "Running in a container". Without it the app fails every job with that fix rather than run unjailed.
 CMD ["node_modules/.bin/probot", "run", "./dist/index.js"]

@@ -134,6 +134,9 @@ async function runAction(
     RUNNER_TEMP: runnerTemp,
     GITHUB_TOKEN: TOKEN,
     ACTIONS_RUNTIME_TOKEN: RUNTIME_TOKEN,
+    // The env-recording wrapper writes beside itself and execs codex from outside the jail's view:
+    // these runs are unjailed; "runs its agent in the jail" below runs the real codex jailed.
+    AGENT_ISOLATION: "none",
     ...options.env,
   };
   const result = await run(TSX, [CLI, "action", ...(options.args ?? [])], { cwd: options.cwd ?? repo, env: buildEnv([], env), timeoutMs: 120_000 });
@@ -236,6 +239,21 @@ describe("codex-pr-bot action", () => {
     expect(everything).not.toContain(TOKEN);
     expect(everything).not.toContain(RUNTIME_TOKEN);
     expect(r.stdout).toMatch(/^\[codex\] \$ .*\benv$/m);
+    expect(r.stdout).toMatch(/\[codex\] succeeded: 1 command\(s\) completed/);
+  });
+
+  it("runs its agent in the jail by default: the review is posted and the agent's `env` holds neither token", async () => {
+    const r = await runAction(server.url, { args: ["--fail-on", "P1"], env: { CODEX_BIN, AGENT_ISOLATION: "" } });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(2);
+    expect(gh.unexpected).toEqual([]);
+    expect(gh.bodies("POST", /\/pulls\/7\/reviews$/)).toHaveLength(1);
+    expect(r.outputs).toMatchObject({ findings: "1", "worst-severity": "P1" });
+    const envOutput = mock.requests.at(-1)!.toolOutputs.join("\n");
+    expect(envOutput).toMatch(/Process exited with code 0/);
+    expect(envOutput).toMatch(/^HOME=.*codex-homes/m);
+    expect(envOutput).not.toContain(TOKEN);
+    expect(envOutput).not.toContain(RUNTIME_TOKEN);
     expect(r.stdout).toMatch(/\[codex\] succeeded: 1 command\(s\) completed/);
   });
 
