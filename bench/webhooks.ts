@@ -10,14 +10,17 @@ import { GitHubStandIn } from "./lib/github-stand-in.js";
 
 /**
  * Figure 1: webhook acknowledgement. N signed pull_request deliveries at concurrency C, timed from
- * send to the 2xx, against the real app in its own process with its default durable queue (SQLite,
- * synchronous=FULL: the job is fsynced before the answer). The repository config fetched by each job
+ * send to the 2xx, against the real app in its own process with its default durable queue (SQLite:
+ * the enqueues of one event-loop turn are one transaction, and the WAL is fsynced on the thread pool
+ * before the answer, so a 2xx survives a power cut). The repository config fetched by each job
  * turns automatic reviews off, so workers finish every job at once. Three variants, same run:
  *  - app:  the workers drain the jobs while the deliveries arrive (what production sees);
  *  - held: the stand-in holds the workers' config requests until the load is over (the intake alone);
  *  - noop: Probot with a handler that does nothing (the floor any Probot app pays).
  * The three run side by side and take turns: ROUNDS rounds of TOTAL deliveries at CONCURRENCY each,
  * then SEQUENTIAL deliveries at concurrency 1. The load generator runs on the same 2 cores.
+ * Target (issue 18): the app's p99 at c=50 at most 1.2× the no-op floor's p99 measured in the same run;
+ * an absolute figure on a shared 2-core machine says more about the neighbours than about the app.
  */
 
 const TOTAL = envInt("BENCH_WEBHOOKS", 500, 200);
@@ -218,14 +221,20 @@ export async function main(): Promise<void> {
       table,
       targets: [
         {
-          target: `ack p99 < 50 ms (${TOTAL} deliveries at c=${CONCURRENCY}, median round)`,
-          measured: `${round(app.p99, 1)} ms with workers draining, ${round(medianRound(results.held.rounds).summary.p99, 1)} ms intake only; Probot floor ${round(floor.p99, 1)} ms`,
-          met: app.p99 < 50,
+          target: `ack p99 <= 1.2× Probot no-op p99, same run (${TOTAL} deliveries at c=${CONCURRENCY}, median round)`,
+          measured: `${round(app.p99, 1)} ms with workers draining (${round(app.p99 / floor.p99, 2)}×), ${round(medianRound(results.held.rounds).summary.p99, 1)} ms intake only; Probot floor ${round(floor.p99, 1)} ms`,
+          met: app.p99 <= 1.2 * floor.p99,
+          value: round(app.p99, 1),
+          floor: round(floor.p99, 1),
+          unit: "ms",
         },
         {
           target: "zero lost",
           measured: `${lost} lost, ${notAcked} not acknowledged; ${verifiedApp.jobsDone + verifiedHeld.jobsDone}/${verifiedApp.sent + verifiedHeld.sent} jobs done`,
           met: lost === 0 && notAcked === 0,
+          value: lost + notAcked,
+          floor: 0,
+          unit: "jobs",
         },
       ],
       details: Object.fromEntries(
