@@ -226,7 +226,7 @@ describe("the default jail (no AGENT_USER, no AGENT_ISOLATION)", () => {
       const me = inputText(req.body).includes("repo alpha") ? "alpha" : "beta";
       const other = me === "alpha" ? trees.beta : trees.alpha;
       if (req.toolOutputs.length === 0) {
-        return execCommand(`echo ${me}; cat PRIVATE.txt; cat ${other}/PRIVATE.txt; echo other-file=$?; ls ${path.dirname(other)}; echo other-dir=$?; ls -a ${homesRoot}; sleep 1`);
+        return execCommand(`echo WHOAMI=${me}; cat PRIVATE.txt; cat ${other}/PRIVATE.txt; echo other-file=$?; ls ${path.dirname(other)}; echo other-dir=$?; ls -a ${homesRoot}; sleep 1`);
       }
       return message(reviewJson(null));
     });
@@ -245,7 +245,9 @@ describe("the default jail (no AGENT_USER, no AGENT_ISOLATION)", () => {
       const outputs = mock.requests.flatMap((r) => r.toolOutputs);
       expect(outputs).toHaveLength(2);
       for (const me of ["alpha", "beta"] as const) {
-        const out = outputs.find((o) => o.includes(`Output:\n${me}\n`))!;
+        const found = outputs.find((o) => o.includes(`WHOAMI=${me}`));
+        expect(found, JSON.stringify(outputs)).toBeDefined();
+        const out = found ?? "";
         const other = me === "alpha" ? "BETA" : "ALPHA";
         expect(out).toContain(`${me.toUpperCase()}-PRIVATE-CONTENT`); // its own checkout is there
         expect(out).not.toContain(`${other}-PRIVATE-CONTENT`);
