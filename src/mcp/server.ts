@@ -4,12 +4,12 @@ import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/proto
 import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { severitySchema } from "../config/schema.js";
-import { agentNames, checkAgents, EXECUTOR_CHOICES } from "../local/agents.js";
+import { agentNames, checkAgents, EXECUTOR_CHOICES } from "../local/pick-agents.js";
 import { applyPatch, PatchApplyError, type ApplyOutcome } from "../local/apply.js";
-import { fixLocal, type LocalFixResult } from "../local/fix.js";
+import { fixLocal, type LocalFixResult } from "../local/run.js";
 import { existingRunDatabases, recordPatchOutput, settleAbandoned } from "../local/history.js";
 import { formatText, toJson } from "../local/format.js";
-import { reviewLocal } from "../local/review.js";
+import { reviewLocal } from "../local/run.js";
 import { loadLocalSettings } from "../local/settings.js";
 import { RunStore, type RunDetail } from "../store/runs.js";
 import { registerDispatchTools } from "./dispatch.js";
