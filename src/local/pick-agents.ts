@@ -7,6 +7,7 @@ import { CodexExecutor } from "../executors/codex.js";
 import { effectiveTokenCeiling } from "../executors/token-ceiling.js";
 import type { ReasoningEffort } from "../executors/types.js";
 import type { AgentSpec, AgentWording } from "../engine/agents.js";
+import { EXECUTOR_CHOICES, type ExecutorChoice } from "../engine/doors.js";
 import { CLAUDE_CREDENTIALS_HINT, type LocalSettings } from "./settings.js";
 
 /**
@@ -14,8 +15,7 @@ import { CLAUDE_CREDENTIALS_HINT, type LocalSettings } from "./settings.js";
  * for them. Running and combining them is the engine's (engine/agents.ts), as for the app.
  */
 
-export const EXECUTOR_CHOICES = ["codex", "claude", "both"] as const;
-export type ExecutorChoice = (typeof EXECUTOR_CHOICES)[number];
+export { EXECUTOR_CHOICES, type ExecutorChoice };
 
 /** A choice as the list of agents it runs, codex first. */
 export function agentNames(choice: ExecutorChoice): ExecutorName[] {
