@@ -12,6 +12,7 @@ import { RecordingQueue } from "./jobs/recording-queue.js";
 import { createWorker } from "./jobs/run-job.js";
 import { loadSettings, type Settings } from "./settings.js";
 import { AGENT_UMASK } from "./security/agent-user.js";
+import { appJail } from "./jail/for-settings.js";
 import { agentIsolationWarnings } from "./security/preflight.js";
 import { RunStore } from "./store/runs.js";
 import { runsRoutes } from "./web/runs-routes.js";
@@ -104,6 +105,19 @@ function pruneDaily(runs: RunStore, retentionDays: number, log: Probot["log"]): 
 
 /** The agent can read whatever its OS user can: say so loudly when that includes the app's secrets. */
 function warnAboutIsolation(settings: Settings, log: Probot["log"]): void {
+  const jail = appJail(settings, (message) => log.warn(message));
+  if (jail.isolated) {
+    // Fail closed: without a working jail every job ends with the probe's reason and fix, and the
+    // operator reads the same sentence here at start-up.
+    void jail
+      .check(path.join(settings.dataDir, "codex-homes"))
+      .then((probe) => {
+        if (probe.ok) log.info({ jail: jail.describe(), probeMs: probe.durationMs }, "agents run jailed");
+        else log.error({ jail: jail.describe() }, `agents will not run: ${probe.reason} ${probe.fix}`);
+      });
+    // AGENT_USER is an extra layer on top of the jail: its own checks still apply.
+    if (!settings.agentUser) return;
+  }
   agentIsolationWarnings({
     privateKeyPath: process.env.PRIVATE_KEY_PATH ? path.resolve(process.env.PRIVATE_KEY_PATH) : null,
     agentUser: settings.agentUser ?? null,

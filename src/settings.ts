@@ -2,8 +2,10 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_CONNECT_RETRIES } from "./executors/connection.js";
 import { DEFAULT_PRICE_TABLE, priceTableSchema, type PriceTable } from "./executors/pricing.js";
 import { AgentUserError, parseAgentUser, type AgentUser } from "./security/agent-user.js";
+import { jailSettingsFromEnv, JailSettingsError, type JailSettings } from "./jail/settings.js";
 
 /**
  * Operator settings: the app's own environment variables, on top of Probot's standard ones
@@ -69,6 +71,7 @@ const envSchema = z.object({
   CODEX_MODEL: optionalString,
   CODEX_PASS_ENV: commaList,
   CODEX_MAX_TOKENS: optionalPositiveInt,
+  CODEX_CONNECT_RETRIES: positiveInt(DEFAULT_CONNECT_RETRIES),
   BOT_HANDLES: commaList,
   WORKER_CONCURRENCY: positiveInt(Math.max(1, os.availableParallelism())),
   WORKSPACE_POOL_SIZE: positiveInt(2),
@@ -103,6 +106,8 @@ export interface Settings {
    * not raise it. Null/absent = no operator ceiling.
    */
   codexMaxTokens?: number | null;
+  /** CODEX_CONNECT_RETRIES: codex's retries of an unreachable model API a run sits through (executors/connection.ts). */
+  codexConnectRetries?: number;
   /** Mention handles that trigger commands, without "@". */
   handles: ("codex" | "claude")[];
   concurrency: number;
@@ -123,6 +128,11 @@ export interface Settings {
    * Null: the agent runs as the app's own user. Optional only so older callers compile.
    */
   agentUser?: AgentUser | null;
+  /**
+   * How agent runs are jailed (AGENT_ISOLATION, AGENT_JAIL_BWRAP, AGENT_MAX_PROCESSES,
+   * AGENT_MAX_MEMORY_MB; jail/settings.ts). Absent: read from the environment when first needed.
+   */
+  jail?: JailSettings;
 }
 
 export interface ClaudeOperatorSettings {
@@ -182,11 +192,20 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
       `DATA_DIR (${dataDir}) is under the system temp dir: codex cannot run sandboxed commands there. Choose another directory.`,
     );
   }
-  const handles = e.BOT_HANDLES.length > 0 ? e.BOT_HANDLES : ["codex"];
+  // Default: every agent the operator configured answers its own handle (@claude when Claude is set up).
+  const claudeConfigured = Boolean(e.ANTHROPIC_API_KEY || e.CLAUDE_CODE_OAUTH_TOKEN || e.ANTHROPIC_BASE_URL);
+  const handles = e.BOT_HANDLES.length > 0 ? e.BOT_HANDLES : claudeConfigured ? ["codex", "claude"] : ["codex"];
   for (const h of handles) {
     if (h !== "codex" && h !== "claude") {
       throw new SettingsError(`BOT_HANDLES: unknown handle "${h}" (known: codex, claude)`);
     }
+  }
+  let jail: JailSettings;
+  try {
+    jail = jailSettingsFromEnv(env);
+  } catch (err) {
+    if (err instanceof JailSettingsError) throw new SettingsError(err.message);
+    throw err;
   }
   let agentUser: AgentUser | null = null;
   if (e.AGENT_USER !== null) {
@@ -205,6 +224,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     codexModel: e.CODEX_MODEL,
     codexPassEnv: e.CODEX_PASS_ENV,
     codexMaxTokens: e.CODEX_MAX_TOKENS,
+    codexConnectRetries: e.CODEX_CONNECT_RETRIES,
     handles: handles as ("codex" | "claude")[],
     concurrency: e.WORKER_CONCURRENCY,
     poolSize: e.WORKSPACE_POOL_SIZE,
@@ -227,5 +247,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     priceTable: parsePriceTable(e.PRICE_TABLE),
     timeoutCapMs: e.AGENT_TIMEOUT_CAP_SECONDS * 1000,
     agentUser,
+    jail,
   };
 }

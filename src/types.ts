@@ -65,6 +65,11 @@ export interface Progress {
   commandsCompleted: number;
   /** Last short status line (reasoning summary or message), if any. */
   lastNote: string | null;
+  /**
+   * Trouble the agent is working around that a person should see at once, e.g. "codex cannot reach
+   * the model API at api.openai.com (…): retrying 1/5". Front doors print it as its own line.
+   */
+  notice?: string | null;
 }
 
 /** Parsed unified diff of one file between the PR's merge base and head. */

@@ -45,6 +45,7 @@ export async function publishReview(input: PublishInput): Promise<PublishResult>
       outcome: result.outcome,
       mode: result.mode,
       files: result.files,
+      unparsed: result.unparsed,
       alreadyPosted: new Set(extractFingerprints(bodies.join("\n"))),
       maxInline: input.config.review.max_inline_comments,
       belowThreshold: result.belowThreshold,

@@ -4,6 +4,7 @@ import path from "node:path";
 import { parseRepoConfig } from "../config/load.js";
 import { CONFIG_PATH, severityToPriority, type ExecutorName, type RepoConfig, type Severity } from "../config/schema.js";
 import { checkAgents, knownSecrets } from "../local/pick-agents.js";
+import { codexCredentialSource } from "../executors/codex-credentials.js";
 import { formatResult, worstPriority } from "../local/format.js";
 import { recordLinks } from "../local/history.js";
 import { loadLocalConfig } from "../local/repo.js";
@@ -20,8 +21,8 @@ import { annotations, needsAnnotations, publishLogLine, publishSummary } from ".
 import { appendSummary, workflowCommand, writeOutputs } from "./workflow.js";
 
 /**
- * `codex-pr-bot action`: one pull request review inside a GitHub Actions job. The local engine
- * (local/review.ts) reviews the head against the base from the event, the reports go to files, the
+ * `codex-pr-bot action`: one pull request review inside a GitHub Actions job. The engine's review
+ * pipeline (through local/run.ts) reviews the head against the base from the event, the reports go to files, the
  * step outputs and the job summary, and the review is posted with the app's own code. The token is
  * read only after the agents have exited, and never reaches them: executors pass an allowlisted
  * environment (executors/codex.ts, executors/claude.ts).
@@ -103,12 +104,12 @@ function actionSettings(opts: ActionOptions, io: CliIO, outDir: string, event: P
   if (insideSystemTemp(settings.stateDir)) {
     throw new ActionError(`the state directory ${settings.stateDir} is inside the system temp dir, where codex cannot run sandboxed commands: set DATA_DIR (or RUNNER_TEMP) to a directory elsewhere.`);
   }
-  checkAgents(opts.agents, settings);
-  if (opts.agents.includes("codex") && settings.codex.apiKey === null && settings.codex.homeTemplate === null) {
+  if (opts.agents.includes("codex") && codexCredentialSource(settings.codex.apiKey, settings.codex.homeTemplate) === null) {
     // Workflows on pull requests from forks get no secrets: say so rather than let codex fail on auth.
     const fork = event.pull.fromFork ? " GitHub passes no secrets to workflows on pull requests from forks." : "";
     throw new ActionError(`codex has no credentials: set the openai-api-key input (CODEX_API_KEY).${fork}`);
   }
+  checkAgents(opts.agents, settings);
   return settings;
 }
 

@@ -6,6 +6,9 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { readDurableSettings } from "../jobs/create-queue.js";
+import { CODEX_CREDENTIALS_HINT, codexCredentialSource } from "../executors/codex-credentials.js";
+import { Jail } from "../jail/jail.js";
+import { jailSettingsFromEnv } from "../jail/settings.js";
 import { CodexSandbox } from "../executors/sandbox.js";
 import { CLAUDE_CREDENTIALS_HINT, loadLocalSettings } from "../local/settings.js";
 import { defaultClaudeBin, loadSettings } from "../settings.js";
@@ -189,48 +192,110 @@ async function claudeChecks(env: NodeJS.ProcessEnv, cwd: string): Promise<CheckR
 function credentialsCheck(env: NodeJS.ProcessEnv, template: string | null): CheckResult {
   if (env.CODEX_API_KEY?.trim()) return { name: "credentials", status: "ok", detail: "CODEX_API_KEY is set" };
   if (env.OPENAI_API_KEY?.trim()) return { name: "credentials", status: "ok", detail: "OPENAI_API_KEY is set (passed to codex as CODEX_API_KEY)" };
-  if (template !== null) {
-    if (existsSync(path.join(template, "auth.json"))) return { name: "credentials", status: "ok", detail: `codex login found in ${template}/auth.json` };
-    const config = path.join(template, "config.toml");
-    if (existsSync(config) && /^\s*model_provider\s*=/m.test(readFileSync(config, "utf8"))) {
-      return { name: "credentials", status: "ok", detail: `custom model provider configured in ${config}` };
-    }
-  }
+  const source = codexCredentialSource(null, template);
+  if (source !== null) return { name: "credentials", status: "ok", detail: source };
   return {
     name: "credentials",
     status: "fail",
     detail: "no model credentials: CODEX_API_KEY and OPENAI_API_KEY are unset and no codex login was found",
-    fix:
-      "Set CODEX_API_KEY to an OpenAI API key, or run `codex login` (then CODEX_HOME_TEMPLATE or ~/.codex holds auth.json), " +
-      "or configure a model_provider in the template's config.toml.",
+    fix: `${CODEX_CREDENTIALS_HINT[0]!.toUpperCase()}${CODEX_CREDENTIALS_HINT.slice(1)}.`,
   };
 }
 
-function dataDirCheck(dir: string, what: string): CheckResult {
-  const tmp = path.resolve(os.tmpdir());
-  if (dir === tmp || dir.startsWith(tmp + path.sep)) {
-    return {
-      name: "data directory",
-      status: "fail",
-      detail: `${what} ${dir} is under the system temp dir`,
-      fix: "Point DATA_DIR at a directory outside /tmp: codex cannot run sandboxed commands with its home there.",
-    };
-  }
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return { name: "data directory", status: "ok", detail: `${what} ${dir} is writable` };
-  } catch (err) {
-    return { name: "data directory", status: "fail", detail: `cannot create ${dir}: ${errorMessage(err)}`, fix: "Set DATA_DIR to a writable directory." };
-  }
+/** A directory codex-pr-bot keeps something in: what it is called and what lives there. */
+export interface PlacedDir {
+  dir: string;
+  /** How the user sets it, e.g. "DATA_DIR" or "$XDG_STATE_HOME/codex-pr-bot". */
+  label: string;
+  what: string;
+  /** False for the app's default ./.data: doctor run inside some repository must not leave one there. */
+  create: boolean;
 }
 
-async function sandboxCheck(bin: string, stateDir: string): Promise<CheckResult> {
+/** Where each door keeps what (docs/operations.md); several names for one directory are one line. */
+export function placedDirs(env: NodeJS.ProcessEnv, local: { stateDir: string; cacheDir: string }, app: { dataDir: string } | null): PlacedDir[] {
+  const dirs: PlacedDir[] = [];
+  if (app !== null) {
+    dirs.push({
+      dir: app.dataDir,
+      label: env.DATA_DIR?.trim() ? "DATA_DIR" : "DATA_DIR (default ./.data)",
+      what: "the app's queue and run store (codex-pr-bot.sqlite), repository mirrors and worktrees, per-job codex homes",
+      create: Boolean(env.DATA_DIR?.trim()),
+    });
+  }
+  dirs.push({
+    dir: local.stateDir,
+    label: env.DATA_DIR?.trim() ? "DATA_DIR" : "local state ($XDG_STATE_HOME/codex-pr-bot)",
+    what: "run history of review, fix and the MCP tools (codex-pr-bot.sqlite), fix's scratch worktrees",
+    create: true,
+  });
+  dirs.push({
+    dir: local.cacheDir,
+    label: env.DATA_DIR?.trim() ? "DATA_DIR" : "local cache ($XDG_CACHE_HOME/codex-pr-bot)",
+    what: "per-run codex and Claude homes, removed after each run",
+    create: true,
+  });
+  return dirs;
+}
+
+/** One check per distinct directory: it is outside /tmp and writable (or will be created by the app). */
+function dirChecks(placed: readonly PlacedDir[]): CheckResult[] {
+  const byDir = new Map<string, PlacedDir[]>();
+  for (const p of placed) byDir.set(p.dir, [...(byDir.get(p.dir) ?? []), p]);
+  return [...byDir.entries()].map(([dir, all]) => {
+    const labels = [...new Set(all.map((p) => p.label))].join(", ");
+    const what = all.map((p) => p.what).join("; ");
+    const name = "data directory";
+    const tmp = path.resolve(os.tmpdir());
+    if (dir === tmp || dir.startsWith(tmp + path.sep)) {
+      return {
+        name,
+        status: "fail",
+        detail: `${labels} ${dir} is under the system temp dir`,
+        fix: "Point DATA_DIR (or XDG_STATE_HOME / XDG_CACHE_HOME) at a directory outside /tmp: codex cannot run sandboxed commands with its home there.",
+      };
+    }
+    if (!all.some((p) => p.create) && !existsSync(dir)) {
+      return { name, status: "ok", detail: `${labels} ${dir}: ${what} (created when the app starts)` };
+    }
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      return { name, status: "ok", detail: `${labels} ${dir}: ${what}` };
+    } catch (err) {
+      return { name, status: "fail", detail: `cannot create ${dir} (${labels}): ${errorMessage(err)}`, fix: "Set DATA_DIR to a writable directory." };
+    }
+  });
+}
+
+/** The jail every agent run starts in (jail/): built once here exactly as the app builds it. */
+async function jailCheck(env: NodeJS.ProcessEnv, stateDir: string): Promise<CheckResult> {
+  let jail: Jail;
+  try {
+    jail = new Jail(jailSettingsFromEnv(env));
+  } catch (err) {
+    return { name: "jail", status: "fail", detail: errorMessage(err), fix: "Fix the variable named above (docs/configuration.md, Jail)." };
+  }
+  if (!jail.isolated) {
+    return {
+      name: "jail",
+      status: "warn",
+      detail: "AGENT_ISOLATION=none: agents run unjailed and can read every file the app's OS user can, the GitHub App private key included",
+      fix: "Unset AGENT_ISOLATION once the host allows unprivileged user namespaces.",
+    };
+  }
+  const probe = await jail.check(path.join(stateDir, "codex-homes"));
+  if (probe.ok) return { name: "jail", status: "ok", detail: `${jail.describe()}; a jail starts in ${probe.durationMs} ms` };
+  return { name: "jail", status: "fail", detail: probe.reason, fix: probe.fix };
+}
+
+async function sandboxCheck(bin: string, stateDir: string, env: NodeJS.ProcessEnv): Promise<CheckResult> {
   let scratch: string | null = null;
   try {
     const root = path.join(stateDir, "doctor");
     mkdirSync(root, { recursive: true, mode: 0o700 });
     scratch = await mkdtemp(path.join(root, "sandbox-"));
-    const sandbox = new CodexSandbox({ bin, homesRoot: path.join(stateDir, "codex-homes") });
+    // Inside the jail, as every fix.verify runs: codex's own sandbox nested in it.
+    const sandbox = new CodexSandbox({ bin, homesRoot: path.join(stateDir, "codex-homes"), jail: new Jail(jailSettingsFromEnv(env)) });
     const result = await sandbox.run({ cwd: scratch, command: `echo ${SANDBOX_MARKER} > probe.txt && cat probe.txt`, timeoutMs: 60_000 });
     if (result.exitCode === 0 && result.output.includes(SANDBOX_MARKER)) {
       return { name: "sandbox", status: "ok", detail: "codex sandbox runs commands (workspace-write)" };
@@ -292,10 +357,49 @@ function appCheck(env: NodeJS.ProcessEnv): CheckResult {
   return { name: "github app", status: "ok", detail: `APP_ID ${env.APP_ID!.trim()}, private key and webhook secret present` };
 }
 
+/**
+ * Whether GitHub's webhooks can reach the app: the first thing to check when "nothing happens".
+ * Probot forwards a WEBHOOK_PROXY_URL (smee.io) channel only when smee-client can be imported;
+ * otherwise it logs one warning and forwards nothing.
+ */
+export function webhookCheck(env: NodeJS.ProcessEnv, resolve: (id: string) => string = createRequire(import.meta.url).resolve): CheckResult {
+  const proxy = env.WEBHOOK_PROXY_URL?.trim();
+  if (proxy) {
+    let origin = proxy;
+    try {
+      origin = new URL(proxy).origin;
+    } catch {
+      return { name: "webhooks", status: "fail", detail: `WEBHOOK_PROXY_URL is not a URL`, fix: "Set it to your channel's URL, e.g. https://smee.io/<channel>." };
+    }
+    try {
+      resolve("smee-client");
+    } catch {
+      return {
+        name: "webhooks",
+        status: "fail",
+        detail: "WEBHOOK_PROXY_URL is set but smee-client is not installed: Probot forwards nothing",
+        fix: "Run `npm ci` in the codex-pr-bot directory (smee-client is a dev dependency), or `npm install --save-dev smee-client`.",
+      };
+    }
+    return { name: "webhooks", status: "ok", detail: `webhooks arrive through the WEBHOOK_PROXY_URL channel at ${origin} (the app's webhook URL must be the same channel)` };
+  }
+  if (env.NODE_ENV === "production") {
+    return { name: "webhooks", status: "ok", detail: "no WEBHOOK_PROXY_URL: GitHub must reach this server's /api/github/webhooks directly" };
+  }
+  return {
+    name: "webhooks",
+    status: "note",
+    detail: "WEBHOOK_PROXY_URL is not set: GitHub must reach this server at the app's webhook URL",
+    fix: "On a laptop, create a channel at https://smee.io/new and set WEBHOOK_PROXY_URL to it (README \"Try it locally\"); the app's Recent Deliveries show deliveries that failed.",
+  };
+}
+
 async function databaseCheck(file: string): Promise<CheckResult> {
   try {
+    if (!existsSync(path.dirname(file))) {
+      return { name: "database", status: "ok", detail: `${file} does not exist yet: the app creates it when it starts` };
+    }
     const { default: Database } = await import("better-sqlite3");
-    mkdirSync(path.dirname(file), { recursive: true });
     const db = new Database(file, { timeout: 5000 });
     try {
       db.prepare("select 1").get();
@@ -338,14 +442,14 @@ export async function runChecks(io: CliIO, opts: { local: boolean }): Promise<Ch
   const env = io.env;
   const local = loadLocalSettings(env, io.cwd);
   const results: CheckResult[] = [nodeCheck()];
-  let dataDir = local.stateDir;
+  let appDir: string | null = null;
   let databasePath: string | null = null;
   let queueUrl: string | null = null;
   if (!opts.local) {
     try {
       const settings = loadSettings(env, io.cwd);
       const durable = readDurableSettings(env, { dataDir: settings.dataDir, concurrency: settings.concurrency });
-      dataDir = settings.dataDir;
+      appDir = settings.dataDir;
       databasePath = durable.databasePath;
       queueUrl = durable.queueUrl;
       results.push({ name: "settings", status: "ok", detail: "the environment variables are valid" });
@@ -356,13 +460,20 @@ export async function runChecks(io: CliIO, opts: { local: boolean }): Promise<Ch
   const codex = await codexCheck(local.codex.bin, io.cwd);
   results.push(codex.result);
   results.push(credentialsCheck(env, local.codex.homeTemplate));
-  const dir = dataDirCheck(dataDir, opts.local ? "state directory" : "DATA_DIR");
-  results.push(dir);
-  if (codex.usable && dir.status === "ok") results.push(await sandboxCheck(local.codex.bin, dataDir));
-  else results.push({ name: "sandbox", status: "skip", detail: "skipped: needs a working codex and data directory" });
+  const dirs = dirChecks(placedDirs(env, local, appDir === null ? null : { dataDir: appDir }));
+  results.push(...dirs);
+  // The probe runs where the agents' homes will be: the app's data dir once it exists, else the local cache.
+  const probeDir = appDir !== null && existsSync(appDir) ? appDir : local.cacheDir;
+  const jail = dirs.every((d) => d.status === "ok")
+    ? await jailCheck(env, probeDir)
+    : ({ name: "jail", status: "skip", detail: "skipped: needs a data directory" } satisfies CheckResult);
+  results.push(jail);
+  if (codex.usable && dirs.every((d) => d.status === "ok") && jail.status !== "fail") results.push(await sandboxCheck(local.codex.bin, probeDir, env));
+  else results.push({ name: "sandbox", status: "skip", detail: "skipped: needs a working codex, data directory and jail" });
   results.push(...(await claudeChecks(env, io.cwd)));
   if (!opts.local) {
     results.push(appCheck(env));
+    results.push(webhookCheck(env));
     if (databasePath !== null) results.push(await databaseCheck(databasePath));
     results.push(await redisCheck(queueUrl));
   }

@@ -6,9 +6,12 @@ import type { CliIO } from "./io.js";
 /**
  * The live progress line on a terminal (stderr, rewritten in place once a second). Off when stderr
  * is not a TTY, so logs, pipes and CI output stay clean. With two agents it shows both side by side.
+ * An agent's notice (e.g. it cannot reach its model API) is printed as a line of its own at once,
+ * TTY or not: it is what a person waiting needs to know.
  */
 export class ProgressLine {
   private readonly latest = new Map<string, Progress>();
+  private readonly noticed = new Map<string, string>();
   private timer: NodeJS.Timeout | null = null;
   private readonly started = Date.now();
 
@@ -25,6 +28,10 @@ export class ProgressLine {
 
   update(p: Progress, agent: string = this.agents[0] ?? "codex"): void {
     this.latest.set(agent, p);
+    if (p.notice && this.noticed.get(agent) !== p.notice) {
+      this.noticed.set(agent, p.notice);
+      this.io.stderr.write(`${this.timer ? "\r\x1b[K" : ""}codex-pr-bot: ${p.notice}\n`);
+    }
     if (this.timer) this.draw();
   }
 

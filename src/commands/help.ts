@@ -61,6 +61,8 @@ export const COMMANDS: readonly CommandHelp[] = [
 
 export interface HelpInput {
   handles: string[];
+  /** Whether the operator set Claude up; says why `@claude` is off when it is not a handle. */
+  claudeConfigured?: boolean;
   config: RepoConfig;
   /** Where the config came from, e.g. ".github/codex-pr-bot.yml on main" or "defaults (no config file)". */
   configSource: string;
@@ -79,6 +81,17 @@ function fenced(lang: string, content: string): string {
   const longest = Math.max(0, ...Array.from(content.matchAll(/`+/g), (m) => m[0].length));
   const fence = "`".repeat(Math.max(3, longest + 1));
   return `${fence}${lang}\n${content.replace(/\n$/, "")}\n${fence}`;
+}
+
+/** Which handles this installation answers, and why one it does not is off. */
+function liveHandles(handles: readonly string[], claudeConfigured: boolean | undefined): string {
+  const live = `Handles answered here: ${handles.map((h) => `\`@${h}\``).join(", ")}.`;
+  if (handles.includes("claude")) return live;
+  const why =
+    claudeConfigured === true
+      ? "Claude is set up, but the operator's BOT_HANDLES leaves `claude` out"
+      : "the operator has not set Claude up (ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or ANTHROPIC_BASE_URL)";
+  return `${live} \`@claude\` is off: ${why}.`;
 }
 
 export function formatHelp(input: HelpInput): string {
@@ -102,6 +115,7 @@ export function formatHelp(input: HelpInput): string {
     const others = handles.slice(1).map((h) => `\`@${h}\``).join(" or ");
     out.push(`Write ${others} instead of \`@${primary}\` to run the same command with that agent.`, "");
   }
+  out.push(liveHandles(handles, input.claudeConfigured), "");
   out.push(
     "Commands must start a line of a comment on the pull request. " +
       "Only users with write access to this repository can run them.",

@@ -1,3 +1,4 @@
+import type { UnparsedFile } from "../review/diff.js";
 import type { DiffFile } from "../types.js";
 import type { WorktreeGit } from "../workspace/commit.js";
 
@@ -15,6 +16,8 @@ export interface Tree {
   skipped: string[];
   /** Paths left out because the change is over the size limits (most important first). */
   overLimit: { path: string; reason: "max-files" | "max-bytes" }[];
+  /** Files the config would review whose diff could not be parsed: not reviewed, reported with the reason. */
+  unparsed: UnparsedFile[];
   release(): Promise<void>;
 }
 

@@ -2,8 +2,10 @@ import { chmod, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Cancelled, ExecutorError, type AgentSpend } from "../errors.js";
 import type { Mode, ReviewOutcome } from "../types.js";
-import { openAgentAccess, type RunAs } from "../security/agent-user.js";
-import { BASE_ENV_ALLOWLIST, buildEnv, run, SpawnError, type ExecResult } from "../util/exec.js";
+import type { RunAs } from "../security/agent-user.js";
+import { defaultJail } from "../jail/default.js";
+import { JailError, type Jail } from "../jail/jail.js";
+import { BASE_ENV_ALLOWLIST, buildEnv, SpawnError, type ExecResult } from "../util/exec.js";
 import { ClaudeEventState, type ClaudeResult } from "./claude-events.js";
 import { formatDuration } from "./codex.js";
 import { parseReviewOutput, reviewJsonSchema } from "./findings.js";
@@ -77,6 +79,8 @@ export interface ClaudeSettings {
    * included. The run's home (with the model-key file) is the agent's for the run: see SECURITY.md.
    */
   runAs?: RunAs | null;
+  /** The jail every run starts in (jail/); without one, the jail the environment describes. */
+  jail?: Jail;
 }
 
 /**
@@ -186,7 +190,6 @@ export class ClaudeExecutor implements Executor {
       jobId: `claude-${path.basename(req.worktree)}`,
       template: null,
     });
-    let closeAccess: (() => Promise<void>) | null = null;
     try {
       let settingsJson: string | null = null;
       if (this.settings.apiKey !== null) {
@@ -195,17 +198,10 @@ export class ClaudeExecutor implements Executor {
         await chmod(keyFile, 0o600);
         settingsJson = JSON.stringify({ apiKeyHelper: `cat ${shellQuote(keyFile)}` });
       }
+      // As for codex: the home (key file included: the apiKeyHelper runs as the agent) is the run's,
+      // the worktree is bound writable only in fix/tests, nothing else of the host exists in the jail.
       const runAs = this.settings.runAs ?? null;
-      if (runAs) {
-        // As for codex: the home (key file included: the apiKeyHelper runs as the agent) becomes the
-        // agent's, the worktree is lent to it (writable in fix/tests), the rest of the data dir is closed.
-        closeAccess = await openAgentAccess(runAs, {
-          home: home.dir,
-          homesRoot: this.settings.homesRoot,
-          worktree: req.worktree,
-          writable: !READ_ONLY_MODES.has(req.mode),
-        });
-      }
+      const jail = this.settings.jail ?? defaultJail();
       const args = buildClaudeArgs({
         mode: req.mode,
         model,
@@ -234,17 +230,23 @@ export class ClaudeExecutor implements Executor {
       const progressErrors: string[] = [];
       let result: ExecResult;
       try {
-        result = await run(this.settings.bin, args, {
-          cwd: req.worktree,
+        result = await jail.run({
+          file: this.settings.bin,
+          args,
+          worktree: req.worktree,
+          writable: !READ_ONLY_MODES.has(req.mode),
+          home: home.dir,
+          homesRoot: this.settings.homesRoot,
+          network: true,
+          runAs,
           env,
           input: req.prompt,
           timeoutMs: req.timeoutMs,
-          signal: req.signal,
-          ...(runAs ? { uid: runAs.user.uid, gid: runAs.user.gid } : {}),
+          ...(req.signal ? { signal: req.signal } : {}),
           onStdoutLine: eventLineHandler(state, req, progressErrors),
         });
       } catch (err) {
-        if (err instanceof SpawnError) throw new ExecutorError(err.message, "spawn");
+        if (err instanceof SpawnError || err instanceof JailError) throw new ExecutorError(err.message, "spawn");
         throw err;
       }
 
@@ -293,7 +295,6 @@ export class ClaudeExecutor implements Executor {
         throw err instanceof ExecutorError ? err.withSpent(spendOf(state, model)) : err;
       }
     } finally {
-      await closeAccess?.();
       await home.dispose();
     }
   }

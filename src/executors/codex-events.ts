@@ -1,4 +1,5 @@
 import type { CommandRun, Progress, Usage } from "../types.js";
+import { ConnectionWatch, type ConnectionOptions } from "./connection.js";
 import { isRecord, readEventLine, truncate } from "./stream.js";
 import { addUsage, EMPTY_USAGE } from "./usage.js";
 
@@ -50,10 +51,18 @@ export class CodexEventState {
   /** Set whenever the progress snapshot changed; the caller clears it after reporting. */
   changed = false;
 
+  /** Codex's retries of the model API: a notice on each, and when to give up (connection.ts). */
+  readonly connection: ConnectionWatch;
+
   private readonly commandsById = new Map<string, CommandRun>();
   private plan: Progress["plan"] = [];
   private lastNote: string | null = null;
+  private notice: string | null = null;
   private malformed = 0;
+
+  constructor(connection: ConnectionOptions = { modelApi: "the model provider" }) {
+    this.connection = new ConnectionWatch(connection);
+  }
 
   /** Feeds one stdout line. Never throws. */
   push(line: string): void {
@@ -92,6 +101,7 @@ export class CodexEventState {
       currentCommand: running.length > 0 ? running[running.length - 1]!.command : null,
       commandsCompleted: commands.filter((c) => c.status !== "in_progress").length,
       lastNote: this.lastNote,
+      ...(this.notice !== null ? { notice: this.notice } : {}),
     };
   }
 
@@ -110,10 +120,17 @@ export class CodexEventState {
         return;
       }
       case "error":
-        // Not fatal by itself: "Reconnecting... 1/5" retries arrive this way. turn.failed decides.
+        // Not fatal by itself: "Reconnecting... 1/5" retries arrive this way. turn.failed decides,
+        // or the connection watch once codex has retried long enough.
         if (typeof event.message === "string") {
           this.lastError = event.message;
           this.warn(event.message);
+          const notice = this.connection.push(event.message);
+          if (notice !== null) {
+            this.notice = notice;
+            this.lastNote = notice; // shown where notes are (check run, progress line)
+            this.changed = true;
+          }
         }
         return;
       case "item.started":
@@ -127,6 +144,7 @@ export class CodexEventState {
   }
 
   private handleItem(item: Record<string, unknown>, completed: boolean): void {
+    if (this.notice !== null) this.notice = null; // the model answers again: the trouble is over
     const id = typeof item.id === "string" ? item.id : "";
     switch (item.type) {
       case "command_execution": {

@@ -3,10 +3,13 @@ import os from "node:os";
 import path from "node:path";
 import { Cancelled, ExecutorError, type AgentSpend } from "../errors.js";
 import type { Mode, ReviewOutcome, Usage } from "../types.js";
-import { openAgentAccess, type RunAs } from "../security/agent-user.js";
+import type { RunAs } from "../security/agent-user.js";
+import { defaultJail } from "../jail/default.js";
+import { JailError, type Jail } from "../jail/jail.js";
 import { hardenCodexHome } from "../security/codex-home.js";
-import { BASE_ENV_ALLOWLIST, buildEnv, run, SpawnError, type ExecResult } from "../util/exec.js";
+import { BASE_ENV_ALLOWLIST, buildEnv, SpawnError, type ExecResult } from "../util/exec.js";
 import { CodexEventState, readableProviderMessage } from "./codex-events.js";
+import { modelApiHost } from "./connection.js";
 import { parseReviewOutput, reviewJsonSchema } from "./findings.js";
 import { createCodexHome } from "./home.js";
 import { RolloutUsage } from "./rollout.js";
@@ -40,6 +43,10 @@ export interface CodexSettings {
    * sandbox does not stop reads: without this the agent can read the App's private key file.
    */
   runAs?: RunAs | null;
+  /** Retries of an unreachable model API a run sits through before it stops (connection.ts; default 5). */
+  connectRetries?: number;
+  /** The jail every run starts in (jail/); without one, the jail the environment describes. */
+  jail?: Jail;
 }
 
 const READ_ONLY_MODES: ReadonlySet<Mode> = new Set(["review", "audit", "ask"]);
@@ -107,7 +114,6 @@ export class CodexExecutor implements Executor {
       jobId: `codex-${path.basename(req.worktree)}`,
       template: this.settings.homeTemplate,
     });
-    let closeAccess: (() => Promise<void>) | null = null;
     try {
       await hardenCodexHome(home.dir); // e.g. the PR's AGENTS.md is not loaded as instructions
       if (STRUCTURED_MODES.has(req.mode)) {
@@ -122,26 +128,23 @@ export class CodexExecutor implements Executor {
         configOverrides: this.settings.configOverrides ?? [],
       });
       const runAs = this.settings.runAs ?? null;
-      if (runAs) {
-        // fix/tests edit the worktree (workspace-write): the agent's group may write there for the run.
-        closeAccess = await openAgentAccess(runAs, {
-          home: home.dir,
-          homesRoot: this.settings.homesRoot,
-          worktree: req.worktree,
-          writable: !READ_ONLY_MODES.has(req.mode),
-        });
-      }
+      const jail = this.settings.jail ?? defaultJail();
       const env = buildEnv([...BASE_ENV_ALLOWLIST, ...this.settings.passEnv], {
         CODEX_HOME: home.dir,
         HOME: home.dir,
         CODEX_API_KEY: this.settings.apiKey ?? undefined,
       });
 
-      const state = new CodexEventState();
+      const state = new CodexEventState({
+        modelApi: modelApiHost(this.settings.homeTemplate, this.settings.configOverrides ?? []),
+        maxRetries: this.settings.connectRetries,
+      });
       const progressErrors: string[] = [];
       // The ceiling stops the process like the timeout does (its whole group, through run()'s signal).
       const ceiling = req.tokenCeiling ?? null;
       const budget = new AbortController();
+      // Codex waits for an unreachable API for as long as the run may last: stop it after a few retries.
+      state.connection.onGiveUp = () => budget.abort();
       let overCeiling: Usage | null = null;
       const rollout = new RolloutUsage(path.join(home.dir, "sessions"), {
         onUsage: (total) => {
@@ -153,17 +156,24 @@ export class CodexExecutor implements Executor {
       rollout.start();
       let result: ExecResult;
       try {
-        result = await run(this.settings.bin, args, {
-          cwd: req.worktree,
+        // fix/tests edit the worktree (workspace-write); codex's own sandbox still runs inside the jail.
+        result = await jail.run({
+          file: this.settings.bin,
+          args,
+          worktree: req.worktree,
+          writable: !READ_ONLY_MODES.has(req.mode),
+          home: home.dir,
+          homesRoot: this.settings.homesRoot,
+          network: true,
+          runAs,
           env,
           input: req.prompt,
           timeoutMs: req.timeoutMs,
           signal: req.signal ? AbortSignal.any([req.signal, budget.signal]) : budget.signal,
-          ...(runAs ? { uid: runAs.user.uid, gid: runAs.user.gid } : {}),
           onStdoutLine: eventLineHandler(state, req, progressErrors),
         });
       } catch (err) {
-        if (err instanceof SpawnError) throw new ExecutorError(err.message, "spawn");
+        if (err instanceof SpawnError || err instanceof JailError) throw new ExecutorError(err.message, "spawn");
         throw err;
       } finally {
         await rollout.stop();
@@ -207,7 +217,6 @@ export class CodexExecutor implements Executor {
         throw err instanceof ExecutorError ? err.withSpent(spent) : err;
       }
     } finally {
-      await closeAccess?.();
       await home.dispose();
     }
   }
@@ -215,6 +224,7 @@ export class CodexExecutor implements Executor {
   /** Maps how the process ended to an ExecutorError or Cancelled; returns when the run succeeded. */
   private throwOnFailure(result: ExecResult, state: CodexEventState, timeoutMs: number, redact: (s: string) => string): void {
     const stderrTail = redact(tail(result.stderr, STDERR_TAIL));
+    if (state.connection.gaveUp !== null) throw new ExecutorError(redact(state.connection.gaveUp), "exit", stderrTail);
     if (result.aborted) throw new Cancelled("the codex run was cancelled");
     if (result.timedOut) {
       throw new ExecutorError(`codex did not finish within ${formatDuration(timeoutMs)} and was stopped`, "timeout", stderrTail);
@@ -224,6 +234,8 @@ export class CodexExecutor implements Executor {
       if (state.rateLimited) {
         throw new ExecutorError(`the model provider is rate limiting requests: ${message}`, "rate-limit", message);
       }
+      const unreachable = state.connection.failure(message);
+      if (unreachable !== null) throw new ExecutorError(redact(unreachable), "turn-failed", message);
       throw new ExecutorError(`the model provider reported: ${message}`, "turn-failed", message);
     }
     if (result.exitCode !== 0) {
@@ -232,6 +244,8 @@ export class CodexExecutor implements Executor {
       if (state.rateLimited) {
         throw new ExecutorError(`the model provider is rate limiting requests: ${reason}`, "rate-limit", stderrTail);
       }
+      const unreachable = state.connection.failure(errorLine(stderrTail) || null);
+      if (unreachable !== null) throw new ExecutorError(redact(unreachable), "exit", stderrTail);
       throw new ExecutorError(`codex ${how}${reason ? `: ${reason}` : ""}`, "exit", stderrTail);
     }
     if (!state.turnCompleted) {

@@ -1,6 +1,8 @@
 import { Cancelled } from "../errors.js";
-import { openAgentAccess, type RunAs } from "../security/agent-user.js";
-import { BASE_ENV_ALLOWLIST, buildEnv, run } from "../util/exec.js";
+import { defaultJail } from "../jail/default.js";
+import type { Jail } from "../jail/jail.js";
+import type { RunAs } from "../security/agent-user.js";
+import { BASE_ENV_ALLOWLIST, buildEnv } from "../util/exec.js";
 import { createCodexHome } from "./home.js";
 
 /**
@@ -27,6 +29,8 @@ export interface SandboxResult {
   durationMs: number;
   /** The end of the combined output. */
   output: string;
+  /** Set when the output shows the command ran into the jail's process or memory limit: which one. */
+  limitHit?: string;
 }
 
 export interface SandboxOptions {
@@ -38,6 +42,8 @@ export interface SandboxOptions {
   maxOutputBytes?: number;
   /** The unprivileged OS user the agent runs as (AGENT_USER), or null to run as the app's user. */
   runAs?: RunAs | null;
+  /** The jail the command starts in, with no network; without one, the jail the environment describes. */
+  jail?: Jail;
 }
 
 export class CodexSandbox {
@@ -48,32 +54,37 @@ export class CodexSandbox {
     if (req.signal?.aborted) throw new Cancelled("the verification was cancelled before it started");
     const home = await createCodexHome({ root: this.options.homesRoot, jobId: "verify", template: null });
     const runAs = this.options.runAs ?? null;
-    let closeAccess: (() => Promise<void>) | null = null;
+    const jail = this.options.jail ?? defaultJail();
     try {
       // workspace-write: the command (a build, a test run) may write in the worktree, never in .git.
-      if (runAs) closeAccess = await openAgentAccess(runAs, { home: home.dir, homesRoot: this.options.homesRoot, worktree: req.cwd, writable: true });
-      const result = await run(
-        this.options.bin,
-        ["sandbox", "-c", 'sandbox_mode="workspace-write"', "--", "sh", "-c", `exec 2>&1\n${req.command}`],
-        {
-          cwd: req.cwd,
-          env: buildEnv(BASE_ENV_ALLOWLIST, { HOME: home.dir, CODEX_HOME: home.dir, CI: "true" }),
-          timeoutMs: req.timeoutMs,
-          signal: req.signal,
-          maxOutputBytes: this.options.maxOutputBytes ?? 64 * 1024,
-          ...(runAs ? { uid: runAs.user.uid, gid: runAs.user.gid } : {}),
-        },
-      );
+      // The jail adds what codex's sandbox does not: nothing of the host to read, no network
+      // namespace at all, and limits on processes and memory (a fork bomb ends this run only).
+      const result = await jail.run({
+        file: this.options.bin,
+        args: ["sandbox", "-c", 'sandbox_mode="workspace-write"', "--", "sh", "-c", `exec 2>&1\n${req.command}`],
+        worktree: req.cwd,
+        writable: true,
+        home: home.dir,
+        homesRoot: this.options.homesRoot,
+        network: false,
+        runAs,
+        env: buildEnv(BASE_ENV_ALLOWLIST, { HOME: home.dir, CODEX_HOME: home.dir, CI: "true" }),
+        timeoutMs: req.timeoutMs,
+        ...(req.signal ? { signal: req.signal } : {}),
+        maxOutputBytes: this.options.maxOutputBytes ?? 64 * 1024,
+      });
       if (result.aborted) throw new Cancelled("the verification was cancelled");
       const stderr = result.stderr.trim();
+      const output = stderr === "" ? result.stdout : `${result.stdout}${result.stdout.endsWith("\n") || result.stdout === "" ? "" : "\n"}${stderr}`;
+      const hint = result.exitCode === 0 && !result.timedOut ? null : jail.limitHint(output);
       return {
         exitCode: result.exitCode,
         timedOut: result.timedOut,
         durationMs: result.durationMs,
-        output: stderr === "" ? result.stdout : `${result.stdout}${result.stdout.endsWith("\n") || result.stdout === "" ? "" : "\n"}${stderr}`,
+        output,
+        ...(hint ? { limitHit: hint } : {}),
       };
     } finally {
-      await closeAccess?.();
       await home.dispose();
     }
   }

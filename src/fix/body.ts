@@ -153,9 +153,10 @@ export function verifySection(v: VerifyOutcome): string {
       : v.timedOut
         ? `❌ ${cmd} **timed out** after ${formatDuration(v.durationMs)}.`
         : `❌ ${cmd} **failed** (exit code ${v.exitCode ?? "none"}) after ${formatDuration(v.durationMs)}.`;
+  const withLimit = v.limit ? `${status} ${v.limit}` : status;
   const tail = v.outputTail.trim();
-  if (tail === "") return `${status}\n\n_(no output)_`;
-  return `${status}\n\n<details${v.passed ? "" : " open"}>\n<summary>Last lines of its output</summary>\n\n${codeFence(truncate(tail, OUTPUT_TAIL_CAP), "text")}\n\n</details>`;
+  if (tail === "") return `${withLimit}\n\n_(no output)_`;
+  return `${withLimit}\n\n<details${v.passed ? "" : " open"}>\n<summary>Last lines of its output</summary>\n\n${codeFence(truncate(tail, OUTPUT_TAIL_CAP), "text")}\n\n</details>`;
 }
 
 export function outdatedNote(r: Pick<FixReport, "outdated" | "headSha" | "prNumber" | "repoHtmlUrl">): string | null {

@@ -13,6 +13,8 @@ export interface VerifyOutcome {
   outputTail: string;
   /** Set when the command could not be run at all. */
   error?: string;
+  /** Set when it ran into the jail's process or memory limit: which one, and the variable that sets it. */
+  limit?: string;
 }
 
 /** Characters of the verify output shown in a fix PR body. */
@@ -40,6 +42,7 @@ export async function runVerifyCommand(
       timedOut: r.timedOut,
       durationMs: r.durationMs,
       outputTail: tailOf(redactSecrets(r.output, secrets)),
+      ...(r.limitHit ? { limit: r.limitHit } : {}),
     };
   } catch (err) {
     if (err instanceof Cancelled) throw err;

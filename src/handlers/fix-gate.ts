@@ -13,7 +13,9 @@ export type FixEnqueueResult = { accepted: true } | { accepted: false; reason: s
 /**
  * One fix at a time per PR. The queue would only hold a second request back until the first ends
  * and then run it too; instead it is answered at once with a link to the running one. Only people
- * who may run commands get that answer; anyone else's request is queued and refused by the job.
+ * who may run commands get that answer (command-gate.ts has already turned everyone else away, and
+ * canTrigger's cache makes this check free); a request whose sender could not be checked there is
+ * queued, and the job decides.
  */
 export async function enqueueFix(queue: JobQueue, job: Job, octokit: Octokit, log: Logger): Promise<FixEnqueueResult> {
   const trigger = job.trigger;

@@ -3,10 +3,10 @@ import type { Context } from "probot";
 import { parseCommand } from "../commands/parse.js";
 import type { JobQueue } from "../jobs/queue.js";
 import type { Job, JobKind } from "../types.js";
+import { admitCommand } from "./command-gate.js";
 import { enqueueFix } from "./fix-gate.js";
 import { issueCommentPayload, parsePayload } from "./payloads.js";
 import { configForGate, isAllowedBot } from "./policy.js";
-import { passesRateLimit } from "./rate-gate.js";
 import { repoSnapshot } from "./repo.js";
 
 type CommentContext = Context<"issue_comment.created">;
@@ -23,8 +23,9 @@ const MODE_OF: Record<string, JobKind | undefined> = {
 /**
  * `@codex <command>` on a pull request. Edits and plain issues are ignored; so are bots (this app
  * included, so the bot can never trigger itself) unless the repository lists them in
- * `commands.allow_bots`. Commands are rate-limited per sender and per PR (rate-limit.ts); write
- * access is checked by the job, where the API is at hand.
+ * `commands.allow_bots`. Write access is checked first and only then are commands rate-limited
+ * (command-gate.ts), so a refused account never counts against anyone's limits; the job checks
+ * write access again before it runs.
  */
 export function onIssueComment(queue: JobQueue, handles: readonly ("codex" | "claude")[]) {
   return async (context: CommentContext): Promise<void> => {
@@ -67,7 +68,7 @@ export function onIssueComment(queue: JobQueue, handles: readonly ("codex" | "cl
 
     const words = command.kind === "unknown" ? `unknown ${command.word}` : `${command.kind} ${command.text}`;
     const request = { ...coords, prNumber: payload.issue.number, sender, command: `${command.executor} ${words}` };
-    if (!(await passesRateLimit(queue, request, { octokit: context.octokit }, context.log))) return;
+    if (!(await admitCommand(queue, request, { octokit: context.octokit, allowedBot: fromBot }, context.log))) return;
 
     const job: Job = {
       id: randomUUID(),

@@ -55,7 +55,8 @@ export const issueCommentPayload = z.looseObject({
 export type IssueCommentPayload = z.output<typeof issueCommentPayload>;
 
 export const reviewCommentPayload = z.looseObject({
-  pull_request: z.looseObject({ number: positiveInt }),
+  // The head keys the duplicate window; optional so a payload without it still gets its command run.
+  pull_request: z.looseObject({ number: positiveInt, head: z.looseObject({ sha: z.string().min(1) }).optional() }),
   comment: z.looseObject({
     id: positiveInt,
     body: z.string(),

@@ -5,6 +5,7 @@ import { toPullSnapshot } from "../github/pulls.js";
 import type { Job } from "../types.js";
 import { pullRequestPayload, parsePayload } from "./payloads.js";
 import { configForGate, contributorSkipReason, needsContributorPolicy, type ContributorFacts } from "./policy.js";
+import { limiterFor } from "./rate-gate.js";
 import { repoSnapshot } from "./repo.js";
 
 export const PULL_REQUEST_EVENTS = [
@@ -31,6 +32,8 @@ export function onPullRequest(queue: JobQueue) {
     if (installationId === undefined) return;
 
     const repo = repoSnapshot(payload.repository);
+    // Before any policy return: the command duplicate window is keyed by the head (rate-limit.ts).
+    limiterFor(queue).noteHead(repo.owner, repo.name, payload.pull_request.number, payload.pull_request.head.sha);
     const pull = toPullSnapshot({ ...payload.pull_request, body: payload.pull_request.body ?? null });
     const facts: ContributorFacts = { fromFork: pull.fromFork, authorAssociation: payload.pull_request.author_association };
     const readOnly = needsContributorPolicy(facts);

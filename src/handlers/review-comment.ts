@@ -3,10 +3,10 @@ import type { Context } from "probot";
 import { parseCommand } from "../commands/parse.js";
 import type { JobQueue } from "../jobs/queue.js";
 import type { Job } from "../types.js";
+import { admitCommand } from "./command-gate.js";
 import { enqueueFix } from "./fix-gate.js";
 import { parsePayload, reviewCommentPayload } from "./payloads.js";
 import { configForGate, isAllowedBot } from "./policy.js";
-import { passesRateLimit } from "./rate-gate.js";
 import { repoSnapshot } from "./repo.js";
 
 type ReviewCommentContext = Context<"pull_request_review_comment.created">;
@@ -14,8 +14,8 @@ type ReviewCommentContext = Context<"pull_request_review_comment.created">;
 /**
  * `@codex fix` as a reply in a review thread: "fix this one". Only `fix` is taken here, and only as
  * a reply (the thread's first comment says which finding); the job checks that the thread is one of
- * the bot's findings. Bots are ignored unless allow-listed, and commands are rate-limited, like on
- * the conversation tab.
+ * the bot's findings. Bots are ignored unless allow-listed, and write access and the rate limits are
+ * checked (command-gate.ts), like on the conversation tab; refusals are answered in the thread.
  */
 export function onReviewComment(queue: JobQueue, handles: readonly ("codex" | "claude")[]) {
   return async (context: ReviewCommentContext): Promise<void> => {
@@ -42,8 +42,15 @@ export function onReviewComment(queue: JobQueue, handles: readonly ("codex" | "c
       }
     }
 
-    const request = { ...coords, prNumber: payload.pull_request.number, sender, command: `${command.executor} fix@${parentId} ${command.text}` };
-    if (!(await passesRateLimit(queue, request, { octokit: context.octokit, reviewThreadParentId: parentId }, context.log))) return;
+    const request = {
+      ...coords,
+      prNumber: payload.pull_request.number,
+      sender,
+      command: `${command.executor} fix@${parentId} ${command.text}`,
+      head: payload.pull_request.head?.sha,
+    };
+    const target = { octokit: context.octokit, reviewThreadParentId: parentId, allowedBot: fromBot };
+    if (!(await admitCommand(queue, request, target, context.log))) return;
 
     const job: Job = {
       id: randomUUID(),

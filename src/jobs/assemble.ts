@@ -1,10 +1,12 @@
 import path from "node:path";
 import type { Logger } from "pino";
 import { ClaudeExecutor } from "../executors/claude.js";
+import { requireCodexCredentials } from "../executors/codex-credentials.js";
 import { CodexExecutor } from "../executors/codex.js";
 import { clearCodexHomes } from "../executors/home.js";
 import type { Executor } from "../executors/types.js";
 import type { Octokit } from "../github/client.js";
+import { appJail } from "../jail/for-settings.js";
 import type { RunAs } from "../security/agent-user.js";
 import type { ClaudeOperatorSettings, Settings } from "../settings.js";
 import type { RunStore } from "../store/runs.js";
@@ -36,15 +38,21 @@ export function buildPipelineDeps(input: {
     workspaces: input.workspaces ?? new Workspaces({ root: path.join(settings.dataDir, "workspaces"), poolSize: settings.poolSize }),
     executor:
       input.executor ??
-      new CodexExecutor({
-        bin: settings.codexBin,
-        homesRoot: codexHomesRoot(settings),
-        homeTemplate: settings.codexHomeTemplate,
-        apiKey: settings.codexApiKey,
-        passEnv: settings.codexPassEnv,
-        defaultModel: settings.codexModel,
-        runAs: agentRunAs(settings),
-      }),
+      requireCodexCredentials(
+        new CodexExecutor({
+          bin: settings.codexBin,
+          homesRoot: codexHomesRoot(settings),
+          homeTemplate: settings.codexHomeTemplate,
+          apiKey: settings.codexApiKey,
+          passEnv: settings.codexPassEnv,
+          defaultModel: settings.codexModel,
+          connectRetries: settings.codexConnectRetries,
+          runAs: agentRunAs(settings),
+          jail: appJail(settings, (message) => input.log.warn(message)),
+        }),
+        settings.codexApiKey,
+        settings.codexHomeTemplate,
+      ),
     claude:
       input.claude !== undefined
         ? input.claude
@@ -101,6 +109,7 @@ function claudeFactory(settings: Settings, claude: ClaudeOperatorSettings): Pipe
       maxRetries: claude.maxRetries,
       bashAllow: claude.fixCommands ?? [],
       runAs: agentRunAs(settings),
+      jail: appJail(settings),
     });
 }
 

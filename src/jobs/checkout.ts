@@ -1,5 +1,5 @@
 import { filterPaths } from "../config/paths.js";
-import { parseUnifiedDiff } from "../review/diff.js";
+import { parseDiff, type UnparsedFile } from "../review/diff.js";
 import { prioritiseFiles } from "../security/limits.js";
 import type { DiffFile } from "../types.js";
 import type { Lease } from "../workspace/workspaces.js";
@@ -13,6 +13,8 @@ export interface CheckedOut {
   skipped: string[];
   /** Paths left out because the PR is over the size limits (most important first). */
   overLimit: { path: string; reason: "max-files" | "max-bytes" }[];
+  /** Files the config would review whose diff could not be parsed: not reviewed, reported with the reason. */
+  unparsed: UnparsedFile[];
 }
 
 /** Stable key per repository and host, so GitHub.com and an Enterprise Server never share a mirror. */
@@ -49,11 +51,18 @@ export async function checkoutPull(ctx: JobContext, opts: CheckoutOptions = {}):
     ...(opts.extra ? { extra: true } : {}),
   });
   try {
-    const all = parseUnifiedDiff(await lease.diff());
-    const { kept, skipped } = filterPaths(all, ctx.config.paths);
+    const parsed = parseDiff(await lease.diff());
+    const { kept, skipped } = filterPaths(parsed.files, ctx.config.paths);
+    const unparsed = filterPaths(parsed.unparsed, ctx.config.paths);
     // A huge PR is reviewed on its most important files rather than not at all or truncated blindly.
     const limited = prioritiseFiles(kept, { maxFiles: ctx.deps.settings.maxFiles, maxBytes: ctx.deps.settings.maxDiffBytes });
-    return { lease, files: limited.included, skipped: skipped.map((s) => s.path), overLimit: limited.skipped };
+    return {
+      lease,
+      files: limited.included,
+      skipped: [...skipped, ...unparsed.skipped].map((s) => s.path),
+      overLimit: limited.skipped,
+      unparsed: unparsed.kept,
+    };
   } catch (err) {
     await lease.release();
     throw err;

@@ -4,6 +4,7 @@ import { runFixPipeline, policyOf, type Delivered, type FixOutcome, type ReadyCh
 import type { RunTracker } from "../engine/run.js";
 import { Cancelled } from "../errors.js";
 import { CodexSandbox } from "../executors/sandbox.js";
+import { appJail } from "../jail/for-settings.js";
 import {
   agentLabel,
   busyReply,
@@ -409,6 +410,7 @@ async function runVerify(ctx: JobContext, dir: string, command: string): Promise
     homesRoot: path.join(settings.dataDir, "codex-homes"),
     // The same unprivileged user as the agent, when the operator set one (AGENT_USER).
     runAs: settings.agentUser ? { user: settings.agentUser, dataDir: settings.dataDir } : null,
+    jail: appJail(settings),
   });
   const timeoutMs = Math.min(ctx.config.fix.verify_timeout_minutes * 60_000, ctx.deps.settings.timeoutCapMs);
   return runVerifyCommand(sandbox, {

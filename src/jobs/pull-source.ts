@@ -17,7 +17,7 @@ export function pullSource(ctx: JobContext): Source<WritableTree> {
 }
 
 function treeOf(c: CheckedOut): WritableTree {
-  return { dir: c.lease.dir, git: c.lease.git, files: c.files, skipped: c.skipped, overLimit: c.overLimit, release: () => c.lease.release() };
+  return { dir: c.lease.dir, git: c.lease.git, files: c.files, skipped: c.skipped, overLimit: c.overLimit, unparsed: c.unparsed, release: () => c.lease.release() };
 }
 
 /** The pull request's side of every prompt: where it is, what it changes, what it says. */

@@ -7,7 +7,7 @@ import { fetchPull } from "../github/pulls.js";
 import { postReview } from "../github/reviews.js";
 import { composeReview, quoteNotes } from "../review/compose.js";
 import { extractFingerprints } from "../review/fingerprint.js";
-import { buildAnnotations, formatCheckOutput, formatProgress } from "../review/format.js";
+import { buildAnnotations, formatCheckOutput, formatProgress, nothingToReviewSummary, unparsedFileLabel } from "../review/format.js";
 import type { Finding } from "../types.js";
 import type { JobContext } from "./context.js";
 import { runReviewPipeline, type ReviewRun } from "../engine/review.js";
@@ -80,7 +80,7 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
           await check.complete({
             conclusion: "success",
             title: "Nothing to review",
-            summary: `Every changed file is excluded by the path filters.\n\n${tree.skipped.map((p) => `- \`${p}\``).join("\n")}`,
+            summary: nothingToReviewSummary(tree.skipped, tree.unparsed, ctx.secrets),
           });
           return { value: undefined, findings: null };
         },
@@ -125,6 +125,7 @@ async function publishReview(
     outcome: { ...outcome, findings: relevant },
     mode,
     files: checkout.files,
+    unparsed: checkout.unparsed,
     alreadyPosted: posted,
     maxInline: ctx.config.review.max_inline_comments,
     belowThreshold,
@@ -163,7 +164,11 @@ async function publishReview(
     outsideCount: placement.outside.length,
     duplicatesSkipped,
     filesReviewed: checkout.files.length,
-    filesSkipped: [...checkout.skipped, ...checkout.overLimit.map((o) => `${o.path} (over the ${o.reason === "max-files" ? "file" : "diff size"} limit)`)],
+    filesSkipped: [
+      ...checkout.skipped,
+      ...checkout.overLimit.map((o) => `${o.path} (over the ${o.reason === "max-files" ? "file" : "diff size"} limit)`),
+      ...checkout.unparsed.map((u) => unparsedFileLabel(u, ctx.secrets)),
+    ],
   });
   await check.complete({
     conclusion: movedTo ? "neutral" : conclusionFor(relevant),

@@ -77,6 +77,7 @@ export function createWorker(deps: PipelineDeps): JobWorker {
       if (job.mode === "help") {
         const help = formatHelp({
           handles: deps.settings.handles,
+          claudeConfigured: deps.settings.claude !== null,
           config,
           configSource: configError ? "defaults (the configuration file is invalid, see below)" : configSource,
           ...(trigger.kind === "command" && trigger.unknownWord !== undefined ? { unknownWord: trigger.unknownWord } : {}),

@@ -68,6 +68,7 @@ export function formatText(result: LocalReviewResult): string {
   const by = result.agentNames.length > 1 ? ` by ${result.agentNames.join(" and ")}` : "";
   lines.push(`${result.mode === "audit" ? "Audit" : "Review"}${by} of ${describeRange(result)}: ${result.files.length} file(s) reviewed.`);
   if (result.skipped.length > 0) lines.push(`Skipped by the path filters: ${result.skipped.join(", ")}`);
+  for (const u of result.unparsed) lines.push(`Not reviewed, its diff could not be read: ${u.path} (${u.reason})`);
   lines.push(`Verdict: ${verdict}. ${result.outcome.explanation}`.trimEnd());
   const counts = summaryCounts(findings);
   lines.push(findings.length === 0 ? "No findings." : `${findings.length} finding(s): ${counts}.`);

@@ -1,9 +1,9 @@
 import { agentLabel } from "../fix/body.js";
-import path from "node:path";
 import type { ExecutorName, RepoConfig } from "../config/schema.js";
 import { ExecutorError } from "../errors.js";
 import { ClaudeExecutor } from "../executors/claude.js";
 import { CodexExecutor } from "../executors/codex.js";
+import { CODEX_CREDENTIALS_HINT, codexCredentialSource } from "../executors/codex-credentials.js";
 import { effectiveTokenCeiling } from "../executors/token-ceiling.js";
 import type { ReasoningEffort } from "../executors/types.js";
 import type { AgentSpec, AgentWording } from "../engine/agents.js";
@@ -27,8 +27,11 @@ export class AgentSetupError extends Error {
   override readonly name = "AgentSetupError";
 }
 
-/** Fails before anything runs when an agent is asked for that cannot run. */
+/** Fails before anything runs when an agent is asked for that cannot run (codex would wait for the network until it times out). */
 export function checkAgents(names: readonly ExecutorName[], settings: LocalSettings): void {
+  if (names.includes("codex") && codexCredentialSource(settings.codex.apiKey, settings.codex.homeTemplate) === null) {
+    throw new AgentSetupError(`codex has no credentials: ${CODEX_CREDENTIALS_HINT} (see docs/cli.md)`);
+  }
   if (names.includes("claude") && settings.claude === null) {
     throw new AgentSetupError(`claude is not set up: ${CLAUDE_CREDENTIALS_HINT} (see docs/cli.md)`);
   }
@@ -45,7 +48,7 @@ export function localAgents(
   overrides: { model?: string | null; reasoningEffort?: ReasoningEffort | null } = {},
 ): AgentSpec[] {
   checkAgents(names, settings);
-  const homesRoot = path.join(settings.stateDir, "codex-homes");
+  const homesRoot = settings.codex.homesRoot;
   return names.map((name): AgentSpec => {
     if (name === "codex") {
       return {

@@ -2,6 +2,8 @@ import type { ExecutorName } from "../config/schema.js";
 import type { AgentFigures } from "../engine/agents.js";
 import type { FixOutcome, FixSink, FixSpend } from "../engine/fix.js";
 import type { ReviewRun, ReviewSink } from "../engine/review.js";
+import type { Tree } from "../engine/source.js";
+import type { UnparsedFile } from "../review/diff.js";
 import type { FileChange } from "../fix/collect.js";
 import type { Violation } from "../fix/policy.js";
 import type { VerifyOutcome } from "../fix/verify.js";
@@ -28,6 +30,8 @@ export interface LocalReviewResult {
   /** Files reviewed (after the path filters) and those the config excludes. */
   files: DiffFile[];
   skipped: string[];
+  /** Files whose diff could not be parsed: not reviewed; the posted review lists them with the reason. */
+  unparsed: UnparsedFile[];
   /** Findings at or above the minimum severity, on reviewable files. */
   outcome: ReviewOutcome;
   /** Where each finding lands on the diff: inline = on changed lines. */
@@ -53,7 +57,7 @@ export function reviewReport(
   req: { mode: "review" | "audit"; uncommitted: boolean; agents: ExecutorName[] },
   started: number,
 ): ReviewSink<LocalReviewResult> {
-  const base = (files: DiffFile[], skipped: string[]): LocalReviewResult => ({
+  const base = ({ files, skipped, unparsed }: Pick<Tree, "files" | "skipped" | "unparsed">): LocalReviewResult => ({
     runId: null,
     repo: co.repo,
     range: co.range,
@@ -62,6 +66,7 @@ export function reviewReport(
     configSource: co.configSource,
     files,
     skipped,
+    unparsed,
     outcome: { findings: [], verdict: "patch is correct", explanation: "", confidence: 1 },
     placement: { inline: [], outside: [] },
     belowThreshold: 0,
@@ -75,14 +80,19 @@ export function reviewReport(
     durationMs: 0,
   });
   return {
-    nothingToReview: async ({ files, skipped }) => {
-      const empty = base(files, skipped);
-      const explanation = skipped.length > 0 ? "Every changed file is excluded by the path filters." : "There are no changes to review.";
+    nothingToReview: async (tree) => {
+      const empty = base(tree);
+      const explanation =
+        tree.unparsed.length > 0
+          ? "No changed file's diff could be read."
+          : tree.skipped.length > 0
+            ? "Every changed file is excluded by the path filters."
+            : "There are no changes to review.";
       return { value: { ...empty, outcome: { ...empty.outcome, explanation }, durationMs: Date.now() - started }, findings: 0 };
     },
     publish: async ({ tree, combined, reviewable, relevant }: ReviewRun) => ({
       value: {
-        ...base(tree.files, tree.skipped),
+        ...base(tree),
         outcome: { ...combined.outcome, findings: relevant },
         placement: placeFindings(tree.files, relevant, { maxInline: Number.MAX_SAFE_INTEGER }),
         belowThreshold: reviewable.length - relevant.length,

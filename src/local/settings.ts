@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { CodexSettings } from "../executors/codex.js";
+import { DEFAULT_CONNECT_RETRIES } from "../executors/connection.js";
 import { defaultClaudeBin, defaultCodexBin, splitList, type ClaudeOperatorSettings } from "../settings.js";
 import { DATABASE_FILE } from "../store/db.js";
 
@@ -13,8 +14,10 @@ import { DATABASE_FILE } from "../store/db.js";
  */
 
 export interface LocalSettings {
-  /** Root for per-run CODEX_HOMEs and scratch worktrees. */
+  /** What outlives a run: the run history and fix's scratch worktrees (localStateDir). */
   stateDir: string;
+  /** What a run throws away: the per-run CODEX_HOMEs of codex and Claude (localCacheDir). */
+  cacheDir: string;
   codex: CodexSettings;
   /** Claude Code, when the user's environment has a credential or a gateway for it; null = not available. */
   claude: LocalClaudeSettings | null;
@@ -44,11 +47,26 @@ export type LocalClaudeSettings = ClaudeOperatorSettings;
 export const CLAUDE_CREDENTIALS_HINT =
   "set ANTHROPIC_API_KEY, or CLAUDE_CODE_OAUTH_TOKEN (from `claude setup-token`), or ANTHROPIC_BASE_URL for a gateway";
 
-/** DATA_DIR, else $XDG_STATE_HOME/codex-pr-bot, else ~/.local/state/codex-pr-bot. */
+/**
+ * DATA_DIR, else $XDG_STATE_HOME/codex-pr-bot, else ~/.local/state/codex-pr-bot. DATA_DIR means the
+ * same everywhere: the one directory codex-pr-bot keeps its data in. The app defaults it to ./.data
+ * beside itself; the local commands, run inside the user's repositories, never default to a path in
+ * the working tree but to the XDG base directories.
+ */
 export function localStateDir(env: NodeJS.ProcessEnv, cwd: string): string {
+  return xdgDir(env, cwd, "XDG_STATE_HOME", [".local", "state"]);
+}
+
+/** DATA_DIR, else $XDG_CACHE_HOME/codex-pr-bot, else ~/.cache/codex-pr-bot. */
+export function localCacheDir(env: NodeJS.ProcessEnv, cwd: string): string {
+  return xdgDir(env, cwd, "XDG_CACHE_HOME", [".cache"]);
+}
+
+function xdgDir(env: NodeJS.ProcessEnv, cwd: string, variable: "XDG_STATE_HOME" | "XDG_CACHE_HOME", fallback: string[]): string {
   if (env.DATA_DIR?.trim()) return path.resolve(cwd, env.DATA_DIR.trim());
-  const xdg = env.XDG_STATE_HOME?.trim();
-  const base = xdg ? path.resolve(xdg) : path.join(env.HOME?.trim() || os.homedir(), ".local", "state");
+  // The spec says a relative XDG path is invalid and to be ignored.
+  const xdg = env[variable]?.trim();
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME?.trim() || os.homedir(), ...fallback);
   return path.join(base, "codex-pr-bot");
 }
 
@@ -109,15 +127,18 @@ export function localClaudeSettings(env: NodeJS.ProcessEnv): LocalClaudeSettings
 
 export function loadLocalSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LocalSettings {
   const stateDir = localStateDir(env, cwd);
+  const cacheDir = localCacheDir(env, cwd);
   return {
     stateDir,
+    cacheDir,
     codex: {
       bin: env.CODEX_BIN?.trim() || defaultCodexBin(),
-      homesRoot: path.join(stateDir, "codex-homes"),
+      homesRoot: path.join(cacheDir, "codex-homes"),
       homeTemplate: codexTemplateDir(env, cwd),
       apiKey: env.CODEX_API_KEY?.trim() || env.OPENAI_API_KEY?.trim() || null,
       passEnv: splitList(env.CODEX_PASS_ENV),
       defaultModel: env.CODEX_MODEL?.trim() || null,
+      connectRetries: positiveOrNull(env.CODEX_CONNECT_RETRIES, "CODEX_CONNECT_RETRIES") ?? DEFAULT_CONNECT_RETRIES,
     },
     claude: localClaudeSettings(env),
     codexMaxTokens: positiveOrNull(env.CODEX_MAX_TOKENS, "CODEX_MAX_TOKENS"),

@@ -3,7 +3,7 @@ import type { RepoConfig } from "../config/schema.js";
 import type { Source, Tree, WritableTree } from "../engine/source.js";
 import { leftOut } from "../engine/source.js";
 import { buildChangePrompt, buildPrompt, type PromptFinding } from "../prompts/build.js";
-import { parseUnifiedDiff } from "../review/diff.js";
+import { parseDiff, type UnparsedFile } from "../review/diff.js";
 import type { DiffFile } from "../types.js";
 import { commitSubjects, loadLocalConfig, localDiff, repoName, repoRoot, resolveRange, type LocalRange } from "./repo.js";
 import { createScratch } from "./scratch.js";
@@ -42,9 +42,10 @@ export async function openCheckout(
 
 /** The range's changed files, after the config's path filters. */
 async function changedFiles(co: LocalCheckout, opts: { uncommitted: boolean; maxBytes: number; signal?: AbortSignal }) {
-  const diff = await localDiff(co.range, opts);
-  const filtered = filterPaths(parseUnifiedDiff(diff), co.config.paths);
-  return { files: filtered.kept, skipped: filtered.skipped.map((s) => s.path) };
+  const parsed = parseDiff(await localDiff(co.range, opts));
+  const filtered = filterPaths(parsed.files, co.config.paths);
+  const unparsed = filterPaths(parsed.unparsed, co.config.paths);
+  return { files: filtered.kept, skipped: [...filtered.skipped, ...unparsed.skipped].map((s) => s.path), unparsed: unparsed.kept };
 }
 
 /** The checkout itself, read-only: every review agent gets the same directory. */
@@ -58,7 +59,7 @@ export function checkoutSource(co: LocalCheckout, opts: { uncommitted: boolean; 
 
 /** A scratch worktree at HEAD for each fix agent; the range's change is the agent's context. */
 export function scratchSource(co: LocalCheckout, stateDir: string, signal?: AbortSignal): Source<WritableTree> {
-  let context: { files: DiffFile[]; skipped: string[] } | null = null;
+  let context: { files: DiffFile[]; skipped: string[]; unparsed: UnparsedFile[] } | null = null;
   const scratch = async (): Promise<WritableTree> => {
     context ??= await changedFiles(co, { uncommitted: false, maxBytes: 8 * 1024 * 1024, signal });
     const s = await createScratch(co.root, stateDir, co.range.headSha, signal);

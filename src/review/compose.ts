@@ -1,5 +1,6 @@
 import type { ReviewComment } from "../github/reviews.js";
 import type { DiffFile, Finding, InlinePlacement, OutsidePlacement, PlacementResult, ReviewOutcome } from "../types.js";
+import type { UnparsedFile } from "./diff.js";
 import { fingerprint, fingerprintMarker } from "./fingerprint.js";
 import { formatInlineComment, formatReviewBody } from "./format.js";
 import { placeFindings } from "./placement.js";
@@ -16,6 +17,8 @@ export interface ComposeReviewInput {
   mode: "review" | "audit";
   /** The reviewed diff, for placement. */
   files: DiffFile[];
+  /** Files of the diff that could not be parsed (review/diff.ts parseDiff): listed in the body with the reason. */
+  unparsed: readonly UnparsedFile[];
   /** Fingerprints found in the bot's earlier reviews on this pull request. */
   alreadyPosted: ReadonlySet<string>;
   maxInline: number;
@@ -63,6 +66,7 @@ export function composeReview(input: ComposeReviewInput): ComposedReview {
       headSha: input.headSha,
       repoHtmlUrl: input.repoHtmlUrl,
       knownSecrets: input.knownSecrets,
+      unparsed: input.unparsed,
     }) + inline.map((p) => `\n${fingerprintMarker(fpOf.get(p.finding)!)}`).join("");
 
   return {

@@ -25,7 +25,9 @@ export class DiffParseError extends Error {
 }
 
 const FILE_START = "diff --git ";
-const HUNK_HEADER = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$/;
+// `s`: the context text after the second "@@" is a copy of a line of the file and may hold U+2028,
+// U+2029 or a lone CR, which `.` would not match without it. No `m` flag: `^`/`$` are the line's ends.
+const HUNK_HEADER = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$/s;
 
 interface FileHeaders {
   gitOld: string | null;
@@ -41,10 +43,28 @@ interface FileHeaders {
   binary: boolean;
 }
 
-export function parseUnifiedDiff(text: string): DiffFile[] {
+/** A file section of the diff that could not be read, and why (DiffParseError's message). */
+export interface UnparsedFile {
+  path: string;
+  reason: string;
+}
+
+export interface ParsedDiff {
+  files: DiffFile[];
+  /** Sections skipped because they are not what git prints; the other files are unaffected. */
+  unparsed: UnparsedFile[];
+}
+
+/**
+ * Parses a whole diff file by file: a section that cannot be read is recorded in `unparsed` and
+ * parsing resumes at the next "diff --git " line, so one strange file never costs the review of
+ * the others. Only LF separates lines: CR, U+2028 and U+2029 are file content here.
+ */
+export function parseDiff(text: string): ParsedDiff {
   const lines = text.split("\n");
   if (lines.at(-1) === "") lines.pop();
   const files: DiffFile[] = [];
+  const unparsed: UnparsedFile[] = [];
   let i = 0;
   while (i < lines.length) {
     // Anything before the first file header (e.g. a tail-capped output) carries no usable positions.
@@ -52,11 +72,38 @@ export function parseUnifiedDiff(text: string): DiffFile[] {
       i++;
       continue;
     }
-    const parsed = parseFile(lines, i);
-    files.push(parsed.file);
-    i = parsed.next;
+    try {
+      const parsed = parseFile(lines, i);
+      files.push(parsed.file);
+      i = parsed.next;
+    } catch (err) {
+      if (!(err instanceof DiffParseError)) throw err;
+      unparsed.push({ path: sectionPath(lineAt(lines, i)), reason: err.message });
+      // Hunk lines start with " ", "+", "-" or a backslash, and base85 payload lines hold no space, so the
+      // next line starting with "diff --git " is the next file.
+      i++;
+      while (i < lines.length && !lineAt(lines, i).startsWith(FILE_START)) i++;
+    }
   }
+  return { files, unparsed };
+}
+
+/**
+ * Strict form of parseDiff for diffs the bot checks rather than reviews (the policy and secret
+ * checks of a fix): a section it cannot read must stop the caller, not pass unchecked.
+ */
+export function parseUnifiedDiff(text: string): DiffFile[] {
+  const { files, unparsed } = parseDiff(text);
+  const first = unparsed[0];
+  if (first) throw new DiffParseError(`${first.path}: ${first.reason}`);
   return files;
+}
+
+/** The best name for a section that could not be parsed: its head-side path, else the raw header. */
+function sectionPath(gitLine: string): string {
+  const rest = gitLine.slice(FILE_START.length);
+  const paths = parseGitHeaderPaths(rest);
+  return paths ? stripPrefix(paths.b, "b/") : rest;
 }
 
 /** Head-side line number → index of its hunk, for every line GitHub accepts a RIGHT-side comment on. */
@@ -156,7 +203,7 @@ function buildFile(h: FileHeaders, hunks: Hunk[]): DiffFile {
 function parseHunk(lines: readonly string[], start: number): { hunk: Hunk; next: number } {
   const header = lineAt(lines, start);
   const m = HUNK_HEADER.exec(header);
-  if (!m) throw new DiffParseError(`malformed hunk header: ${header.slice(0, 80)}`);
+  if (!m) throw new DiffParseError(`malformed hunk header: ${JSON.stringify(header.slice(0, 80))}`);
   const hunk: Hunk = {
     oldStart: Number(m[1]),
     // An omitted count means one line ("@@ -1 +1 @@").

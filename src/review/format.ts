@@ -1,4 +1,5 @@
 import type { Finding, InlinePlacement, Mode, OutsidePlacement, Priority, Progress, ReviewOutcome, Usage } from "../types.js";
+import type { UnparsedFile } from "./diff.js";
 import { fingerprintMarker } from "./fingerprint.js";
 import {
   codeFence,
@@ -112,6 +113,8 @@ export interface ReviewBodyInput {
   headSha: string;
   repoHtmlUrl: string;
   knownSecrets: readonly string[];
+  /** Files whose diff could not be read: not reviewed, and the body says so with the reason. */
+  unparsed?: readonly UnparsedFile[];
 }
 
 export function formatReviewBody(input: ReviewBodyInput): string {
@@ -121,12 +124,58 @@ export function formatReviewBody(input: ReviewBodyInput): string {
     verdictBlock(input.outcome, known),
     findingsLine(input),
   ].join("\n\n");
-  const notes = reviewNotes(input);
+  const notes = [unparsedFilesSection(input.unparsed ?? [], known), ...reviewNotes(input)].filter((s) => s !== "");
   const footer = `<sub>Reviewed commit [\`${input.headSha.slice(0, 12)}\`](${input.repoHtmlUrl}/commit/${input.headSha}).</sub>`;
 
   const entries = input.outside.map((o) => outsideEntry(o.placement, o.fingerprint, input));
   const section = fitOutsideSection(entries, REVIEW_BODY_CAP - [head, ...notes, footer].join("\n\n").length - 4);
   return truncate([head, section, ...notes, footer].filter((s) => s !== "").join("\n\n"), REVIEW_BODY_CAP);
+}
+
+const UNPARSED_SECTION_CAP = 10_000;
+const UNPARSED_REASON_CAP = 200;
+
+/**
+ * The files left out because their diff could not be read, each with the reason; "" when none.
+ * Path and reason are PR content (the reason quotes the offending line), so they are redacted,
+ * stripped of anything that could pose as our hidden markers, flattened to one line and capped.
+ */
+export function unparsedFilesSection(files: readonly UnparsedFile[], known: readonly string[]): string {
+  if (files.length === 0) return "";
+  const n = files.length;
+  const heading = `**${n} ${plural(n, "file")} not reviewed:** ${n === 1 ? "its" : "their"} diff could not be read.`;
+  const entries: string[] = [];
+  let size = heading.length;
+  for (const file of files) {
+    const entry = `- ${codeSpan(oneLine(file.path, known, UNPARSED_REASON_CAP))}: ${codeSpan(oneLine(file.reason, known, UNPARSED_REASON_CAP))}`;
+    if (size + entry.length + 1 > UNPARSED_SECTION_CAP) break;
+    entries.push(entry);
+    size += entry.length + 1;
+  }
+  if (entries.length < n) entries.push(`- …and ${n - entries.length} more`);
+  return `${heading}\n\n${entries.join("\n")}`;
+}
+
+/** One unreadable file for the check run's list of skipped files: path and reason, cleaned like the body's. */
+export function unparsedFileLabel(file: UnparsedFile, known: readonly string[]): string {
+  return `${oneLine(file.path, known, UNPARSED_REASON_CAP)} (its diff could not be read: ${oneLine(file.reason, known, UNPARSED_REASON_CAP)})`;
+}
+
+/** The check run's summary when no changed file is left to review: what the filters excluded, what could not be read. */
+export function nothingToReviewSummary(skipped: readonly string[], unparsed: readonly UnparsedFile[], known: readonly string[]): string {
+  const parts = [unparsedFilesSection(unparsed, known)];
+  if (skipped.length > 0 || unparsed.length === 0) {
+    const lead = unparsed.length > 0 ? "The other changed files are" : "Every changed file is";
+    parts.push(`${lead} excluded by the path filters.\n\n${skipped.map((p) => `- \`${p}\``).join("\n")}`);
+  }
+  return truncate(parts.filter((s) => s !== "").join("\n\n"), CHECK_TEXT_CAP);
+}
+
+/** PR text for a one-line code span: redacted, no HTML comments, whitespace (U+2028 too) as spaces. */
+function oneLine(text: string, known: readonly string[], max: number): string {
+  const flat = redactSecrets(stripHtmlComments(redactSecrets(text, known)), known).replace(/\s+/g, " ").trim();
+  // Never end on half a surrogate pair.
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/, "").trimEnd()}…`;
 }
 
 function verdictBlock(outcome: ReviewOutcome, known: readonly string[]): string {

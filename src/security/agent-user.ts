@@ -103,13 +103,14 @@ export async function openAgentAccess(
   const dataDir = path.resolve(runAs.dataDir);
   const worktree = path.resolve(paths.worktree);
   const homesRoot = path.resolve(paths.homesRoot);
-  const mirror = await mirrorOf(worktree);
-  const own = [worktree, ...(mirror ? [mirror] : [])];
   const writable = paths.writable === true;
+  if (!isInside(homesRoot, dataDir)) throw new AgentUserError(`${homesRoot} is outside the data directory ${dataDir}`);
+  if (writable && !isInside(worktree, dataDir)) throw new AgentUserError(`${worktree} is outside the data directory ${dataDir}`);
+  // A checkout outside the data dir (the CLI on the user's own repository, read-only) and its
+  // repository are not the app's to re-permission: the agent reads what their modes already allow.
+  const mirror = await mirrorOf(worktree);
+  const own = [worktree, ...(mirror ? [mirror] : [])].filter((dir) => isInside(dir, dataDir));
   const appUid = process.getuid?.() ?? 0;
-  for (const dir of [worktree, homesRoot, ...(mirror ? [mirror] : [])]) {
-    if (!isInside(dir, dataDir)) throw new AgentUserError(`${dir} is outside the data directory ${dataDir}`);
-  }
 
   for (const dir of own) granted.set(dir, (granted.get(dir) ?? 0) + 1);
   try {
@@ -117,7 +118,7 @@ export async function openAgentAccess(
     // Runs in progress (this one included) keep their paths and the directories leading to them.
     const keep = new Set([homesRoot, ...[...granted.keys()].flatMap((d) => [d, ...ancestorsWithin(d, dataDir)])]);
     await closeDataDir(dataDir, keep);
-    const traverse = new Set([dataDir, homesRoot, ...own.flatMap((d) => ancestorsWithin(d, dataDir))]);
+    const traverse = new Set([dataDir, homesRoot, ...ancestorsWithin(homesRoot, dataDir), ...own.flatMap((d) => ancestorsWithin(d, dataDir))]);
     for (const dir of traverse) {
       await chown(dir, -1, gid); // -1: the owner stays
       await chmod(dir, 0o710);

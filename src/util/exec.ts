@@ -28,6 +28,8 @@ export interface ExecOptions {
    */
   uid?: number;
   gid?: number;
+  /** Open descriptors handed to the child as fds 3, 4, … (the jail binds directories through them). */
+  extraFds?: readonly number[];
 }
 
 export interface ExecResult {
@@ -86,7 +88,7 @@ export function run(file: string, args: readonly string[], options: ExecOptions)
     const child = spawn(file, args, {
       cwd: options.cwd,
       env: options.env,
-      stdio: ["pipe", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe", ...(options.extraFds ?? [])],
       detached: true, // own process group: kill(-pid) reaches grandchildren too
       ...(options.uid !== undefined ? { uid: options.uid } : {}),
       ...(options.gid !== undefined ? { gid: options.gid } : {}),
@@ -125,7 +127,10 @@ export function run(file: string, args: readonly string[], options: ExecOptions)
       reject(new SpawnError(`could not start ${file}: ${err.code ?? err.message}`));
     });
 
-    child.stdout.on("data", (chunk: Buffer) => {
+    const stdoutStream = child.stdout!;
+    const stderrStream = child.stderr!;
+    const stdinStream = child.stdin!;
+    stdoutStream.on("data", (chunk: Buffer) => {
       stdout.push(chunk);
       if (!options.onStdoutLine) return;
       pending += chunk.toString("utf8");
@@ -138,11 +143,11 @@ export function run(file: string, args: readonly string[], options: ExecOptions)
         if (line.length > 0) options.onStdoutLine(line);
       }
     });
-    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+    stderrStream.on("data", (chunk: Buffer) => stderr.push(chunk));
 
     // EPIPE when the child exits without reading its input is not our failure.
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(options.input ?? "");
+    stdinStream.on("error", () => undefined);
+    stdinStream.end(options.input ?? "");
 
     child.on("close", (code, signal) => {
       if (spawnFailed) return;

@@ -1,5 +1,4 @@
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium, type BrowserContext, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -7,15 +6,18 @@ import type { RunStore } from "../../src/store/runs.js";
 import type { Job } from "../../src/types.js";
 import { startApp, testSettings, type RunningApp } from "../helpers/app-server.js";
 import { makeJob } from "../helpers/queue-fixtures.js";
+import { CHROMIUM as CHROMIUM_SERVICE, CHROMIUM_PATH, skipWithout } from "../helpers/services.js";
 import { makeTempDir, TEST_ROOT } from "../helpers/tmp.js";
 
 /**
  * The runs pages as a person sees them: the real app on a loopback port, runs recorded through the
  * RunStore API, and Debian's Chromium (headless) driven by playwright-core, which never downloads a
- * browser of its own. CI installs chromium (.ci/run); without it this file fails, on purpose.
+ * browser of its own. CI installs chromium (.ci/run); without it this file is skipped, saying so
+ * (and fails with CI=true).
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const CHROMIUM = CHROMIUM_PATH;
+const skip = skipWithout(CHROMIUM_SERVICE, "the runs-page browser tests (test/browser/runs-page.test.ts)");
 const TOKEN = "runs-token-for-the-browser-test-0123456789abcdef";
 const HOSTILE_TITLE = "<img src=x onerror=alert(1)>";
 const HOSTILE_EVENT = "<script>alert(3)</script> said the agent";
@@ -109,8 +111,9 @@ function seed(runs: RunStore): void {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM) || spawnSync(CHROMIUM, ["--version"]).status !== 0) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (CI does)`);
+  if (skip) return;
+  if (!CHROMIUM_SERVICE.available()) {
+    throw new Error(`Chromium is not installed at ${CHROMIUM}: run \`${CHROMIUM_SERVICE.install}\` (.ci/run does)`);
   }
   app = await startApp(testSettings(makeTempDir("browser")), { runsToken: TOKEN });
   seed(app.runs);
@@ -159,7 +162,7 @@ async function rows(p: Page): Promise<Record<string, string>[]> {
   });
 }
 
-describe("the runs pages in Chromium", () => {
+describe.skipIf(skip)("the runs pages in Chromium", () => {
   it("refuses a visitor without the token and shows nothing of the runs", async () => {
     for (const url of [`${app.url}/runs`, `${app.url}/runs?token=wrong`, `${app.url}/runs/${seeded.succeeded}`]) {
       const res = await page.goto(url);

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { freePort } from "./ports.js";
 import { waitFor } from "./queue-fixtures.js";
+import { REDIS } from "./services.js";
 
 export interface RedisServer {
   url: string;
@@ -10,11 +11,12 @@ export interface RedisServer {
 
 /**
  * A throwaway redis-server on a random loopback port, without persistence. CI installs redis-server
- * (.ci/run); without it this throws, on purpose, rather than skipping the test.
+ * (.ci/run); without it this throws: callers skip first with skipWithout(REDIS, …) (services.ts),
+ * which never skips with CI=true, so there a missing redis-server fails loudly here.
  */
 export async function startRedis(): Promise<RedisServer> {
   if (spawnSync("redis-server", ["--version"]).error) {
-    throw new Error("redis-server is not installed: run `apt-get install -y redis-server` (CI does)");
+    throw new Error(`redis-server is not installed: run \`${REDIS.install}\` (.ci/run does)`);
   }
   const port = await freePort();
   const server = spawn(

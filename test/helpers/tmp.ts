@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -14,6 +14,9 @@ const created: string[] = [];
 export function makeTempDir(prefix: string): string {
   mkdirSync(TEST_ROOT, { recursive: true });
   const dir = mkdtempSync(path.join(TEST_ROOT, `${prefix}-`));
+  // Searchable, not listable, by others, like a production DATA_DIR's parents: a root app runs its
+  // jails as nobody, which must reach the data dir inside (jail/jail.ts).
+  chmodSync(dir, 0o711);
   created.push(dir);
   return dir;
 }

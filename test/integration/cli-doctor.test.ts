@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
+import { REDIS, skipWithout } from "../helpers/services.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { captureIO, CLI, CODEX_BIN, makeTemplate, TSX } from "../unit/cli/fixture.js";
 
@@ -18,18 +19,10 @@ const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKe
 let redis: RedisServer | null = null;
 let redisUrl: string | null = null;
 
-function hasRedis(): boolean {
-  return (process.env.PATH ?? "").split(path.delimiter).some((dir) => {
-    try {
-      return existsSync(path.join(dir, "redis-server"));
-    } catch {
-      return false;
-    }
-  });
-}
+const withoutRedis = skipWithout(REDIS, "doctor's Redis check against a live server and the worker start test (test/integration/cli-doctor.test.ts)");
 
 beforeAll(async () => {
-  if (!hasRedis()) return;
+  if (withoutRedis) return;
   redis = await startRedis();
   redisUrl = redis.url;
 });
@@ -66,9 +59,35 @@ describe("codex-pr-bot doctor", () => {
     expect(byName.codex!.detail).toMatch(/codex \d+\.\d+\.\d+/);
     expect(byName.credentials!.detail).toContain("custom model provider");
     expect(byName.sandbox!.status).toBe("ok");
+    expect(byName.jail!.status).toBe("ok");
+    expect(byName.jail!.detail).toMatch(/^bubblewrap \(.+bwrap\), at most 1024 processes and 8192 MiB per process; a jail starts in \d+ ms$/);
     expect(byName["github app"]!.status).toBe("ok");
     expect(byName.database!.status).toBe("ok");
     expect(byName.redis!.status).toBe(redisUrl ? "ok" : "skip");
+  });
+
+  it("reports the jail: opted out is a warning, an unusable one fails with the fix, a bad setting names its variable", async () => {
+    const check = async (extra: NodeJS.ProcessEnv) => {
+      const io = captureIO(base, { ...goodEnv(), ...extra });
+      const code = await main(["doctor", "--json", "--local"], io);
+      const report = JSON.parse(io.out()) as { checks: { name: string; status: string; detail: string; fix?: string }[] };
+      return { code, jail: report.checks.find((c) => c.name === "jail")!, sandbox: report.checks.find((c) => c.name === "sandbox")! };
+    };
+    const none = await check({ AGENT_ISOLATION: "none" });
+    expect(none.jail.status).toBe("warn");
+    expect(none.jail.detail).toContain("private key");
+    expect(none.code).toBe(0);
+
+    const missing = await check({ AGENT_JAIL_BWRAP: path.join(base, "no-such-bwrap") });
+    expect(missing.code).toBe(1);
+    expect(missing.jail.status).toBe("fail");
+    expect(missing.jail.detail).toBe(`agents cannot be jailed: the bubblewrap binary ${path.join(base, "no-such-bwrap")} does not exist.`);
+    expect(missing.jail.fix).toMatch(/AGENT_JAIL_BWRAP.*AGENT_ISOLATION=none/s);
+    expect(missing.sandbox.status).toBe("skip");
+
+    const bad = await check({ AGENT_MAX_PROCESSES: "lots" });
+    expect(bad.jail.status).toBe("fail");
+    expect(bad.jail.detail).toBe('AGENT_MAX_PROCESSES must be a whole number of at least 16, not "lots"');
   });
 
   it("fails on a broken set-up and says what to fix for each problem", async () => {
@@ -177,7 +196,7 @@ describe("codex-pr-bot worker", () => {
     expect(badUrl.err()).toContain("QUEUE_URL must start with redis://");
   });
 
-  it.runIf(hasRedis())("starts on the shared queue and stops cleanly on SIGTERM", async () => {
+  it.skipIf(withoutRedis)("starts on the shared queue and stops cleanly on SIGTERM", async () => {
     const child = spawn(TSX, [CLI, "worker", "--concurrency", "1"], {
       cwd: base,
       env: { ...goodEnv(), QUEUE_URL: redisUrl!, LOG_LEVEL: "info" },

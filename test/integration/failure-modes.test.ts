@@ -4,9 +4,10 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Settings } from "../../src/settings.js";
 import { hang, httpError, message, type Script } from "../helpers/mock-responses.js";
+import { freePort } from "../helpers/ports.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { deliver, pullRequestPayload } from "../helpers/webhooks.js";
-import { scenario, type Scenario } from "./helpers.js";
+import { scenario, writeCodexTemplate, type Scenario } from "./helpers.js";
 
 /** Every worktree directory under the app's data dir (they hold a `.git` file). */
 function worktrees(dataDir: string): string[] {
@@ -58,6 +59,30 @@ describe("failure modes end in a failed check run with a clear message and a cle
     expect(run!.error).toBe(final.output.title);
     return final;
   }
+
+  it("codex has no credentials: the job refuses before codex starts and the check run says what to set", async () => {
+    const app = await sc.start([], { codexApiKey: null, codexHomeTemplate: makeTempDir("empty-codex-template") });
+    const started = Date.now();
+    await deliver(app.url, "pull_request", pullRequestPayload("opened", sc.repo, { number: 7, headSha: sc.headSha, baseSha: sc.baseSha }));
+    await app.queue.idle();
+    expect(sc.gh.unexpected).toEqual([]);
+    const final = sc.gh.bodies<{ conclusion: string; output: { title: string; summary: string } }>("PATCH", /\/check-runs\/\d+$/).at(-1)!;
+    expect(final.conclusion).toBe("failure");
+    expect(final.output.summary).toContain("codex has no credentials on this installation: the operator must set CODEX_API_KEY");
+    expect(sc.mock!.requests).toHaveLength(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("codex cannot reach the model API: stopped after CODEX_CONNECT_RETRIES, the check run names the host and the cause", async () => {
+    const port = await freePort(); // nothing listens there: connections are refused
+    const template = makeTempDir("refused-template");
+    writeCodexTemplate(template, `http://127.0.0.1:${port}/v1`);
+    const final = await runWith([], { codexHomeTemplate: template, codexConnectRetries: 1 });
+    expect(final.conclusion).toBe("failure");
+    expect(final.output.summary).toContain(`codex cannot reach the model API at 127.0.0.1:${port} (Connection failed`);
+    expect(final.output.summary).toContain("stopped after 1 retry");
+    expect(sc.mock!.requests).toHaveLength(0);
+  });
 
   it("codex exits with code 1", async () => {
     const bin = path.join(makeTempDir("fake-codex"), "codex");

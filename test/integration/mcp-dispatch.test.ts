@@ -19,6 +19,7 @@ import { APP_ID, INSTALLATION_ID, PRIVATE_KEY, startApp, testSettings, type Runn
 import { INSTALLATION_TOKEN } from "../helpers/fake-github.js";
 import { applyPatch, execCommand, message, startMockResponses, type MockRequest, type MockResponses, type Turn } from "../helpers/mock-responses.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
+import { REDIS, skipWithout } from "../helpers/services.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { pullRequestPayload } from "../helpers/webhooks.js";
 import { CLI, ROOT, TSX } from "../unit/cli/fixture.js";
@@ -64,8 +65,9 @@ function git(bare: string, ...args: string[]): string {
 }
 
 // The whole flow runs on the embedded queue; with QUEUE_URL (Redis) the review_pr flow runs again,
-// the rest being the same code whatever the queue.
-describe.each(["sqlite", "redis"] as const)("MCP review_pr / fix_pr dispatch to the GitHub App (%s queue)", (backend) => {
+// the rest being the same code whatever the queue. Without redis-server the Redis round is skipped (says so).
+const backends = skipWithout(REDIS, "the Redis round of test/integration/mcp-dispatch.test.ts") ? (["sqlite"] as const) : (["sqlite", "redis"] as const);
+describe.each(backends)("MCP review_pr / fix_pr dispatch to the GitHub App (%s queue)", (backend) => {
   const sqliteOnly = it.skipIf(backend !== "sqlite");
   let redis: RedisServer | null = null;
   beforeAll(async () => {

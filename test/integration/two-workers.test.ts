@@ -10,13 +10,16 @@ import type { Job } from "../../src/types.js";
 import { makeJob, tick, waitFor } from "../helpers/queue-fixtures.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
+import { REDIS, skipWithout } from "../helpers/services.js";
 import { readWorkerLog, spawnWorkerProcess, type WorkerLogLine, type WorkerProcess } from "../helpers/worker-process-harness.js";
 
 /**
  * The scale-out shape for real: a web-only process (this test, WORKERS=0) enqueues into Redis and
  * two separate worker processes, each with concurrency 2, run the jobs (test/helpers/worker-process.ts
- * stands in for `codex-pr-bot worker`). Needs redis-server (CI installs it).
+ * stands in for `codex-pr-bot worker`). Needs redis-server (CI installs it; skipped without, saying so).
  */
+
+const skip = skipWithout(REDIS, "the two-worker Redis test (test/integration/two-workers.test.ts)");
 
 const log = pino({ level: "silent" });
 let redis: RedisServer | null = null;
@@ -24,6 +27,7 @@ const workers: WorkerProcess[] = [];
 const opened: { close(): Promise<unknown> }[] = [];
 
 beforeAll(async () => {
+  if (skip) return;
   redis = await startRedis();
 });
 
@@ -33,7 +37,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe("two worker processes on one Redis queue", () => {
+describe.skipIf(skip)("two worker processes on one Redis queue", () => {
   it("drains a burst of 100 jobs with nothing lost or run twice, one job per PR at a time", async () => {
     const url = redis!.url;
     const queueName = `burst-${process.pid}`;

@@ -14,6 +14,7 @@ import { message } from "../helpers/mock-responses.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { deliver, pullRequestPayload, WEBHOOK_SECRET } from "../helpers/webhooks.js";
 import { claudeReviewJson, reviewJson, scenario, type Scenario } from "../integration/helpers.js";
+import { unjailed } from "../helpers/jail.js";
 import { ensureAgentUser } from "./fixture.js";
 
 /**
@@ -132,6 +133,9 @@ function executor(l: Layout, mock: MockMessages, agent: AgentUser | null): Claud
     // What an operator might allow for fix/tests: a test runner (the PR's code) and a few harmless tools.
     bashAllow: ["id *", "env", "cat *", "npm test"],
     runAs: agent ? { user: agent, dataDir: l.dataDir } : null,
+    // AGENT_USER alone (AGENT_ISOLATION=none): the kernel's permissions must hold by themselves.
+    // The same hunt inside the default jail: jail.test.ts.
+    jail: unjailed(),
   });
 }
 

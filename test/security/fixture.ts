@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { CodexExecutor } from "../../src/executors/codex.js";
+import type { Jail } from "../../src/jail/jail.js";
 import { parseAgentUser, type AgentUser } from "../../src/security/agent-user.js";
 import { startApp, testSettings, type RunningApp } from "../helpers/app-server.js";
 import { startMockResponses, type Script } from "../helpers/mock-responses.js";
@@ -41,7 +42,14 @@ export function ensureAgentUser(): AgentUser {
  * Scenario.start, but with the executor built exactly as src/app.ts builds it plus `runAs`, so the
  * agent can run as AGENT_USER before app.ts wires the setting itself.
  */
-export async function startWithAgentUser(sc: Scenario, script: Script, agentUser: AgentUser | null, apiKey: string | null): Promise<RunningApp> {
+export async function startWithAgentUser(
+  sc: Scenario,
+  script: Script,
+  agentUser: AgentUser | null,
+  apiKey: string | null,
+  /** Default: the default jail, with AGENT_USER inside it. unjailed() tests the AGENT_USER layer alone. */
+  jail?: Jail,
+): Promise<RunningApp> {
   sc.mock = await startMockResponses(script);
   writeCodexTemplate(path.join(sc.dataDir, "codex-template"), sc.mock.url);
   const settings = testSettings(sc.dataDir, { codexApiKey: apiKey, agentUser });
@@ -53,6 +61,7 @@ export async function startWithAgentUser(sc: Scenario, script: Script, agentUser
     passEnv: settings.codexPassEnv,
     defaultModel: settings.codexModel,
     runAs: agentUser ? { user: agentUser, dataDir: settings.dataDir } : null,
+    ...(jail ? { jail } : {}),
   });
   sc.app = await startApp(settings, { executor });
   return sc.app;

@@ -204,9 +204,10 @@ describe("hostile repositories", () => {
 
     expect(sc.gh.unexpected).toEqual([]);
     const outputs = sc.mock!.requests.flatMap((r) => r.toolOutputs).join("\n");
-    // Checked out as links (git never follows them), and the link target is not readable by the agent.
+    // Checked out as links (git never follows them), and the link target is not readable by the
+    // agent: outside the jail it does not exist (inside AGENT_USER alone it would be "Permission denied").
     expect(outputs).toMatch(/leak-abs -> /);
-    expect(outputs).toMatch(/Permission denied/);
+    expect(outputs).toMatch(/No such file or directory/);
     expect(outputs).toMatch(/cat-abs-exit=1/);
     expect(outputs).toMatch(/cat-rel-exit=1/);
     expect(outputs).not.toContain(SECRET);

@@ -10,6 +10,7 @@ import { INSTALLATION_TOKEN } from "../helpers/fake-github.js";
 import { execCommand, message, type MockRequest, type Turn } from "../helpers/mock-responses.js";
 import { deliver, pullRequestPayload, WEBHOOK_SECRET } from "../helpers/webhooks.js";
 import { reviewJson, scenario, type Scenario } from "../integration/helpers.js";
+import { unjailed } from "../helpers/jail.js";
 import { ensureAgentUser, startWithAgentUser } from "./fixture.js";
 
 /**
@@ -93,8 +94,9 @@ describe("secrets never reach the agent", () => {
       `git push origin HEAD:refs/heads/pwned; echo push1-exit=$?; git push ${sc.origin.bare} HEAD:refs/heads/pwned; echo push2-exit=$?`,
     ];
 
-    // Operator set-up (docs/security.md): the agent must be able to reach DATA_DIR. Our scratch root
-    // is 0700, which the preflight catches; the operator makes the directories above it searchable.
+    // Operator set-up (docs/security.md): the agent must be able to reach DATA_DIR. A scratch root
+    // of 0700 is caught by the preflight; the operator makes the directories above it searchable.
+    chmodSync(path.dirname(dataDir), 0o700);
     expect((await agentIsolationWarnings({ privateKeyPath: keyPath, agentUser: agent, dataDir })).map((w) => w.code)).toContain(
       "data-dir-unreachable",
     );
@@ -118,6 +120,9 @@ describe("secrets never reach the agent", () => {
         },
         agent,
         API_KEY,
+        // AGENT_USER alone (AGENT_ISOLATION=none), the layer the operator can add under the jail:
+        // the kernel's permissions must hold by themselves. The jail's own hunt: jail.test.ts.
+        unjailed(),
       );
       const res = await deliver(app.url, "pull_request", pullRequestPayload("opened", sc.repo, { number: 7, headSha: sc.headSha, baseSha: sc.baseSha }));
       expect(res.status).toBe(200);
@@ -190,11 +195,11 @@ describe("secrets never reach the agent", () => {
     expect(summary).toMatchObject({ status: "succeeded" });
   });
 
-  it("without AGENT_USER the read-only sandbox does NOT stop reads: the agent can cat the key file, and the preflight says so", async () => {
-    // The honest baseline: this is why AGENT_USER exists. Environment-borne secrets stay hidden
+  it("with AGENT_ISOLATION=none and no AGENT_USER the read-only sandbox does NOT stop reads: the agent can cat the key file, and the preflight says so", async () => {
+    // The honest baseline of opting out of the jail: this is why the jail is on by default. Environment-borne secrets stay hidden
     // (allowlisted env, own PID namespace), but a file the app's user can read, the agent can read.
     sc.gh.defaults();
-    const app = await startWithAgentUser(sc, scripted([`env; cat ${keyPath}`]), null, API_KEY);
+    const app = await startWithAgentUser(sc, scripted([`env; cat ${keyPath}`]), null, API_KEY, unjailed());
     await deliver(app.url, "pull_request", pullRequestPayload("opened", sc.repo, { number: 7, headSha: sc.headSha, baseSha: sc.baseSha }));
     await app.queue.idle();
 

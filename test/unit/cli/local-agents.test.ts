@@ -75,10 +75,14 @@ describe("combineReviews", () => {
 });
 
 describe("agent choice", () => {
-  it("maps --executor to agents and requires a Claude credential for claude", () => {
+  it("maps --executor to agents and requires a credential for each agent before it starts", () => {
     expect(agentNames("both")).toEqual(["codex", "claude"]);
     expect(agentNames("claude")).toEqual(["claude"]);
-    const without = loadLocalSettings({ HOME: "/home/u" }, "/w");
+    // No key and no codex login under HOME: codex would wait for the network until its timeout.
+    expect(() => checkAgents(["codex"], loadLocalSettings({ HOME: "/nonexistent-home" }, "/w"))).toThrow(
+      /codex has no credentials: set CODEX_API_KEY \(or OPENAI_API_KEY\).*codex login/,
+    );
+    const without = loadLocalSettings({ HOME: "/home/u", CODEX_API_KEY: "sk-test-123456" }, "/w");
     expect(without.claude).toBeNull();
     expect(() => checkAgents(["codex"], without)).not.toThrow();
     expect(() => checkAgents(["codex", "claude"], without)).toThrow(/claude is not set up: set ANTHROPIC_API_KEY, or CLAUDE_CODE_OAUTH_TOKEN/);

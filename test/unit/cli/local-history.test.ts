@@ -71,7 +71,7 @@ describe("where local runs are recorded", () => {
 
 describe("the codex token ceiling of local runs", () => {
   it("is the lower of the repository's codex.max_tokens and the operator's CODEX_MAX_TOKENS, as in the app", () => {
-    const settings = (max?: string) => loadLocalSettings({ HOME: "/home/u", DATA_DIR: "/srv/data", ...(max ? { CODEX_MAX_TOKENS: max } : {}) }, "/");
+    const settings = (max?: string) => loadLocalSettings({ HOME: "/home/u", DATA_DIR: "/srv/data", CODEX_API_KEY: "sk-test-123456", ...(max ? { CODEX_MAX_TOKENS: max } : {}) }, "/");
     const ceiling = (configYaml: string | null, max?: string) =>
       localAgents(["codex"], settings(max), parseRepoConfig(configYaml, "test.yml"))[0]!.request.tokenCeiling;
     expect(ceiling(null)).toBeNull();

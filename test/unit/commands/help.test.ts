@@ -64,9 +64,17 @@ describe("formatHelp", () => {
   });
 
   it("mentions the other handle when several are configured", () => {
-    const md = formatHelp({ ...base, handles: ["codex", "claude"] });
+    const md = formatHelp({ ...base, handles: ["codex", "claude"], claudeConfigured: true });
     expect(md).toContain("Write `@claude` instead of `@codex`");
-    expect(formatHelp(base)).not.toContain("@claude");
+    expect(md).toContain("Handles answered here: `@codex`, `@claude`.");
+    expect(formatHelp(base)).not.toContain("Write `@claude`");
+  });
+
+  it("says which handles are live and why @claude is not", () => {
+    expect(formatHelp({ ...base, claudeConfigured: false })).toContain(
+      "Handles answered here: `@codex`. `@claude` is off: the operator has not set Claude up (ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or ANTHROPIC_BASE_URL).",
+    );
+    expect(formatHelp({ ...base, claudeConfigured: true })).toContain("`@claude` is off: Claude is set up, but the operator's BOT_HANDLES leaves `claude` out.");
   });
 
   it("shows the effective configuration as YAML that parses back to it", () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { Cancelled, ExecutorError } from "../../../src/errors.js";
 import { buildCodexArgs, CodexExecutor, formatDuration, type CodexSettings } from "../../../src/executors/codex.js";
 import type { AgentRunRequest } from "../../../src/executors/types.js";
+import { unjailed } from "../../helpers/jail.js";
 import { makeTempDir } from "../../helpers/tmp.js";
 
 // makeTempDir registers its cleanup with afterAll, which only works at collection time: one base
@@ -31,6 +32,9 @@ function setup(settings: Partial<CodexSettings> = {}) {
     apiKey: null,
     passEnv: [],
     defaultModel: null,
+    // The fake writes beside itself and reports host pids: process handling is tested here, the
+    // jail's own in test/security/jail.test.ts.
+    jail: unjailed(),
     ...settings,
   });
   const request = (overrides: Partial<AgentRunRequest> = {}): AgentRunRequest => ({

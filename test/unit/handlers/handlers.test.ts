@@ -3,6 +3,7 @@
  * policy marks in particular), and that a malformed payload becomes a warning and nothing else.
  */
 import { describe, expect, it } from "vitest";
+import { clearPermissionCache } from "../../../src/github/permissions.js";
 import { onIssueComment } from "../../../src/handlers/issue-comment.js";
 import { onPullRequest } from "../../../src/handlers/pull-request.js";
 import { onReviewComment } from "../../../src/handlers/review-comment.js";
@@ -14,10 +15,12 @@ const repo = { owner: "octo", name: "demo", cloneUrl: "https://github.com/octo/d
 const SHA_A = "a".repeat(40);
 const SHA_B = "b".repeat(40);
 
-function harness(config: string | null = null) {
+function harness(config: string | null = null, writers: readonly string[] = ["maintainer"]) {
+  clearPermissionCache();
   const jobs: Job[] = [];
   const warnings: unknown[] = [];
   const apiCalls: string[] = [];
+  const comments: string[] = [];
   const queue: JobQueue = {
     enqueue: async (job) => {
       jobs.push(job);
@@ -30,6 +33,11 @@ function harness(config: string | null = null) {
   const octokit = {
     rest: {
       repos: {
+        getCollaboratorPermissionLevel: async ({ username }: { username: string }) => {
+          apiCalls.push(`permission ${username}`);
+          const role = writers.includes(username) ? "write" : "read";
+          return { data: { permission: role, role_name: role } };
+        },
         getContent: async () => {
           apiCalls.push("getContent");
           if (config === null) throw Object.assign(new Error("Not Found"), { status: 404 });
@@ -37,8 +45,9 @@ function harness(config: string | null = null) {
         },
       },
       issues: {
-        createComment: async () => {
+        createComment: async ({ body }: { body: string }) => {
           apiCalls.push("createComment");
+          comments.push(body);
           return { data: { html_url: "u" } };
         },
       },
@@ -46,7 +55,7 @@ function harness(config: string | null = null) {
   };
   const log = { warn: (o: unknown) => warnings.push(o), info: () => undefined, error: () => undefined };
   const context = (name: string, payload: unknown) => ({ name, id: `delivery-${Math.random()}`, payload, octokit, log }) as never;
-  return { jobs, warnings, apiCalls, queue, context };
+  return { jobs, warnings, apiCalls, comments, queue, context };
 }
 
 describe("onPullRequest", () => {
@@ -86,6 +95,32 @@ describe("comment handlers", () => {
     expect(h.jobs).toHaveLength(1);
     expect(h.jobs[0]!.policy).toEqual({ allowedBot: true });
     expect(h.jobs[0]!.trigger).toMatchObject({ kind: "command", sender: "helper[bot]" });
+  });
+
+  it("keys the duplicate window by the head the last pull_request event carried", async () => {
+    const h = harness();
+    const push = (headSha: string) => onPullRequest(h.queue)(h.context("pull_request", pullRequestPayload("synchronize", repo, { number: 7, headSha, baseSha: SHA_B })));
+    const audit = () => onIssueComment(h.queue, ["codex"])(h.context("issue_comment", issueCommentPayload(repo, { number: 7, body: "@codex audit" })));
+    await push(SHA_A);
+    await audit();
+    await audit();
+    expect(h.jobs.map((j) => j.mode)).toEqual(["review", "audit"]);
+    expect(h.comments).toEqual([expect.stringMatching(/^@maintainer you asked for the same command on this commit moments ago/)]);
+    // A push moves the head: the same command from the same person runs at once.
+    await push("c".repeat(40));
+    await audit();
+    expect(h.jobs.map((j) => j.mode)).toEqual(["review", "audit", "review", "audit"]);
+    // One permission lookup for the three commands (cached), none for the pushes.
+    expect(h.apiCalls.filter((c) => c.startsWith("permission"))).toEqual(["permission maintainer"]);
+  });
+
+  it("refuses a reader before the limiter: one answer, no job, and the maintainer's command still runs", async () => {
+    const h = harness();
+    const audit = (user: string) => onIssueComment(h.queue, ["codex"])(h.context("issue_comment", issueCommentPayload(repo, { number: 7, body: "@codex audit", user })));
+    for (let i = 0; i < 3; i++) await audit("reader");
+    await audit("maintainer");
+    expect(h.jobs.map((j) => j.trigger)).toEqual([expect.objectContaining({ kind: "command", sender: "maintainer" })]);
+    expect(h.comments).toEqual(["@reader sorry, only people with write access to this repository can run codex-pr-bot commands."]);
   });
 
   it("makes no API call for a bot comment without a command", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { composeReview, quoteNotes, type ComposeReviewInput } from "../../../src/review/compose.js";
-import { parseUnifiedDiff } from "../../../src/review/diff.js";
+import { parseDiff, parseUnifiedDiff } from "../../../src/review/diff.js";
 import { fingerprint, fingerprintMarker } from "../../../src/review/fingerprint.js";
 import type { Finding } from "../../../src/types.js";
 
@@ -35,6 +35,7 @@ function input(findings: Finding[], overrides: Partial<ComposeReviewInput> = {})
     outcome: { findings, verdict: "patch is incorrect", explanation: "Two problems.", confidence: 0.8 },
     mode: "review",
     files: parseUnifiedDiff(DIFF),
+    unparsed: [],
     alreadyPosted: new Set(),
     maxInline: 10,
     belowThreshold: 0,
@@ -46,6 +47,25 @@ function input(findings: Finding[], overrides: Partial<ComposeReviewInput> = {})
 }
 
 describe("composeReview", () => {
+  it("reviews the files it could read and lists the one it could not, in the body and in the fallback body", () => {
+    // a.c between two sections that are not git's output: the parse keeps a.c and records the others.
+    const text = `diff --git a/first.py b/first.py\n@@ -1 +1 @@\n?\n${DIFF}diff --git a/last.py b/last.py\n@@ bad @@\n`;
+    const { files, unparsed } = parseDiff(text);
+    expect(files).toEqual(parseUnifiedDiff(DIFF));
+    expect(unparsed).toEqual([
+      { path: "first.py", reason: 'line 3 does not fit its hunk: "?"' },
+      { path: "last.py", reason: 'malformed hunk header: "@@ bad @@"' },
+    ]);
+    const c = composeReview(input([finding()], { files, unparsed }));
+    const section =
+      "**2 files not reviewed:** their diff could not be read.\n\n" +
+      "- `first.py`: `line 3 does not fit its hunk: \"?\"`\n" +
+      "- `last.py`: `malformed hunk header: \"@@ bad @@\"`";
+    expect(c.comments).toEqual([expect.objectContaining({ path: "a.c", line: 2 })]);
+    expect(c.body).toContain(`\n\n${section}\n\n<sub>Reviewed commit`);
+    expect(c.fallbackBody()).toContain(`\n\n${section}\n\n<sub>Reviewed commit`);
+  });
+
   it("places new findings inline (multi-line ranges with start_line) and carries every fingerprint in the body", () => {
     const one = finding();
     const range = finding({ title: "c and d race", startLine: 3, endLine: 4, anchor: "int c;\nint d;", suggestion: null, priority: 2 });

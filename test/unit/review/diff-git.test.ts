@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { commentableLines, GIT_DIFF_FLAGS, parseUnifiedDiff } from "../../../src/review/diff.js";
+import { commentableLines, GIT_DIFF_FLAGS, parseDiff, parseUnifiedDiff } from "../../../src/review/diff.js";
+import { diffCommits } from "../../../src/workspace/mirror.js";
 import { makeTempDir } from "../../helpers/tmp.js";
 
 /**
@@ -99,6 +100,64 @@ describe("parseUnifiedDiff against real git", () => {
       }
       for (const n of commentableLines(file).keys()) expect(n).toBeLessThanOrEqual(headLines.length);
     }
+  });
+});
+
+describe("parseDiff against real git: line-terminator look-alikes in the function line", () => {
+  // git copies the nearest "function line" into the hunk header (`@@ -a,b +c,d @@ <line>`); a real
+  // file in CPython's test data has one holding U+2028, and that used to fail the whole review.
+  const BODY = Array.from({ length: 10 }, (_, i) => `    x${i}`);
+  const FUNCTION_LINES: Record<string, string> = {
+    "line-sep.py": "def f(a):  # sep\u2028here",
+    "para-sep.py": "def g(a):  # sep\u2029here",
+    "lone-cr.py": "def h(a):  # sep\rhere",
+    "plain.py": "def k(a):  # nothing odd",
+  };
+
+  it("parses every file of the diff the bot takes (workspace diffCommits), with the header text kept exactly", async () => {
+    const repo = makeTempDir("diff-terminators");
+    git(repo, "init", "-q", "-b", "main");
+    const base = new Map(Object.entries(FUNCTION_LINES).map(([name, fn]) => [name, [fn, ...BODY].join("\n") + "\n"]));
+    // Line 10 ("    x8") changes, far enough below line 1 that git names line 1 in the hunk header;
+    // line-sep.py's new line carries U+2028 itself.
+    const head = new Map(
+      [...base].map(([name, text]) => [name, text.replace("    x8\n", name === "line-sep.py" ? "    changed\u2028x8\n" : "    changed x8\n")]),
+    );
+    write(repo, base);
+    git(repo, "add", "-A");
+    git(repo, "commit", "-q", "-m", "base");
+    const baseSha = git(repo, "rev-parse", "HEAD").trim();
+    write(repo, head);
+    git(repo, "commit", "-q", "-am", "head");
+    const headSha = git(repo, "rev-parse", "HEAD").trim();
+
+    const text = await diffCommits(path.join(repo, ".git"), baseSha, headSha, {});
+    // The input really is the one that broke the parser: git put the strange bytes into the headers.
+    for (const fn of Object.values(FUNCTION_LINES)) expect(text).toContain(`\n@@ -7,5 +7,5 @@ ${fn}\n`);
+
+    const { files, unparsed } = parseDiff(text);
+    expect(unparsed).toEqual([]);
+    expect(files.map((f) => f.path)).toEqual(["line-sep.py", "lone-cr.py", "para-sep.py", "plain.py"]);
+    for (const file of files) {
+      expect(file.hunks.map((h) => [h.oldStart, h.oldLines, h.newStart, h.newLines, h.header])).toEqual([[7, 5, 7, 5, FUNCTION_LINES[file.path]]]);
+      const newText = file.path === "line-sep.py" ? "    changed\u2028x8" : "    changed x8";
+      expect(file.hunks[0]?.lines.map((l) => [l.kind, l.oldLine, l.newLine, l.text])).toEqual([
+        ["context", 7, 7, "    x5"],
+        ["context", 8, 8, "    x6"],
+        ["context", 9, 9, "    x7"],
+        ["del", 10, null, "    x8"],
+        ["add", null, 10, newText],
+        ["context", 11, 11, "    x9"],
+      ]);
+    }
+    expect(parseUnifiedDiff(text)).toEqual(files);
+
+    // The same real diff with one file's section broken: only that file is left out, with the reason.
+    const broken = text.replace("\n-    x8\n+    changed\u2028x8\n", "\n-    x8\n*    changed\u2028x8\n");
+    expect(broken).not.toBe(text);
+    const partial = parseDiff(broken);
+    expect(partial.files).toEqual(files.filter((f) => f.path !== "line-sep.py"));
+    expect(partial.unparsed).toEqual([{ path: "line-sep.py", reason: 'line 10 does not fit its hunk: "*    changed\u2028x8"' }]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { commentableLines, DiffParseError, parseUnifiedDiff } from "../../../src/review/diff.js";
+import { commentableLines, DiffParseError, parseDiff, parseUnifiedDiff } from "../../../src/review/diff.js";
 import type { DiffFile } from "../../../src/types.js";
 
 function fixture(name: string): DiffFile[] {
@@ -220,5 +220,92 @@ describe("commentableLines", () => {
       [20, 1],
       [21, 1],
     ]);
+  });
+});
+
+describe("parseDiff: one strange byte never fails the whole diff", () => {
+  /** One modified file "x" whose only hunk carries `context` after the second "@@". */
+  const withContext = (context: string): string =>
+    `diff --git a/x b/x\nindex 1111111..2222222 100644\n--- a/x\n+++ b/x\n@@ -7,3 +7,3 @@ ${context}\n a\n-b\n+c\n d\n`;
+
+  it.each([
+    ["U+2028", "def f():  # sep\u2028here"],
+    ["U+2029", "def f():  # sep\u2029here"],
+    ["a lone CR", "def f():  # sep\rhere"],
+    ["all three and a trailing CR", "a\u2028b\u2029c\rd\r"],
+  ])("reads a hunk header whose context holds %s", (_name, context) => {
+    const { files, unparsed } = parseDiff(withContext(context));
+    expect(unparsed).toEqual([]);
+    expect(files).toHaveLength(1);
+    expect(files[0]?.hunks.map((h) => [h.oldStart, h.oldLines, h.newStart, h.newLines, h.header])).toEqual([[7, 3, 7, 3, context]]);
+    expect(render(files[0] as DiffFile)).toEqual([["context 7/7:a", "del 8/-:b", "add -/8:c", "context 9/9:d"]]);
+    // The strict form agrees: nothing in it is an error.
+    expect(parseUnifiedDiff(withContext(context))).toEqual(files);
+  });
+
+  it("splits lines on LF only: CR, U+2028 and U+2029 inside hunk lines stay text of that line", () => {
+    const text = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n a\u2028still a\r\n-b\rstill b\n+c\u2029still c\n";
+    const { files, unparsed } = parseDiff(text);
+    expect(unparsed).toEqual([]);
+    expect(render(files[0] as DiffFile)).toEqual([["context 1/1:a\u2028still a\r", "del 2/-:b\rstill b", "add -/2:c\u2029still c"]]);
+  });
+
+  const good = (name: string): string => `diff --git a/${name} b/${name}\n--- a/${name}\n+++ b/${name}\n@@ -1 +1 @@\n-old ${name}\n+new ${name}\n`;
+  const goodFile = (name: string): DiffFile => ({
+    path: name,
+    oldPath: null,
+    status: "modified",
+    binary: false,
+    hunks: [
+      {
+        oldStart: 1,
+        oldLines: 1,
+        newStart: 1,
+        newLines: 1,
+        header: "",
+        lines: [
+          { kind: "del", oldLine: 1, newLine: null, text: `old ${name}` },
+          { kind: "add", oldLine: null, newLine: 1, text: `new ${name}` },
+        ],
+      },
+    ],
+  });
+
+  it("skips a corrupt file section between two good ones, with the reason, and reads both good ones", () => {
+    // The bad line is line 12 of the whole text (6 of first.txt, then 6 of bad.txt): not a hunk line.
+    const bad = "diff --git a/bad.txt b/bad.txt\n--- a/bad.txt\n+++ b/bad.txt\n@@ -1,2 +1,2 @@\n ok\n?? junk\n+tail\n";
+    const { files, unparsed } = parseDiff(good("first.txt") + bad + good("last.txt"));
+    expect(files).toEqual([goodFile("first.txt"), goodFile("last.txt")]);
+    expect(unparsed).toEqual([{ path: "bad.txt", reason: 'line 12 does not fit its hunk: "?? junk"' }]);
+  });
+
+  it("skips a section whose hunk header is not a hunk header", () => {
+    const bad = "diff --git a/bad.txt b/bad.txt\n--- a/bad.txt\n+++ b/bad.txt\n@@ -one +1 @@ f\u2028g\n-a\n+b\n";
+    const { files, unparsed } = parseDiff(good("first.txt") + bad + good("last.txt"));
+    expect(files.map((f) => f.path)).toEqual(["first.txt", "last.txt"]);
+    expect(unparsed).toEqual([{ path: "bad.txt", reason: 'malformed hunk header: "@@ -one +1 @@ f\u2028g"' }]);
+  });
+
+  it("skips a section whose hunk runs short into the next file, and reads that next file", () => {
+    const short = "diff --git a/short.txt b/short.txt\n--- a/short.txt\n+++ b/short.txt\n@@ -1,5 +1,5 @@\n a\n";
+    const { files, unparsed } = parseDiff(short + good("next.txt"));
+    expect(files).toEqual([goodFile("next.txt")]);
+    expect(unparsed).toEqual([{ path: "short.txt", reason: 'line 6 does not fit its hunk: "diff --git a/next.txt b/next.txt"' }]);
+  });
+
+  it("names a section without any readable path by its raw header", () => {
+    const { files, unparsed } = parseDiff(`diff --git nonsense\n${good("after.txt")}`);
+    expect(files).toEqual([goodFile("after.txt")]);
+    expect(unparsed).toEqual([{ path: "nonsense", reason: "diff entry without a readable path" }]);
+  });
+
+  it("names a renamed section by its new path", () => {
+    const bad = "diff --git a/old.txt b/new.txt\nsimilarity index 90%\nrename from old.txt\nrename to new.txt\n@@ -1 +1 @@\n*x\n";
+    expect(parseDiff(bad).unparsed).toEqual([{ path: "new.txt", reason: 'line 6 does not fit its hunk: "*x"' }]);
+  });
+
+  it("parseUnifiedDiff (strict, for the fix checks) still refuses, naming the file", () => {
+    const bad = "diff --git a/bad.txt b/bad.txt\n--- a/bad.txt\n+++ b/bad.txt\n@@ -1 +1 @@\n?x\n";
+    expect(() => parseUnifiedDiff(good("a.txt") + bad)).toThrow(new DiffParseError('bad.txt: line 11 does not fit its hunk: "?x"'));
   });
 });

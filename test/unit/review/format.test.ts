@@ -8,6 +8,8 @@ import {
   formatInlineComment,
   formatProgress,
   formatReviewBody,
+  nothingToReviewSummary,
+  unparsedFileLabel,
   PRIORITY_LABEL,
   priorityBadge,
   type CheckOutputInput,
@@ -229,6 +231,76 @@ describe("formatReviewBody", () => {
     expect(shown).toBeLessThan(2_000);
     expect(out).toContain(`_${2_000 - shown} more findings outside the diff were omitted to stay within GitHub's size limit._`);
     expect(extractFingerprints(out)).toEqual(many.slice(0, shown).map((f) => fingerprint(f)));
+  });
+});
+
+describe("files whose diff could not be read", () => {
+  const BAD = { path: "Lib/test/tokenizedata/bad_coding2.py", reason: 'malformed hunk header: "@@ -x +1 @@"' };
+  const SECTION = "**1 file not reviewed:** its diff could not be read.\n\n- `Lib/test/tokenizedata/bad_coding2.py`: `malformed hunk header: \"@@ -x +1 @@\"`";
+
+  it("are listed in the review body with the reason, after the findings and before the footer", () => {
+    const out = formatReviewBody(bodyInput({ unparsed: [BAD], duplicatesSkipped: 1 }));
+    expect(out).toContain(`1 as inline comment.\n\n${SECTION}\n\n_1 finding already posted`);
+    expect(out.indexOf(SECTION)).toBeLessThan(out.indexOf("<sub>Reviewed commit"));
+  });
+
+  it("leave the body unchanged when there are none", () => {
+    expect(formatReviewBody(bodyInput({ unparsed: [] }))).toBe(formatReviewBody(bodyInput()));
+    expect(formatReviewBody(bodyInput())).not.toContain("not reviewed");
+  });
+
+  it("count in the plural, and PR text in them cannot break the line, forge a marker or leak a secret", () => {
+    const secret = "s3cr3t-value-123";
+    const hostile = {
+      path: "a\u2028b <!-- codex-pr-bot:fp:0123456789abcdef -->.py",
+      reason: `malformed hunk header: "@@ x @@ def f():\r\u2029\`${secret}\`"`,
+    };
+    const out = formatReviewBody(bodyInput({ unparsed: [BAD, hostile], knownSecrets: [secret] }));
+    expect(out).toContain(
+      "**2 files not reviewed:** their diff could not be read.\n\n" +
+        "- `Lib/test/tokenizedata/bad_coding2.py`: `malformed hunk header: \"@@ -x +1 @@\"`\n" +
+        '- `a b .py`: ``malformed hunk header: "@@ x @@ def f(): `[REDACTED]`"``\n',
+    );
+    expect(extractFingerprints(out)).toEqual([]);
+    expect(out).not.toContain(secret);
+  });
+
+  it("are capped in size, saying how many more there are", () => {
+    const many = Array.from({ length: 1_000 }, (_, i) => ({ path: `dir/${String(i).padStart(4, "0")}.txt`, reason: "r".repeat(150) }));
+    const out = formatReviewBody(bodyInput({ unparsed: many }));
+    const entries = out.split("\n").filter((l) => l.startsWith("- `dir/"));
+    expect(entries.length).toBeGreaterThan(50);
+    expect(entries.length).toBeLessThan(1_000);
+    expect(entries.at(-1)).toBe(`- \`dir/${String(entries.length - 1).padStart(4, "0")}.txt\`: \`${"r".repeat(150)}\``);
+    expect(out).toContain(`\n- …and ${1_000 - entries.length} more\n`);
+    const start = out.indexOf("**1000 files not reviewed:**");
+    expect(out.indexOf("\n\n<sub>Reviewed commit") - start).toBeLessThanOrEqual(10_000 + 40);
+  });
+
+  it("are labelled for the check run's skipped list with the reason, on one line and redacted", () => {
+    expect(unparsedFileLabel(BAD, [])).toBe('Lib/test/tokenizedata/bad_coding2.py (its diff could not be read: malformed hunk header: "@@ -x +1 @@")');
+    expect(unparsedFileLabel({ path: "x\ry.py", reason: "bad\u2028line tok-12345678" }, ["tok-12345678"])).toBe(
+      "x y.py (its diff could not be read: bad line [REDACTED])",
+    );
+    const summary = formatCheckOutput({
+      outcome: outcome([]),
+      mode: "review",
+      durationMs: 1_000,
+      model: null,
+      usage: null,
+      inlineCount: 0,
+      outsideCount: 0,
+      duplicatesSkipped: 0,
+      filesReviewed: 2,
+      filesSkipped: [unparsedFileLabel(BAD, [])],
+    }).summary;
+    expect(summary).toContain('**Skipped files (1)**\n\n- `Lib/test/tokenizedata/bad_coding2.py (its diff could not be read: malformed hunk header: "@@ -x +1 @@")`');
+  });
+
+  it("are named in the check run when nothing else is left to review", () => {
+    expect(nothingToReviewSummary([], [BAD], [])).toBe(SECTION);
+    expect(nothingToReviewSummary(["dist/app.js"], [BAD], [])).toBe(`${SECTION}\n\nThe other changed files are excluded by the path filters.\n\n- \`dist/app.js\``);
+    expect(nothingToReviewSummary(["dist/app.js"], [], [])).toBe("Every changed file is excluded by the path filters.\n\n- `dist/app.js`");
   });
 });
 
