@@ -1,8 +1,7 @@
-import type { PriceTable } from "../executors/pricing.js";
 import type { AgentRunResult } from "../executors/types.js";
 import { costFor, type AgentSpec, type PickedAgents } from "./agents.js";
 import { releaseAll } from "./review.js";
-import type { RunTracker } from "./run.js";
+import type { RunOptions } from "./run.js";
 import type { Source, Tree } from "./source.js";
 
 /**
@@ -10,14 +9,10 @@ import type { Source, Tree } from "./source.js";
  * answer. The sink decides where the answer goes (a reply on the pull request).
  */
 
-export interface AskRequest {
+export interface AskRequest extends Omit<RunOptions, "onProgress"> {
   source: Source;
   prompt(tree: Tree): string | Promise<string>;
   pickAgents(): PickedAgents;
-  timeoutMs: number;
-  signal?: AbortSignal;
-  run: RunTracker;
-  priceTable?: PriceTable;
 }
 
 export interface AskSink<T> {
@@ -39,7 +34,10 @@ export async function runAskPipeline<T>(req: AskRequest, sink: AskSink<T>): Prom
         ...agent.request,
         timeoutMs: req.timeoutMs,
         signal: req.signal,
-        onEvent: (line) => run.event(line),
+        onEvent: (line) => {
+          run.event(line);
+          req.onEvent?.(line);
+        },
       }),
     );
     const value = await sink.answer(agent, result, tree);

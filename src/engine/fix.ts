@@ -8,11 +8,11 @@ import type { FileChange } from "../fix/collect.js";
 import { checkChanges, secretViolations, type FixPolicy, type Violation } from "../fix/policy.js";
 import type { VerifyOutcome } from "../fix/verify.js";
 import { parseUnifiedDiff } from "../review/diff.js";
-import type { CommandRun, Progress, Usage } from "../types.js";
+import type { CommandRun, Usage } from "../types.js";
 import { commitWorktree, listChanges, patchBetween, type Identity } from "../workspace/commit.js";
 import { costFor, everyAgentFailed, failedSpend, runAgents, throwIfCancelled, totalCost, type AgentSpec, type PickedAgents } from "./agents.js";
 import { releaseAll } from "./review.js";
-import type { RunTracker } from "./run.js";
+import type { RunOptions } from "./run.js";
 import type { Source, WritableTree } from "./source.js";
 import type { RunLinks, RunResult } from "../store/runs.js";
 
@@ -27,7 +27,7 @@ import type { RunLinks, RunResult } from "../store/runs.js";
 
 export type FixMode = "fix" | "tests";
 
-export interface FixRequest {
+export interface FixRequest extends RunOptions {
   mode: FixMode;
   source: Source<WritableTree>;
   prompt(tree: WritableTree): string | Promise<string>;
@@ -43,12 +43,6 @@ export interface FixRequest {
   verify: ((dir: string) => Promise<VerifyOutcome>) | null;
   /** One line on why an agent failed, for the best-of-two notes (already free of secrets). */
   failureLine(agent: ExecutorName, err: unknown): string;
-  timeoutMs: number;
-  signal?: AbortSignal;
-  run: RunTracker;
-  priceTable?: PriceTable;
-  onProgress?: (p: Progress, agent: ExecutorName) => void;
-  onEvent?: (line: string) => void;
   /** Told when best of two was asked for but the door has no second tree. */
   onAlone?(): void;
 }

@@ -1,8 +1,6 @@
-import type { ExecutorName } from "../config/schema.js";
-import type { PriceTable } from "../executors/pricing.js";
-import type { Finding, Priority, Progress } from "../types.js";
+import type { Finding, Priority } from "../types.js";
 import { combineReviews, runAgents, type AgentWording, type CombinedReview, type PickedAgents } from "./agents.js";
-import type { RunTracker } from "./run.js";
+import type { RunOptions } from "./run.js";
 import type { Source, Tree } from "./source.js";
 
 /**
@@ -13,7 +11,7 @@ import type { Source, Tree } from "./source.js";
  * check run, a terminal report, SARIF) the sink's.
  */
 
-export interface ReviewRequest {
+export interface ReviewRequest extends RunOptions {
   mode: "review" | "audit";
   source: Source;
   /** The prompt for the opened tree (the source knows the pull request or range it shows). */
@@ -23,12 +21,6 @@ export interface ReviewRequest {
   wording: AgentWording;
   /** Findings less severe than this are counted, not reported. */
   minPriority: Priority;
-  timeoutMs: number;
-  signal?: AbortSignal;
-  run: RunTracker;
-  priceTable?: PriceTable;
-  onProgress?: (p: Progress, agent: ExecutorName) => void;
-  onEvent?: (line: string) => void;
 }
 
 /** A finished review, before the sink decides what to post. */

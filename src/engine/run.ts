@@ -1,4 +1,18 @@
+import type { ExecutorName } from "../config/schema.js";
+import type { PriceTable } from "../executors/pricing.js";
 import type { RunLinks, RunPhase, RunResult } from "../store/runs.js";
+import type { Progress } from "../types.js";
+
+/** How every pipeline runs its agents, whichever kind of work: limits, cancellation, record, live view. */
+export interface RunOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  run: RunTracker;
+  /** Prices Codex's tokens; default the built-in table. */
+  priceTable?: PriceTable;
+  onProgress?: (p: Progress, agent: ExecutorName) => void;
+  onEvent?: (line: string) => void;
+}
 
 /**
  * What a pipeline tells the run history as a run goes, whichever door started it: the app's worker

@@ -25,39 +25,23 @@ interface Reached {
   agents: string[];
 }
 
-const reached = vi.hoisted(() => [] as Reached[]);
 const STOP = "parity: the pipeline was reached";
 
-vi.mock("../../src/engine/review.js", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../src/engine/review.js")>();
-  return {
-    ...real,
-    runReviewPipeline: async (req: Parameters<typeof real.runReviewPipeline>[0]) => {
-      reached.push({ pipeline: "review", mode: req.mode, agents: req.pickAgents().agents.map((a) => a.name) });
-      throw new Error(STOP);
-    },
-  };
+/** The recorder every pipeline is replaced with: notes the call and its agents, then stops the run. */
+const { reached, recorder } = vi.hoisted(() => {
+  const reached: Reached[] = [];
+  const recorder =
+    (pipeline: Reached["pipeline"]) =>
+    async (req: { mode?: string; pickAgents(): { agents: { name: string }[] } }): Promise<never> => {
+      reached.push({ pipeline, mode: req.mode ?? pipeline, agents: req.pickAgents().agents.map((a) => a.name) });
+      throw new Error("parity: the pipeline was reached");
+    };
+  return { reached, recorder };
 });
-vi.mock("../../src/engine/fix.js", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../src/engine/fix.js")>();
-  return {
-    ...real,
-    runFixPipeline: async (req: Parameters<typeof real.runFixPipeline>[0]) => {
-      reached.push({ pipeline: "fix", mode: req.mode, agents: req.pickAgents().agents.map((a) => a.name) });
-      throw new Error(STOP);
-    },
-  };
-});
-vi.mock("../../src/engine/ask.js", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../src/engine/ask.js")>();
-  return {
-    ...real,
-    runAskPipeline: async (req: Parameters<typeof real.runAskPipeline>[0]) => {
-      reached.push({ pipeline: "ask", mode: "ask", agents: req.pickAgents().agents.map((a) => a.name) });
-      throw new Error(STOP);
-    },
-  };
-});
+
+vi.mock("../../src/engine/review.js", async (importOriginal) => ({ ...(await importOriginal<object>()), runReviewPipeline: recorder("review") }));
+vi.mock("../../src/engine/fix.js", async (importOriginal) => ({ ...(await importOriginal<object>()), runFixPipeline: recorder("fix") }));
+vi.mock("../../src/engine/ask.js", async (importOriginal) => ({ ...(await importOriginal<object>()), runAskPipeline: recorder("ask") }));
 
 const base = makeTempDir("parity");
 let repo: string;
