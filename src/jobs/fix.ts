@@ -1,70 +1,35 @@
 import path from "node:path";
 import { severityToPriority, type ExecutorName } from "../config/schema.js";
-import { runFixPipeline, policyOf, type Delivered, type FixOutcome, type ReadyChange } from "../engine/fix.js";
+import { policyOf, runFixPipeline } from "../engine/fix.js";
 import type { RunTracker } from "../engine/run.js";
 import { Cancelled } from "../errors.js";
 import { CodexSandbox } from "../executors/sandbox.js";
 import { appJail } from "../jail/for-settings.js";
-import {
-  agentLabel,
-  busyReply,
-  commitMessage,
-  fixBody,
-  fixTitle,
-  noCandidateReply,
-  noChangeReply,
-  openedReply,
-  publishFailedReply,
-  refusedReply,
-  usageReply,
-  verificationFailed,
-  type AlternativeReport,
-  type FixMode,
-  type FixReport,
-  type Outdated,
-} from "../fix/body.js";
-import { changedLines, type ReadyCandidate } from "../fix/best-of-two.js";
+import { agentLabel, busyReply, commitMessage, usageReply, type FixMode } from "../fix/body.js";
 import { openTargets, targetFromComment, targetFromFinding, type FixTarget } from "../fix/findings.js";
-import { branchBase, branchPrefix, commitIdentity, isBotBranch, pickBranch } from "../fix/naming.js";
-import { patchComment, suggestionBody, suggestionsFromPatch } from "../fix/patch-comment.js";
-import { runVerifyCommand, type VerifyOutcome } from "../fix/verify.js";
+import { branchPrefix, commitIdentity, isBotBranch } from "../fix/naming.js";
 import { fixKey, runningFixes } from "../fix/registry.js";
+import { runVerifyCommand, type VerifyOutcome } from "../fix/verify.js";
 import { replyToPull } from "../github/comments.js";
-import { createFixPull, findingSources, findOpenFixPull } from "../github/fixups.js";
-import { fetchPull } from "../github/pulls.js";
-import { postReview, type ReviewComment } from "../github/reviews.js";
+import { findingSources, findOpenFixPull } from "../github/fixups.js";
 import { getReviewComment, replyInThread } from "../github/threads.js";
 import { redactSecrets } from "../review/sanitize.js";
-import type { DiffFile, Finding } from "../types.js";
-import { fetchCommit, mergeConflicts, pushBranch, remoteBranches, type WorktreeGit } from "../workspace/commit.js";
+import type { Finding } from "../types.js";
 import type { JobContext } from "./context.js";
+import { githubFixSink, reportBase, type FixRequest } from "./fix-sink.js";
 import { describeFailure } from "./outcome.js";
 import { pickAgents } from "./pick-agents.js";
 import { agentTimeout, pullChangePrompt, pullSource } from "./pull-source.js";
 import { mentionPrefix } from "./trigger.js";
 
 /**
- * `@codex fix` / `@codex tests`, and automatic fixes after a review: Codex edits a fresh worktree
- * of the PR head (workspace-write sandbox, no credentials), then the bot takes the resulting diff,
- * checks it against the safety rules, optionally verifies it, commits it as the app and opens a PR
- * into the PR's head branch (or, for forks, posts it as a patch). The agent exits before the bot
- * touches git metadata or the token. With two agents selected for the mode (routing or `executors`,
- * i.e. not a `@codex`/`@claude` command), both write a candidate and the better one is published
- * (best of two, see bestOfTwo below and fix/best-of-two.ts).
+ * `@codex fix` / `@codex tests`, and automatic fixes after a review: the app's door into the fix
+ * pipeline (engine/fix.ts). It works out what to fix (the thread's finding, the open findings, the
+ * instruction), holds the per-PR fix slot, and hands the pipeline the pull request as its source
+ * and the GitHub sink (fix-sink.ts: the fix PR, or a patch comment for a fork). With two agents
+ * selected for the mode (routing or `executors`, i.e. not a `@codex`/`@claude` command), both write
+ * a candidate and the better one is published (best of two, fix/best-of-two.ts).
  */
-
-interface FixRequest {
-  mode: FixMode;
-  targets: FixTarget[];
-  instruction: string | null;
-  /** Login of who asked; null for automatic fixes. */
-  requestedBy: string | null;
-  requestUrl: string | null;
-  /** Posts a reply where the request was made (the thread, or the PR conversation). */
-  reply(body: string): Promise<string>;
-  /** Whether this fix is the job's own run (commands) or rides along in a review's run (auto-fix). */
-  ownRun: boolean;
-}
 
 /** A command job of mode fix or tests. */
 export async function runFix(ctx: JobContext, mode: FixMode): Promise<void> {
@@ -207,14 +172,7 @@ async function performFix(ctx: JobContext, req: FixRequest): Promise<void> {
       run,
       priceTable: settings.priceTable,
     },
-    {
-      deliver: (outcome) => deliverOutcome(ctx, req, outcome, started),
-      publishFailed: async (err) => {
-        ctx.log.warn({ err }, "fix could not be published");
-        const url = await req.reply(publishFailedReply({ requestedBy: req.requestedBy, message: err.message, knownSecrets: ctx.secrets }));
-        return { value: undefined, result: { status: "failed", links: { comment: url }, error: "the fix could not be published" } };
-      },
-    },
+    githubFixSink(ctx, req, started),
   );
 }
 
@@ -236,163 +194,6 @@ function ridingAlong(run: RunTracker): RunTracker {
       return null;
     },
   };
-}
-
-/** The parts of a report that come from the request, not from the change. */
-function reportBase(ctx: JobContext, req: FixRequest) {
-  return {
-    mode: req.mode,
-    prNumber: ctx.job.prNumber,
-    headSha: ctx.pull.headSha,
-    targets: req.targets,
-    instruction: req.instruction,
-    requestedBy: req.requestedBy,
-    ...(ctx.job.trigger.kind === "dispatch" ? { dispatchedBy: ctx.job.trigger.requestedBy } : {}),
-    knownSecrets: ctx.secrets,
-  };
-}
-
-type Settled = Delivered<void>;
-
-function settled(status: "succeeded" | "failed", links: { fixPr?: string; comment?: string }, error?: string): Settled {
-  return { value: undefined, result: { status, links, ...(error !== undefined ? { error } : {}) } };
-}
-
-/** What the pipeline's outcome becomes on the pull request. */
-async function deliverOutcome(ctx: JobContext, req: FixRequest, outcome: FixOutcome, started: number): Promise<Settled> {
-  const { pull } = ctx;
-  const base = reportBase(ctx, req);
-  switch (outcome.kind) {
-    case "unchanged":
-      ctx.log.info({ durationMs: Date.now() - started }, "fix produced no change");
-      return settled("succeeded", { comment: await req.reply(noChangeReply({ ...base, agentMessage: outcome.agentMessage })) });
-    case "refused": {
-      ctx.log.warn({ violations: outcome.violations.map((v) => ({ path: v.path, kind: v.kind })) }, "fix refused by the safety rules");
-      const url = await req.reply(refusedReply({ requestedBy: req.requestedBy, violations: outcome.violations, changes: outcome.changes }));
-      return settled("failed", { comment: url }, "the change breaks the fix-up safety rules");
-    }
-    case "none": {
-      const { candidates } = outcome;
-      ctx.log.info({ candidates: candidates.map((c) => ({ agent: c.agent, kind: c.kind })) }, "no candidate fix to publish");
-      const url = await req.reply(noCandidateReply({ mode: req.mode, requestedBy: req.requestedBy, headSha: pull.headSha, candidates, knownSecrets: ctx.secrets }));
-      return candidates.some((c) => c.kind === "refused")
-        ? settled("failed", { comment: url }, "the change breaks the fix-up safety rules")
-        : settled("succeeded", { comment: url });
-    }
-    case "ready":
-      break;
-  }
-  const { change, selection } = outcome;
-  if (selection) {
-    ctx.log.info(
-      {
-        candidates: [selection.winner, ...(selection.runnerUp ? [selection.runnerUp] : [])].map((c) => ({
-          agent: c.agent,
-          kind: c.kind,
-          lines: changedLines(c.changes),
-          verified: c.verify?.passed ?? null,
-        })),
-        winner: selection.winner.agent,
-      },
-      "best of two: candidate chosen",
-    );
-  }
-  const alternative: PendingAlternative | null = selection?.runnerUp ? alternativeOf(selection.runnerUp) : null;
-  const outdated = await checkOutdated(ctx, change.tree.git, change.commit);
-  const report: FixReport = {
-    ...base,
-    headRef: pull.headRef,
-    repoHtmlUrl: ctx.job.repo.htmlUrl,
-    requestUrl: req.requestUrl,
-    changes: change.changes,
-    agentMessage: change.agentMessage,
-    verify: change.verify,
-    outdated,
-    agent: change.agent,
-    ...(selection ? { bestOfTwo: { reason: selection.reason, alternative: alternative?.report ?? null, notes: selection.notes } } : {}),
-  };
-  return deliver(ctx, req, { report, patch: change.patch, commit: change.commit, git: change.tree.git, prFiles: change.tree.files, started, alternative });
-}
-
-/** The runner-up of best of two, pushed next to the fix PR's branch. */
-interface PendingAlternative {
-  report: AlternativeReport;
-  commit: string;
-  git: WorktreeGit;
-}
-
-/**
- * The last step: for a fork, the patch in a comment (and suggestions); otherwise a branch pushed as
- * the app and a PR into the PR's head branch, plus the runner-up's branch when there is one.
- */
-async function deliver(
-  ctx: JobContext,
-  req: FixRequest,
-  d: {
-    report: FixReport;
-    patch: string;
-    commit: string;
-    git: WorktreeGit;
-    prFiles: DiffFile[];
-    started: number;
-    alternative: PendingAlternative | null;
-  },
-): Promise<Settled> {
-  const { job, pull, signal } = ctx;
-  const { report, patch, commit, git } = d;
-  if (pull.fromFork) {
-    // Never push to a fork or open a PR against it: the patch goes in a comment instead.
-    const url = await req.reply(patchComment(report, patch));
-    await postSuggestions(ctx, patch, d.prFiles, url);
-    ctx.log.info({ files: report.changes.length, durationMs: Date.now() - d.started }, "fix posted as a patch (fork)");
-    return settled("succeeded", { comment: url });
-  }
-
-  const token = await ctx.token();
-  const wanted = branchBase(req.mode, job.prNumber, pull.headSha);
-  const taken = await remoteBranches(git, { url: job.repo.cloneUrl, token, prefix: wanted, signal });
-  const branch = pickBranch(wanted, taken);
-  await pushBranch(git, { url: job.repo.cloneUrl, token, sha: commit, branch, signal });
-  let altBranch: string | null = null;
-  if (d.alternative) {
-    const alt = d.alternative;
-    const name = pickBranch(`${branch}-alt`, [...taken, branch]);
-    try {
-      await pushBranch(alt.git, { url: job.repo.cloneUrl, token, sha: alt.commit, branch: name, signal });
-      // The report's alternative is the same object the body renders: it now links the branch.
-      altBranch = alt.report.branch = name;
-    } catch (err) {
-      if (err instanceof Cancelled) throw err;
-      // The fix itself is pushed: the PR still opens, and says the alternative is not available.
-      ctx.log.warn({ err, agent: alt.report.agent }, "the alternative candidate could not be pushed");
-    }
-  }
-  const opened = await createFixPull(ctx.octokit, ctx.coords, {
-    title: fixTitle(report),
-    body: fixBody(report),
-    head: branch,
-    base: pull.headRef,
-    draft: verificationFailed(report),
-  });
-  const done = settled("succeeded", { fixPr: opened.url, comment: await req.reply(openedReply(report, opened)) });
-  ctx.log.info(
-    {
-      pull: opened.number,
-      branch,
-      files: report.changes.length,
-      verified: report.verify?.passed ?? null,
-      outdated: report.outdated !== null,
-      durationMs: Date.now() - d.started,
-      ...(report.agent !== undefined ? { agent: report.agent } : {}),
-      ...(d.alternative ? { alternative: altBranch } : {}),
-    },
-    "fix pull request opened",
-  );
-  return done;
-}
-
-function alternativeOf(c: ReadyCandidate<ReadyChange>): PendingAlternative {
-  return { report: { agent: c.agent, branch: null, verify: c.verify, changes: c.changes }, commit: c.data.commit, git: c.data.tree.git };
 }
 
 /** One line on why an agent's run failed, for the PR body: redacted, without the stack. */
@@ -421,61 +222,4 @@ async function runVerify(ctx: JobContext, dir: string, command: string): Promise
     signal: ctx.signal,
     onError: (err) => ctx.log.warn({ err }, "verification could not run"),
   });
-}
-
-/**
- * A push to the PR while the fix ran makes the fix one for an outdated head. It is still offered;
- * the PR then says which head it was made against and whether it still merges into the new one.
- */
-async function checkOutdated(ctx: JobContext, git: WorktreeGit, commit: string): Promise<Outdated | null> {
-  const latest = await fetchPull(ctx.octokit, ctx.coords, ctx.job.prNumber);
-  if (latest.headSha === ctx.pull.headSha) return null;
-  try {
-    await fetchCommit(git, {
-      url: ctx.job.repo.cloneUrl,
-      token: await ctx.token(),
-      ref: `refs/pull/${ctx.job.prNumber}/head`,
-      sha: latest.headSha,
-      repoName: `${ctx.coords.owner}/${ctx.coords.repo}`,
-      signal: ctx.signal,
-    });
-    return { currentHead: latest.headSha, conflicts: await mergeConflicts(git, latest.headSha, commit, ctx.signal) };
-  } catch (err) {
-    if (err instanceof Cancelled) throw err;
-    ctx.log.warn({ err }, "could not check the fix against the new head");
-    return { currentHead: latest.headSha, conflicts: null };
-  }
-}
-
-/** Fork PRs: the hunks that fit on the PR's diff lines, as one review of suggestions. Best effort. */
-async function postSuggestions(ctx: JobContext, patch: string, prFiles: DiffFile[], patchUrl: string): Promise<void> {
-  const comments: ReviewComment[] = [];
-  for (const s of suggestionsFromPatch(patch, prFiles)) {
-    const body = suggestionBody(s);
-    if (body === null || redactSecrets(body, ctx.secrets) !== body) continue;
-    comments.push(
-      s.startLine === s.endLine
-        ? { path: s.path, line: s.endLine, side: "RIGHT", body }
-        : { path: s.path, line: s.endLine, start_line: s.startLine, side: "RIGHT", start_side: "RIGHT", body },
-    );
-  }
-  if (comments.length === 0) return;
-  const body = `Suggestions from the [suggested fix](${patchUrl}), for the hunks that sit on this pull request's changed lines.`;
-  try {
-    await postReview(
-      ctx.octokit,
-      ctx.coords,
-      {
-        pullNumber: ctx.job.prNumber,
-        commitId: ctx.pull.headSha,
-        body,
-        comments,
-        fallbackBody: () => `${body}\n\nGitHub did not accept them as inline suggestions; use the patch instead.`,
-      },
-      ctx.log,
-    );
-  } catch (err) {
-    if (err instanceof Cancelled) throw err;
-    ctx.log.warn({ err }, "could not post the fix's suggestions");
-  }
 }
