@@ -14,6 +14,7 @@ import { loadSettings, type Settings } from "./settings.js";
 import { AGENT_UMASK } from "./security/agent-user.js";
 import { appJail } from "./jail/for-settings.js";
 import { agentIsolationWarnings } from "./security/preflight.js";
+import { scheduleRetention } from "./store/retention.js";
 import { RunStore } from "./store/runs.js";
 import { runsRoutes } from "./web/runs-routes.js";
 import type { Workspaces } from "./workspace/workspaces.js";
@@ -30,8 +31,6 @@ export interface AppOptions {
   /** Stop the queue gracefully on SIGTERM/SIGINT (off in tests, which load many apps). */
   handleSignals?: boolean;
 }
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Wires handlers, queue, run history, workspaces and the executor into a Probot app function. */
 export function createApp(options: AppOptions = {}): ApplicationFunction {
@@ -70,7 +69,7 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       void sweepLeftovers(deps);
       queue.start(createWorker(deps));
     }
-    if (runs) pruneDaily(runs, durable.runRetentionDays, log);
+    if (runs) scheduleRetention(runs, { runDays: durable.runRetentionDays, logDays: durable.runLogRetentionDays }, log);
 
     if (options.handleSignals ?? true) {
       const shutdown = (signal: string): void => {
@@ -88,19 +87,6 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       "codex-pr-bot ready",
     );
   };
-}
-
-function pruneDaily(runs: RunStore, retentionDays: number, log: Probot["log"]): void {
-  const prune = (): void => {
-    try {
-      const removed = runs.prune(retentionDays * DAY_MS);
-      if (removed > 0) log.info({ removed }, "pruned old runs");
-    } catch (err) {
-      log.warn({ err }, "run pruning failed");
-    }
-  };
-  prune();
-  setInterval(prune, DAY_MS).unref();
 }
 
 /** The agent can read whatever its OS user can: say so loudly when that includes the app's secrets. */

@@ -3,17 +3,18 @@ import os from "node:os";
 import path from "node:path";
 import { parseRepoConfig } from "../config/load.js";
 import { CONFIG_PATH, severityToPriority, type ExecutorName, type RepoConfig, type Severity } from "../config/schema.js";
-import { checkAgents, knownSecrets } from "../local/pick-agents.js";
+import { checkAgents } from "../local/pick-agents.js";
 import { codexCredentialSource } from "../executors/codex-credentials.js";
 import { formatResult, worstPriority } from "../local/format.js";
 import { recordLinks } from "../local/history.js";
-import { loadLocalConfig } from "../local/repo.js";
+import { loadLocalConfig, repoRoot } from "../local/repo.js";
 import { reviewLocal, type LocalReviewResult } from "../local/run.js";
 import { loadLocalSettings, type LocalSettings } from "../local/settings.js";
 import { PRIORITY_LABEL } from "../review/format.js";
 import { redactSecrets } from "../review/sanitize.js";
 import { EXIT, packageVersion, type CliIO } from "../cli/io.js";
 import { prepareCheckout, readBaseConfig } from "./checkout.js";
+import { actionSecrets, checkoutCredentials, fetchToken, refuseUnjailed } from "./credentials.js";
 import { ActionError, readActionEnvironment, readPullEvent, type ActionEnvironment, type PullEvent } from "./environment.js";
 import { workflowOctokit } from "./octokit.js";
 import { publishReview, type PublishResult } from "./publish.js";
@@ -23,9 +24,10 @@ import { appendSummary, workflowCommand, writeOutputs } from "./workflow.js";
 /**
  * `codex-pr-bot action`: one pull request review inside a GitHub Actions job. The engine's review
  * pipeline (through local/run.ts) reviews the head against the base from the event, the reports go to files, the
- * step outputs and the job summary, and the review is posted with the app's own code. The token is
- * read only after the agents have exited, and never reaches them: executors pass an allowlisted
- * environment (executors/codex.ts, executors/claude.ts).
+ * step outputs and the job summary, and the review is posted with the app's own code. The token never
+ * reaches the agents: executors pass an allowlisted environment (executors/codex.ts,
+ * executors/claude.ts), and the checkout's own credentials stay out of the jail (action/credentials.ts).
+ * Every line the action writes is cleared of the token and the other secrets, in all their encodings.
  */
 
 export interface ActionOptions {
@@ -62,14 +64,17 @@ export async function runAction(opts: ActionOptions, io: CliIO): Promise<number>
   const event = await readPullEvent(actionEnv);
   const outDir = outputDir(opts, actionEnv, io.cwd);
   await mkdir(outDir, { recursive: true });
-  const settings = actionSettings(opts, io, outDir, event);
-  const log = (line: string): unknown => io.stdout.write(line.endsWith("\n") ? line : `${line}\n`);
-  const { result, config } = await review(opts, actionEnv, event, settings, outDir, log, io.signal);
-
-  // The agents have exited: only now is the token read. Everything written from here on is cleared
-  // of it and of the agents' keys, in case an agent quoted one (e.g. from a persisted checkout credential).
+  const unredacted = actionSettings(opts, io, outDir, event);
   const token = io.env.GITHUB_TOKEN?.trim() || null;
-  const secrets = [...knownSecrets(settings), ...(token ? [token] : [])];
+  // Grows by the checkout's credentials (review()); everything written is cleared of all of them.
+  const secrets = actionSecrets(io.env, unredacted);
+  // The run history (under RUNNER_TEMP) records the agent's events: cleared of the same secrets.
+  const settings: LocalSettings = { ...unredacted, history: unredacted.history ? { ...unredacted.history, secrets } : unredacted.history };
+  const log = (line: string): unknown => {
+    const clean = redactSecrets(line, secrets);
+    return io.stdout.write(clean.endsWith("\n") ? clean : `${clean}\n`);
+  };
+  const { result, config } = await review(opts, actionEnv, event, settings, outDir, log, { env: io.env, token, secrets }, io.signal);
   const reports = await writeReports(result, outDir, secrets);
   const published = await publish(opts, actionEnv, event, result, config, token, secrets, log);
   log(publishLogLine(published));
@@ -121,23 +126,34 @@ async function review(
   settings: LocalSettings,
   outDir: string,
   log: (line: string) => unknown,
+  creds: { env: NodeJS.ProcessEnv; token: string | null; secrets: string[] },
   signal?: AbortSignal,
 ): Promise<{ result: LocalReviewResult; config: RepoConfig }> {
+  const root = await repoRoot(opts.dir, signal);
+  const inCheckout = await checkoutCredentials(root, signal);
+  creds.secrets.push(...inCheckout.values);
+  refuseUnjailed(creds.env, inCheckout);
   const checkout = await prepareCheckout({
-    dir: opts.dir,
+    dir: root,
     headSha: event.pull.headSha,
     baseSha: event.pull.baseSha,
     baseOverride: opts.base,
     scratchDir: path.join(settings.stateDir, "worktrees"),
+    fetchToken: await fetchToken(root, creds.token, actionEnv.serverUrl, inCheckout, signal),
     signal,
   });
   try {
+    // A head worktree reads config of its own (checkout v6 includes credentials for worktrees too).
+    const inWorktree = checkout.dir === root ? inCheckout : await checkoutCredentials(checkout.dir, signal);
+    creds.secrets.push(...inWorktree.values);
+    refuseUnjailed(creds.env, inWorktree);
     const chosen = await chooseConfig(opts.configFile, checkout.dir, checkout.base, outDir);
     log(
       `Reviewing pull request #${event.number} (${event.pull.headSha.slice(0, 12)}) against ${checkout.base.slice(0, 12)} ` +
         `with ${opts.agents.join(" and ")}, config: ${chosen.source}.`,
     );
     const running = new Map<ExecutorName, string>();
+    const noticed = new Map<ExecutorName, string>();
     const result = await reviewLocal({
       dir: checkout.dir,
       base: checkout.base,
@@ -153,6 +169,11 @@ async function review(
       source: "action",
       runInfo: { repo: `${actionEnv.repo.owner}/${actionEnv.repo.repo}`, prNumber: event.number },
       onProgress: (p, agent) => {
+        // Trouble the agent works around (its model API unreachable): once, as a workflow warning.
+        if (p.notice && noticed.get(agent) !== p.notice) {
+          noticed.set(agent, p.notice);
+          log(workflowCommand("warning", p.notice.replace(/\s+/g, " "), { title: "codex-pr-bot" }));
+        }
         // One log line per command the agent starts: enough to follow a run, flattened so agent
         // text can never begin a line of its own (and with it a workflow command).
         if (p.currentCommand === null || running.get(agent) === p.currentCommand) return;

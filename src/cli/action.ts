@@ -5,6 +5,7 @@ import { readActionEnvironment } from "../action/environment.js";
 import { failureSummary } from "../action/report.js";
 import { runAction, type ActionOptions } from "../action/run.js";
 import { appendSummary, workflowCommand, writeOutputs } from "../action/workflow.js";
+import { redactSecrets } from "../review/sanitize.js";
 import { errorMessage, EXIT, UsageError, type CliIO } from "./io.js";
 import { agentsOption, reviewModeOption, severityOption } from "./options.js";
 
@@ -14,7 +15,7 @@ Reviews the pull request of a GitHub Actions run (on: pull_request) and posts th
 app posts: one review with inline comments and suggestions, nothing repeated from earlier runs.
 Used by the repository's action.yml; see README "GitHub Action". It reads the runner's environment:
 GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_SERVER_URL,
-GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, RUNNER_TEMP, and GITHUB_TOKEN (read only after the agent exits).
+GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, RUNNER_TEMP, and GITHUB_TOKEN (never passed to the agent).
 
 Options:
   --mode review|audit    Normal review or security audit (default: review)
@@ -22,7 +23,7 @@ Options:
   --base <ref>           Compare with this ref instead of the event's base commit
   --fail-on <P0-P3>      Exit 2 when a finding is at least this severe (default: never)
   --min-severity <P0-P3> Lowest severity reported (default: review.min_severity from the config, P2)
-  --config <file>        Config file (default: .github/codex-pr-bot.yml as of the base commit)
+  --config <file>        Config file in the checkout (default: .github/codex-pr-bot.yml as of the base commit)
   --model <name>         Model of the one agent (default: from the config, else the CLI's default)
   --no-post              Write the reports and the job summary, post nothing
   --output-dir <dir>     Where review.sarif, review.md and review.json go (default: $RUNNER_TEMP/codex-pr-bot)
@@ -70,7 +71,8 @@ export async function actionCommand(args: string[], io: CliIO): Promise<number> 
     failOn: severityOption(values["fail-on"], "--fail-on"),
     minSeverity: severityOption(values["min-severity"], "--min-severity"),
     model: values.model ?? null,
-    configFile: values.config !== undefined ? path.resolve(io.cwd, values.config) : null,
+    // "In the checkout": relative to -C (action.yml's `path` input), as the input's description says.
+    configFile: values.config !== undefined ? path.resolve(io.cwd, values.C ?? ".", values.config) : null,
     post: !values["no-post"],
     outputDir: values["output-dir"] ?? null,
   };
@@ -80,8 +82,8 @@ export async function actionCommand(args: string[], io: CliIO): Promise<number> 
   } catch (err) {
     // In a workflow the failure goes where people look: an error annotation, the job summary and
     // the exit-code output. The message is escaped: it may quote agent or repository text.
-    const message = errorMessage(err);
     if (io.env.GITHUB_ACTIONS !== "true") throw err;
+    const message = redactSecrets(errorMessage(err), [io.env.GITHUB_TOKEN ?? "", io.env.ACTIONS_RUNTIME_TOKEN ?? ""]);
     io.stdout.write(workflowCommand("error", message, { title: "codex-pr-bot" }));
     const files = runnerFiles(io.env);
     await appendSummary(files.summaryFile, failureSummary(message)).catch(() => undefined);

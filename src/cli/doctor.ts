@@ -357,6 +357,20 @@ function appCheck(env: NodeJS.ProcessEnv): CheckResult {
   return { name: "github app", status: "ok", detail: `APP_ID ${env.APP_ID!.trim()}, private key and webhook secret present` };
 }
 
+/** Which mentions the app answers, so "@claude got no answer" has its reason before anyone asks. */
+export function handlesCheck(handles: readonly string[], claudeConfigured: boolean): CheckResult {
+  const live = handles.map((h) => `@${h}`).join(", ");
+  if (claudeConfigured && !handles.includes("claude")) {
+    return {
+      name: "handles",
+      status: "warn",
+      detail: `${live} answer commands; Claude is set up but BOT_HANDLES leaves @claude out, so "@claude …" comments get no answer`,
+      fix: "Add claude to BOT_HANDLES, or unset it (the default answers every agent that is set up).",
+    };
+  }
+  return { name: "handles", status: "ok", detail: `${live} answer commands${claudeConfigured ? "" : " (@claude once Claude is set up)"}` };
+}
+
 /**
  * Whether GitHub's webhooks can reach the app: the first thing to check when "nothing happens".
  * Probot forwards a WEBHOOK_PROXY_URL (smee.io) channel only when smee-client can be imported;
@@ -453,6 +467,7 @@ export async function runChecks(io: CliIO, opts: { local: boolean }): Promise<Ch
       databasePath = durable.databasePath;
       queueUrl = durable.queueUrl;
       results.push({ name: "settings", status: "ok", detail: "the environment variables are valid" });
+      results.push(handlesCheck(settings.handles, settings.claude !== null));
     } catch (err) {
       results.push({ name: "settings", status: "fail", detail: errorMessage(err), fix: "Fix the variable named above (docs/operations.md lists them)." });
     }

@@ -90,6 +90,13 @@ export class Jail {
     const appUid = process.getuid?.() ?? 0;
     const user = req.runAs?.user ?? (appUid === 0 ? this.settings.rootFallbackUser : null);
     const dataDir = req.runAs?.dataDir ?? this.options.dataDir ?? path.dirname(path.resolve(req.homesRoot));
+    if (user && req.writable && !isInside(path.resolve(req.worktree), dataDir)) {
+      // A root app lends a writable worktree to the jail's user only inside its own data directory.
+      throw new JailError(
+        `a writable run as root needs its worktree (${req.worktree}) inside the data directory ${dataDir}, beside the agent homes: ` +
+          "set DATA_DIR to one directory for both (the local commands otherwise split them between the XDG state and cache directories), or run as an ordinary user.",
+      );
+    }
     const scratch = await mkdtemp(path.join(req.homesRoot, ".jail-"));
     const fds: number[] = [];
     let release: (() => Promise<void>) | null = null;

@@ -18,6 +18,8 @@ export interface DurableSettings {
   runsToken: string | null;
   /** RUN_RETENTION_DAYS: runs older than this are pruned. */
   runRetentionDays: number;
+  /** RUN_LOG_RETENTION_DAYS: agent event logs and diffs of finished runs older than this are pruned (the run record stays). */
+  runLogRetentionDays: number;
   /** MAX_JOB_ATTEMPTS: starts allowed per job before it is reported as failed. */
   maxJobAttempts: number;
   /** PER_INSTALLATION_CONCURRENCY: running jobs per installation. */
@@ -49,6 +51,7 @@ export function readDurableSettings(
     databasePath: text(env.DATABASE_PATH) ?? path.join(defaults.dataDir, DATABASE_FILE),
     runsToken: text(env.RUNS_TOKEN),
     runRetentionDays: int(env, "RUN_RETENTION_DAYS", 30, 1),
+    runLogRetentionDays: int(env, "RUN_LOG_RETENTION_DAYS", 14, 1),
     maxJobAttempts: int(env, "MAX_JOB_ATTEMPTS", 2, 1),
     perInstallationConcurrency: int(env, "PER_INSTALLATION_CONCURRENCY", concurrency, 1),
     workers,

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { migrate, openDatabase, type Db, type Migration } from "../store/db.js";
+import { WalSync } from "../store/wal-sync.js";
 import type { Job } from "../types.js";
 import {
   isAutomatic,
@@ -30,6 +31,13 @@ export interface SqliteQueueOptions extends DurableQueueOptions {
    * belongs to a dead predecessor. With false, only rows whose lease expired are taken over.
    */
   exclusive?: boolean;
+  /**
+   * What a resolved enqueue() survives. "power-loss" (default): the commit is fsynced (off the event
+   * loop, one fsync per group of enqueues) before the promise resolves. "process-crash": it resolves
+   * once committed to the WAL in the OS page cache, which survives the app's SIGKILL or crash but not
+   * a power cut or kernel panic (the last commits may then be lost, the file is never corrupted).
+   */
+  durability?: "power-loss" | "process-crash";
 }
 
 /** Where one job stands, for tests, the CLI and support questions. */
@@ -55,6 +63,19 @@ interface JobRow {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+}
+
+interface EnqueueOutcome {
+  result: EnqueueResult;
+  superseded: { id: string; payload: string }[];
+  cancelled: string[];
+}
+
+/** An enqueue() waiting for the group commit of its event-loop turn. */
+interface PendingEnqueue {
+  job: Job;
+  resolve: (result: EnqueueResult) => void;
+  reject: (err: unknown) => void;
 }
 
 interface Running {
@@ -141,11 +162,19 @@ export class SqliteQueue implements JobQueue {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private lastPrune = 0;
+  private batch: PendingEnqueue[] = [];
+  private flushTimer: NodeJS.Immediate | null = null;
+  private readonly walSync: WalSync | null;
   private readonly sql;
 
   constructor(private readonly options: SqliteQueueOptions) {
     this.ownsDb = typeof options.database === "string";
-    this.db = typeof options.database === "string" ? openDatabase(options.database) : options.database;
+    // synchronous = NORMAL: a commit is a write() into the WAL, no fsync on the event loop. It keeps the
+    // file consistent through any crash and, as the WAL lives in the OS page cache, every commit
+    // through a crash or SIGKILL of this process; only a power cut or kernel panic can lose the last
+    // commits. What an acknowledged webhook must survive is made durable by WalSync (see durability).
+    this.db = typeof options.database === "string" ? openDatabase(options.database, { synchronous: "NORMAL" }) : options.database;
+    this.walSync = (options.durability ?? "power-loss") === "power-loss" ? new WalSync(this.db) : null;
     migrate(this.db, "queue", MIGRATIONS);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 2);
     this.perInstallation = Math.max(1, options.perInstallation ?? options.concurrency);
@@ -210,59 +239,110 @@ export class SqliteQueue implements JobQueue {
     };
   }
 
-  async enqueue(job: Job): Promise<EnqueueResult> {
-    if (this.closed) throw new Error("queue is closed");
+  /**
+   * Resolves once the job is durable (see SqliteQueueOptions.durability). Enqueues that arrive in the
+   * same event-loop turn (a burst of webhooks) share one transaction and one fsync: group commit.
+   */
+  enqueue(job: Job): Promise<EnqueueResult> {
+    if (this.closed) return Promise.reject(new Error("queue is closed"));
+    return new Promise<EnqueueResult>((resolve, reject) => {
+      this.batch.push({ job, resolve, reject });
+      this.flushTimer ??= setImmediate(() => this.flush());
+    });
+  }
+
+  /** Commits the pending enqueues in one transaction, each in its own savepoint so one failure is its own. */
+  private flush(): void {
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.flushTimer = null;
+    const batch = this.batch;
+    this.batch = [];
+    if (batch.length === 0) return;
+    if (this.closed) {
+      for (const p of batch) p.reject(new Error("queue is closed"));
+      return;
+    }
     const now = Date.now();
+    const one = this.db.transaction((job: Job) => this.enqueueOne(job, now));
+    let outcomes: ({ ok: true; outcome: EnqueueOutcome } | { ok: false; err: unknown })[];
+    try {
+      outcomes = this.db
+        .transaction(() =>
+          batch.map((p) => {
+            try {
+              return { ok: true as const, outcome: one(p.job) };
+            } catch (err) {
+              return { ok: false as const, err };
+            }
+          }),
+        )
+        .immediate();
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+
+    let accepted = false;
+    batch.forEach((p, i) => {
+      const o = outcomes[i]!;
+      if (!o.ok) return;
+      for (const row of o.outcome.superseded) {
+        this.options.log.info({ jobId: row.id, by: p.job.id }, "pending review superseded by a newer push");
+        this.notify(this.options.onSuperseded, JSON.parse(row.payload) as Job, supersedeReason(p.job), "onSuperseded");
+      }
+      for (const id of o.outcome.cancelled) {
+        const local = this.running.get(id);
+        this.options.log.info({ jobId: id, by: p.job.id, local: local !== undefined }, "cancelling review of an outdated head");
+        if (local) this.abort(local, "superseded", new Error(supersedeReason(p.job)));
+      }
+      accepted ||= o.outcome.result.accepted;
+    });
+
+    const settle = (): void =>
+      batch.forEach((p, i) => {
+        const o = outcomes[i]!;
+        if (o.ok) p.resolve(o.outcome.result);
+        else p.reject(o.err);
+      });
+    if (this.walSync) {
+      this.walSync.sync().then(settle, (err: unknown) => batch.forEach((p) => p.reject(err)));
+    } else {
+      settle();
+    }
+    if (accepted) this.pump();
+  }
+
+  private enqueueOne(job: Job, now: number): EnqueueOutcome {
     const key = logicalKey(job);
     const pr = prKey(job);
     const headSha = job.pull?.headSha ?? null;
-    const why = `superseded by a push of ${headSha ?? "a newer head"}`;
-
-    // better-sqlite3 commits synchronously, so the job is on disk before this promise resolves and
-    // the webhook is acknowledged.
-    const outcome = this.db
-      .transaction((): { result: EnqueueResult; superseded: { id: string; payload: string }[]; cancelled: string[] } => {
-        const none = { superseded: [], cancelled: [] };
-        if (this.sql.rememberDelivery.run(job.deliveryId, job.id, now).changes === 0) {
-          return { result: { accepted: false, reason: "duplicate-delivery" }, ...none };
-        }
-        if (this.sql.liveRequest.get(key) !== undefined) {
-          return { result: { accepted: false, reason: "duplicate-request" }, ...none };
-        }
-        let superseded: { id: string; payload: string }[] = [];
-        let cancelled: string[] = [];
-        if (isAutomatic(job)) {
-          const args = { prKey: pr, headSha, why, now };
-          superseded = this.sql.supersedePending.all(args) as { id: string; payload: string }[];
-          cancelled = (this.sql.cancelRunning.all({ prKey: pr, headSha, why }) as { id: string }[]).map((r) => r.id);
-        }
-        this.sql.insert.run({
-          id: job.id,
-          deliveryId: job.deliveryId,
-          logicalKey: key,
-          prKey: pr,
-          installationId: job.installationId,
-          automatic: isAutomatic(job) ? 1 : 0,
-          headSha,
-          payload: JSON.stringify(job),
-          now,
-          notBefore: job.notBefore ?? null,
-        });
-        return { result: { accepted: true }, superseded, cancelled };
-      })
-      .immediate();
-
-    for (const row of outcome.superseded) {
-      this.options.log.info({ jobId: row.id, by: job.id }, "pending review superseded by a newer push");
-      this.notify(this.options.onSuperseded, JSON.parse(row.payload) as Job, why, "onSuperseded");
+    const none = { superseded: [], cancelled: [] };
+    if (this.sql.rememberDelivery.run(job.deliveryId, job.id, now).changes === 0) {
+      return { result: { accepted: false, reason: "duplicate-delivery" }, ...none };
     }
-    for (const id of outcome.cancelled) {
-      const local = this.running.get(id);
-      this.options.log.info({ jobId: id, by: job.id, local: local !== undefined }, "cancelling review of an outdated head");
-      if (local) this.abort(local, "superseded", new Error(why));
+    if (this.sql.liveRequest.get(key) !== undefined) {
+      return { result: { accepted: false, reason: "duplicate-request" }, ...none };
     }
-    if (outcome.result.accepted) this.pump();
-    return outcome.result;
+    let superseded: { id: string; payload: string }[] = [];
+    let cancelled: string[] = [];
+    if (isAutomatic(job)) {
+      const why = supersedeReason(job);
+      superseded = this.sql.supersedePending.all({ prKey: pr, headSha, why, now }) as { id: string; payload: string }[];
+      cancelled = (this.sql.cancelRunning.all({ prKey: pr, headSha, why }) as { id: string }[]).map((r) => r.id);
+    }
+    this.sql.insert.run({
+      id: job.id,
+      deliveryId: job.deliveryId,
+      logicalKey: key,
+      prKey: pr,
+      installationId: job.installationId,
+      automatic: isAutomatic(job) ? 1 : 0,
+      headSha,
+      payload: JSON.stringify(job),
+      now,
+      notBefore: job.notBefore ?? null,
+    });
+    return { result: { accepted: true }, superseded, cancelled };
   }
 
   start(worker: JobWorker): void {
@@ -344,9 +424,12 @@ export class SqliteQueue implements JobQueue {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Enqueues already handed in are committed (and synced) before the connection goes.
+    this.flush();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.closed = true;
+    await this.walSync?.close();
     if (this.ownsDb) this.db.close();
   }
 
@@ -476,6 +559,10 @@ export class SqliteQueue implements JobQueue {
     this.idleWaiters = [];
     waiters.forEach((w) => w());
   }
+}
+
+function supersedeReason(job: Job): string {
+  return `superseded by a push of ${job.pull?.headSha ?? "a newer head"}`;
 }
 
 /** True when every job settled within ms. */

@@ -6,6 +6,7 @@ import { costOf } from "../executors/pricing.js";
 import { DATABASE_FILE } from "../store/db.js";
 import { timePhase, type RunTracker } from "../engine/run.js";
 import { RunStore, type LocalRunInit, type LocalRunSource, type RunPhase, type RunResult } from "../store/runs.js";
+import { redactSecrets } from "../review/sanitize.js";
 import { historyDatabasePath, type LocalHistorySettings } from "./settings.js";
 
 /**
@@ -84,6 +85,7 @@ export function startLocalRun(history: LocalHistorySettings | null | undefined, 
   }
   const open = store;
   const runId = id;
+  const clean = (text: string): string => (history.secrets?.length ? redactSecrets(text, history.secrets) : text);
   let pending: string[] = [];
   let broken = false;
   const safely = (what: string, fn: () => void): void => {
@@ -98,7 +100,7 @@ export function startLocalRun(history: LocalHistorySettings | null | undefined, 
   };
   const flush = (): void => {
     if (pending.length === 0) return;
-    const lines = pending;
+    const lines = pending.map(clean);
     pending = [];
     safely("the event log", () => open.appendEvents(runId, lines));
   };
@@ -113,7 +115,7 @@ export function startLocalRun(history: LocalHistorySettings | null | undefined, 
       if (pending.length >= EVENT_BATCH) flush();
     },
     diff(text) {
-      safely("the patch", () => open.setDiff(runId, text));
+      safely("the patch", () => open.setDiff(runId, clean(text)));
     },
     finish(result) {
       if (finished) return;
@@ -121,7 +123,7 @@ export function startLocalRun(history: LocalHistorySettings | null | undefined, 
       flush();
       // The outcome is worth another try even after the log failed (a busy or briefly full disk).
       broken = false;
-      safely("the outcome", () => open.finish(runId, result));
+      safely("the outcome", () => open.finish(runId, result.error ? { ...result, error: clean(result.error) } : result));
       safely("the run store", () => open.close());
     },
   };

@@ -38,6 +38,8 @@ export interface LocalHistorySettings {
   databasePath: string;
   /** Local runs older than this are deleted when a new one starts (RUN_RETENTION_DAYS, default 30). */
   retentionDays: number;
+  /** Values cleared (in every encoding, review/sanitize.ts) from the event log, patch and error recorded; read at each write. */
+  secrets?: readonly string[];
 }
 
 /** The same variables the app reads (src/settings.ts), taken from the user's environment. */

@@ -40,10 +40,18 @@ function describe(p: Progress, agent: string | null = null): string {
 }
 
 /** Sends `notifications/progress` when the client asked for them (a progress token), throttled. */
-function progressReporter(extra: ToolExtra): { report(message: string): Promise<void>; throttled(message: string): void } {
+interface ProgressReporter {
+  report(message: string): Promise<void>;
+  /** An agent's progress: its notice at once when it has a new one, else a throttled summary. */
+  progress(p: Progress, agent?: string | null): void;
+  throttled(message: string): void;
+}
+
+function progressReporter(extra: ToolExtra): ProgressReporter {
   const token = extra._meta?.progressToken;
   let step = 0;
   let last = 0;
+  let lastNotice: string | null = null;
   // Chained, so notifications leave in the order they were made (the last one before the result).
   let chain = Promise.resolve();
   const report = (message: string): Promise<void> => {
@@ -56,6 +64,15 @@ function progressReporter(extra: ToolExtra): { report(message: string): Promise<
   };
   return {
     report,
+    progress(p, agent = null) {
+      // A notice (the agent cannot reach its model API) goes out at once, not at the next throttle slot.
+      if (p.notice && p.notice !== lastNotice) {
+        lastNotice = p.notice;
+        void report(`${agent ? `${agent}: ` : ""}${p.notice}`);
+        return;
+      }
+      this.throttled(describe(p, agent));
+    },
     throttled(message) {
       const now = Date.now();
       if (now - last < PROGRESS_INTERVAL_MS) return;
@@ -104,7 +121,7 @@ export function createMcpServer(options: McpOptions): McpServer {
         settings,
         minSeverity: args.min_severity ?? null,
         signal: extra.signal,
-        onProgress: (p, agent) => progress.throttled(describe(p, agents.length > 1 ? agent : null)),
+        onProgress: (p, agent) => progress.progress(p, agents.length > 1 ? agent : null),
         source: "mcp",
       });
       // Awaited: the last notification must reach the client before the result does.
@@ -153,7 +170,7 @@ export function createMcpServer(options: McpOptions): McpServer {
         instruction,
         forApply: args.apply,
         signal: extra.signal,
-        onProgress: (p) => progress.throttled(describe(p)),
+        onProgress: (p) => progress.progress(p),
         source: "mcp",
       });
       let applied: ApplyOutcome | null = null;

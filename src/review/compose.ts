@@ -55,29 +55,37 @@ export function composeReview(input: ComposeReviewInput): ComposedReview {
 
   // The inline findings' fingerprints ride along in the body too (hidden), so the next push's
   // dedupe reads one list of reviews instead of every review comment as well.
-  const bodyFor = (inline: InlinePlacement[], outside: OutsidePlacement[]): string =>
-    formatReviewBody({
-      outcome: input.outcome,
-      mode: input.mode,
-      inlineCount: inline.length,
-      outside: outside.map((o) => ({ placement: o, fingerprint: fpOf.get(o.finding)! })),
-      duplicatesSkipped,
-      belowThreshold: input.belowThreshold,
-      headSha: input.headSha,
-      repoHtmlUrl: input.repoHtmlUrl,
-      knownSecrets: input.knownSecrets,
-      unparsed: input.unparsed,
-    }) + inline.map((p) => `\n${fingerprintMarker(fpOf.get(p.finding)!)}`).join("");
+  // What follows formatReviewBody's text is reserved out of its cap, so the whole stays under GitHub's limit.
+  const bodyFor = (inline: InlinePlacement[], outside: OutsidePlacement[], after: string): string => {
+    const markers = inline.map((p) => `\n${fingerprintMarker(fpOf.get(p.finding)!)}`).join("");
+    return (
+      formatReviewBody({
+        outcome: input.outcome,
+        mode: input.mode,
+        inlineCount: inline.length,
+        outside: outside.map((o) => ({ placement: o, fingerprint: fpOf.get(o.finding)! })),
+        duplicatesSkipped,
+        belowThreshold: input.belowThreshold,
+        headSha: input.headSha,
+        repoHtmlUrl: input.repoHtmlUrl,
+        knownSecrets: input.knownSecrets,
+        unparsed: input.unparsed,
+        reserve: markers.length + after.length,
+      }) +
+      markers +
+      after
+    );
+  };
 
   return {
     fresh,
     duplicatesSkipped,
     placement,
-    body: bodyFor(placement.inline, placement.outside) + (input.bodyNote ?? "") + notes,
+    body: bodyFor(placement.inline, placement.outside, (input.bodyNote ?? "") + notes),
     comments: placement.inline.map((p) => toComment(p, fpOf.get(p.finding)!, input.knownSecrets, input.agents?.get(p.finding))),
     // Nothing is lost when GitHub refuses the inline comments: they are listed in the body.
     fallbackBody: () =>
-      bodyFor([], [...placement.inline.map((p) => ({ finding: p.finding, reason: "rejected-inline" as const })), ...placement.outside]) + notes,
+      bodyFor([], [...placement.inline.map((p) => ({ finding: p.finding, reason: "rejected-inline" as const })), ...placement.outside], notes),
   };
 }
 

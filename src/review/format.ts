@@ -115,6 +115,11 @@ export interface ReviewBodyInput {
   knownSecrets: readonly string[];
   /** Files whose diff could not be read: not reviewed, and the body says so with the reason. */
   unparsed?: readonly UnparsedFile[];
+  /**
+   * Characters the caller appends after this body (hidden fingerprint markers, notes): the findings
+   * section shrinks to leave them room, so the posted body still fits GitHub's 65,535.
+   */
+  reserve?: number;
 }
 
 export function formatReviewBody(input: ReviewBodyInput): string {
@@ -128,8 +133,9 @@ export function formatReviewBody(input: ReviewBodyInput): string {
   const footer = `<sub>Reviewed commit [\`${input.headSha.slice(0, 12)}\`](${input.repoHtmlUrl}/commit/${input.headSha}).</sub>`;
 
   const entries = input.outside.map((o) => outsideEntry(o.placement, o.fingerprint, input));
-  const section = fitOutsideSection(entries, REVIEW_BODY_CAP - [head, ...notes, footer].join("\n\n").length - 4);
-  return truncate([head, section, ...notes, footer].filter((s) => s !== "").join("\n\n"), REVIEW_BODY_CAP);
+  const cap = Math.max(0, REVIEW_BODY_CAP - Math.max(0, input.reserve ?? 0));
+  const section = fitOutsideSection(entries, cap - [head, ...notes, footer].join("\n\n").length - 4);
+  return truncate([head, section, ...notes, footer].filter((s) => s !== "").join("\n\n"), cap);
 }
 
 const UNPARSED_SECTION_CAP = 10_000;

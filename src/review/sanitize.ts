@@ -139,13 +139,43 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /(?<![A-Z0-9])AKIA[0-9A-Z]{16}(?![0-9A-Z])/g,
 ];
 
-/** Replaces known secret values and well-known token shapes with "[REDACTED]". */
+/** An HTTP credential as a header line (checkout's extraheader, curl -v): the header name stays. */
+const AUTH_HEADER = /\b(authorization:[ \t]*(?:basic|bearer|token)[ \t]+)[A-Za-z0-9+/=._~-]{8,}/gi;
+
+/**
+ * Every form in which a known secret may turn up in text: itself; base64 of `x-access-token:VALUE`
+ * (the HTTP Basic credential actions/checkout persists in `.git/config` as
+ * `http.<server>/.extraheader`, and git sends) and of VALUE alone, padded and not; and the
+ * URL-encoded spelling of each. The one place the derived forms are made: every redaction below
+ * goes through it, so no writer (PR, check run, SARIF, reports, job summary, logs) can forget one.
+ */
+export function secretForms(value: string): string[] {
+  const forms = new Set<string>([value]);
+  for (const plain of [`x-access-token:${value}`, value]) {
+    const b64 = Buffer.from(plain, "utf8").toString("base64");
+    forms.add(b64);
+    forms.add(b64.replace(/=+$/, ""));
+    // base64url, as JWT-style tooling prints it.
+    forms.add(b64.replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_"));
+  }
+  for (const form of [...forms]) {
+    forms.add(encodeURIComponent(form));
+    // Lower-case escapes (%2b) are as valid as upper-case ones.
+    forms.add(encodeURIComponent(form).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
+  }
+  return [...forms];
+}
+
+/** Replaces known secret values (in every form secretForms names) and well-known token shapes with "[REDACTED]". */
 export function redactSecrets(text: string, known: readonly string[]): string {
   // Longest first, so a secret that contains another is removed whole.
-  const values = [...new Set(known)].filter((k) => k.length >= 8).sort((a, b) => b.length - a.length);
+  const values = [...new Set(known.filter((k) => k.length >= 8).flatMap(secretForms))]
+    .filter((k) => k.length >= 8)
+    .sort((a, b) => b.length - a.length);
   let out = text;
   for (const value of values) out = out.split(value).join(REDACTED);
   for (const pattern of SECRET_PATTERNS) out = out.replace(pattern, REDACTED);
+  out = out.replace(AUTH_HEADER, `$1${REDACTED}`);
   // Keep the URL readable: only the credential goes.
   return out.replace(/x-access-token:[^@\s]+@/g, `x-access-token:${REDACTED}@`);
 }

@@ -15,9 +15,10 @@ export interface Migration {
 
 export interface OpenOptions {
   /**
-   * FULL (default) fsyncs every commit: an enqueued job must survive a power cut once the webhook is
-   * acknowledged, and one fsync is small next to a webhook round trip. NORMAL suits data that may
-   * lose its last commits on a power cut but never its consistency (the run history's event log).
+   * FULL (default) fsyncs every commit, on the calling (event-loop) thread. NORMAL, in WAL mode,
+   * fsyncs only at checkpoints: a commit survives a crash or SIGKILL of the process (the WAL is in the
+   * OS page cache) and the file is never corrupted, but a power cut may lose the last commits. The
+   * queue uses NORMAL and fsyncs the WAL off the event loop before it acknowledges (store/wal-sync.ts).
    */
   synchronous?: "FULL" | "NORMAL";
 }
@@ -29,9 +30,15 @@ export interface OpenOptions {
 export function openDatabase(file: string, options: OpenOptions = {}): Db {
   if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const db = new Database(file);
+  // Pages freed by pruning go back to the file system on RunStore.vacuum() (PRAGMA incremental_vacuum)
+  // instead of a full VACUUM that locks the file. Only takes effect on a new, empty file; an older
+  // file keeps reusing its free pages (it stops growing once pruning runs, it does not shrink).
+  db.pragma("auto_vacuum = INCREMENTAL");
   db.pragma("journal_mode = WAL");
   db.pragma(`synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`);
   db.pragma("busy_timeout = 5000");
+  // A burst (a prune, a backlog) may grow the WAL; after the next checkpoint it is cut back to this.
+  db.pragma("journal_size_limit = 67108864");
   db.pragma("foreign_keys = ON");
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     namespace TEXT NOT NULL,

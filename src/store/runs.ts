@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type Database from "better-sqlite3";
 import type { Job, JobKind, Trigger, Usage } from "../types.js";
 import { migrate, openDatabase, type Db, type Migration } from "./db.js";
 
@@ -67,6 +68,8 @@ export interface RunSummary {
 }
 
 export interface RunDetail extends RunSummary {
+  /** When the event log and diff were deleted by retention (RUN_LOG_RETENTION_DAYS); null while kept. */
+  logsPrunedAt: number | null;
   /** The agent's event log, oldest first, up to the size cap. */
   events: string[];
   /** Lines refused because the log reached its cap (the newest ones). */
@@ -189,6 +192,15 @@ export const RUN_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_source ON runs (source, id);
     `,
   },
+  {
+    // Logs (the bulk of the file) are kept for less time than the run records: pruneLogs() deletes a
+    // finished run's event lines and diff and stamps the run, which the partial index then skips.
+    version: 3,
+    sql: `
+      ALTER TABLE runs ADD COLUMN logs_pruned_at INTEGER;
+      CREATE INDEX runs_logs_kept ON runs (queued_at) WHERE logs_pruned_at IS NULL;
+    `,
+  },
 ];
 
 interface RunRow {
@@ -228,6 +240,7 @@ interface RunRow {
   base_ref: string | null;
   head_ref: string | null;
   patch_output: string | null;
+  logs_pruned_at?: number | null;
 }
 
 const SUMMARY_COLUMNS = `id, job_id, delivery_id, installation_id, repo, pr_number, pr_title, trigger, mode, executors,
@@ -253,6 +266,7 @@ export class RunStore {
   private readonly maxEventLineBytes: number;
   private readonly maxDiffBytes: number;
   private readonly sql;
+  private readonly listStatements = new Map<string, Database.Statement>();
 
   constructor(database: string | Db, options: RunStoreOptions = {}) {
     this.ownsDb = typeof database === "string";
@@ -289,8 +303,18 @@ export class RunStore {
       ),
       events: db.prepare("SELECT line FROM run_events WHERE run_id = ? ORDER BY seq").pluck(),
       setDiff: db.prepare("UPDATE runs SET diff = ?, diff_truncated = ? WHERE id = ?"),
-      pruneEvents: db.prepare("DELETE FROM run_events WHERE run_id IN (SELECT id FROM runs WHERE queued_at < ?)"),
-      pruneRuns: db.prepare("DELETE FROM runs WHERE queued_at < ?"),
+      oldRuns: db.prepare("SELECT id FROM runs WHERE queued_at < ? ORDER BY queued_at LIMIT ?").pluck(),
+      oldLogs: db
+        .prepare(`SELECT id FROM runs WHERE logs_pruned_at IS NULL AND queued_at < ? AND status NOT IN ('queued', 'running')
+          ORDER BY queued_at LIMIT ?`)
+        .pluck(),
+      deleteEvents: db.prepare("DELETE FROM run_events WHERE run_id = ?"),
+      deleteRun: db.prepare("DELETE FROM runs WHERE id = ?"),
+      dropLogs: db.prepare("UPDATE runs SET diff = NULL, logs_pruned_at = ? WHERE id = ?"),
+      phase: Object.fromEntries(RUN_PHASES.map((p) => [p, db.prepare(`UPDATE runs SET ${p}_ms = ? WHERE id = ?`)])) as Record<
+        RunPhase,
+        Database.Statement
+      >,
       // Local runs are not the queue's: a restarting app must not fail a review running in a terminal.
       failUnfinished: db.prepare(`UPDATE runs SET status = 'failed', finished_at = @now, error = @message
         WHERE status IN ('queued', 'running') AND source = 'app'`),
@@ -397,9 +421,7 @@ export class RunStore {
   phase(runId: string, name: RunPhase, ms: number): void {
     // The column name comes from a closed union, never from input.
     if (!RUN_PHASES.includes(name)) throw new Error(`unknown phase ${String(name)}`);
-    const changes = this.db
-      .prepare(`UPDATE runs SET ${name}_ms = ? WHERE id = ?`)
-      .run(Math.max(0, Math.round(ms)), runId).changes;
+    const changes = this.sql.phase[name].run(Math.max(0, Math.round(ms)), runId).changes;
     this.mustChange(changes, runId);
   }
 
@@ -472,6 +494,7 @@ export class RunStore {
     if (!row) return null;
     return {
       ...toSummary(row),
+      logsPrunedAt: row.logs_pruned_at ?? null,
       events: this.sql.events.all(id) as string[],
       eventsDropped: row.events_dropped,
       diff: row.diff,
@@ -499,20 +522,75 @@ export class RunStore {
       params.before = filter.before;
     }
     params.limit = Math.min(200, Math.max(1, Math.floor(filter.limit ?? 50)));
+    // Keyset pagination: newest first by id (ids sort by creation), `id < before` for the next page,
+    // so every page is an index range read (runs_repo, runs_status, runs_source or the primary key)
+    // whatever the history's size. One prepared statement per filter combination, made once.
     const sql = `SELECT ${SUMMARY_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY id DESC LIMIT @limit`;
-    return (this.db.prepare(sql).all(params) as RunRow[]).map(toSummary);
+    let statement = this.listStatements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.listStatements.set(sql, statement);
+    }
+    return (statement.all(params) as RunRow[]).map(toSummary);
   }
 
-  /** Deletes runs queued longer ago than olderThanMs, with their logs. Returns how many. */
-  prune(olderThanMs: number): number {
+  /**
+   * Deletes runs queued longer ago than olderThanMs, with their logs, oldest first. At most `limit`
+   * (default all), so a caller on the event loop can work in slices (store/retention.ts). Returns how many.
+   */
+  prune(olderThanMs: number, limit = Number.MAX_SAFE_INTEGER): number {
     const cutoff = Date.now() - olderThanMs;
     return this.db
       .transaction(() => {
-        this.sql.pruneEvents.run(cutoff);
-        return this.sql.pruneRuns.run(cutoff).changes;
+        const ids = this.sql.oldRuns.all(cutoff, limit) as string[];
+        for (const id of ids) {
+          this.sql.deleteEvents.run(id);
+          this.sql.deleteRun.run(id);
+        }
+        return ids.length;
       })
       .immediate();
+  }
+
+  /**
+   * Deletes the event log and diff of finished runs queued longer ago than olderThanMs and keeps the
+   * run record (status, timings, cost, links). At most `limit` runs. Returns how many runs lost logs.
+   */
+  pruneLogs(olderThanMs: number, limit = Number.MAX_SAFE_INTEGER): number {
+    const cutoff = Date.now() - olderThanMs;
+    const now = Date.now();
+    return this.db
+      .transaction(() => {
+        const ids = this.sql.oldLogs.all(cutoff, limit) as string[];
+        for (const id of ids) {
+          this.sql.deleteEvents.run(id);
+          this.sql.dropLogs.run(now, id);
+        }
+        return ids.length;
+      })
+      .immediate();
+  }
+
+  /**
+   * Gives up to maxPages free pages back to the file system (PRAGMA incremental_vacuum), so pruning
+   * shrinks the file rather than only leaving room in it. A file created before auto_vacuum was
+   * INCREMENTAL frees nothing here (its free pages are reused by new runs). Returns the pages freed.
+   */
+  vacuum(maxPages = 1000): number {
+    const before = this.db.pragma("freelist_count", { simple: true }) as number;
+    if (before === 0 || this.db.pragma("auto_vacuum", { simple: true }) !== 2) return 0;
+    this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(maxPages))})`);
+    return before - (this.db.pragma("freelist_count", { simple: true }) as number);
+  }
+
+  /** The file's size as SQLite sees it (the WAL aside), for the bench and support questions. */
+  space(): { bytes: number; freeBytes: number; autoVacuum: "none" | "full" | "incremental" } {
+    const pageSize = this.db.pragma("page_size", { simple: true }) as number;
+    const pages = this.db.pragma("page_count", { simple: true }) as number;
+    const free = this.db.pragma("freelist_count", { simple: true }) as number;
+    const mode = this.db.pragma("auto_vacuum", { simple: true }) as number;
+    return { bytes: pages * pageSize, freeBytes: free * pageSize, autoVacuum: mode === 2 ? "incremental" : mode === 1 ? "full" : "none" };
   }
 
   /** Deletes local runs (CLI, MCP, Action) queued longer ago than olderThanMs; the app's are its own to prune. */

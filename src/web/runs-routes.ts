@@ -203,7 +203,9 @@ function detailPage(r: RunDetail): string {
     ["Error", r.error ?? ""],
   ];
   const events =
-    r.events.length === 0
+    r.logsPrunedAt !== null && r.events.length === 0
+      ? `<p class="note">Log and diff deleted by retention on ${esc(time(r.logsPrunedAt))} (RUN_LOG_RETENTION_DAYS).</p>`
+      : r.events.length === 0
       ? "<p>No events recorded.</p>"
       : `<pre>${esc(r.events.join("\n"))}</pre>${
           r.eventsDropped > 0 ? `<p class="note">Log truncated: ${r.eventsDropped} later lines were not kept.</p>` : ""

@@ -95,6 +95,7 @@ export async function startApp<Q extends JobQueue = MemoryQueue>(
         databasePath,
         runsToken: options.runsToken ?? null,
         runRetentionDays: 30,
+        runLogRetentionDays: 14,
         maxJobAttempts: 2,
         perInstallationConcurrency: settings.concurrency,
         workers: settings.concurrency,

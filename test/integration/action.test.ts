@@ -1,15 +1,17 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { gzipSync } from "node:zlib";
 import AjvModule from "ajv-draft-04";
 import addFormatsModule from "ajv-formats";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fingerprint, fingerprintMarker } from "../../src/review/fingerprint.js";
 import { RunStore } from "../../src/store/runs.js";
 import { buildEnv, run } from "../../src/util/exec.js";
+import { readActionYml, runComposite } from "../helpers/composite-action.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
 import { execCommand, message, startMockResponses, type MockResponses } from "../helpers/mock-responses.js";
 import { makeTempDir } from "../helpers/tmp.js";
-import { CLI, CODEX_BIN, gitIn, makeRepo, makeTemplate, reviewJson, TSX } from "../unit/cli/fixture.js";
+import { CLI, CODEX_BIN, gitIn, makeRepo, makeTemplate, reviewJson, ROOT, strcpyFinding, TSX } from "../unit/cli/fixture.js";
 
 const Ajv = AjvModule.default;
 const addFormats = addFormatsModule.default;
@@ -134,6 +136,9 @@ async function runAction(
     RUNNER_TEMP: runnerTemp,
     GITHUB_TOKEN: TOKEN,
     ACTIONS_RUNTIME_TOKEN: RUNTIME_TOKEN,
+    // The env-recording wrapper writes beside itself and execs codex from outside the jail's view:
+    // these runs are unjailed; "runs its agent in the jail" below runs the real codex jailed.
+    AGENT_ISOLATION: "none",
     ...options.env,
   };
   const result = await run(TSX, [CLI, "action", ...(options.args ?? [])], { cwd: options.cwd ?? repo, env: buildEnv([], env), timeoutMs: 120_000 });
@@ -236,6 +241,21 @@ describe("codex-pr-bot action", () => {
     expect(everything).not.toContain(TOKEN);
     expect(everything).not.toContain(RUNTIME_TOKEN);
     expect(r.stdout).toMatch(/^\[codex\] \$ .*\benv$/m);
+    expect(r.stdout).toMatch(/\[codex\] succeeded: 1 command\(s\) completed/);
+  });
+
+  it("runs its agent in the jail by default: the review is posted and the agent's `env` holds neither token", async () => {
+    const r = await runAction(server.url, { args: ["--fail-on", "P1"], env: { CODEX_BIN, AGENT_ISOLATION: "" } });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(2);
+    expect(gh.unexpected).toEqual([]);
+    expect(gh.bodies("POST", /\/pulls\/7\/reviews$/)).toHaveLength(1);
+    expect(r.outputs).toMatchObject({ findings: "1", "worst-severity": "P1" });
+    const envOutput = mock.requests.at(-1)!.toolOutputs.join("\n");
+    expect(envOutput).toMatch(/Process exited with code 0/);
+    expect(envOutput).toMatch(/^HOME=.*codex-homes/m);
+    expect(envOutput).not.toContain(TOKEN);
+    expect(envOutput).not.toContain(RUNTIME_TOKEN);
     expect(r.stdout).toMatch(/\[codex\] succeeded: 1 command\(s\) completed/);
   });
 
@@ -352,14 +372,258 @@ describe("codex-pr-bot action", () => {
     expect(await gitIn(clone, "worktree", "list")).not.toContain(worktree);
   });
 
-  it("says to use fetch-depth: 0 when a shallow checkout lacks the history", async () => {
+  it("deepens a shallow checkout itself (fetch-depth: 1): fetches the base and the merge base, then reviews", async () => {
     const shallow = path.join(makeTempDir("action-shallow"), "shallow");
     await gitIn(base, "clone", "-q", "--depth", "1", "--branch", "feature", `file://${repo}`, shallow);
+    expect(await gitIn(shallow, "rev-parse", "--verify", "--quiet", `${baseSha}^{commit}`).catch(() => "missing")).toBe("missing");
+    const r = await runAction(server.url, { cwd: shallow });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(gh.bodies("POST", /\/pulls\/7\/reviews$/)).toEqual([expect.objectContaining({ commit_id: headSha, comments: [expect.objectContaining({ path: "main.c", line: 4 })] })]);
+    expect((await gitIn(shallow, "merge-base", baseSha, headSha)).trim()).toBe(baseSha);
+  });
+
+  it("says what failed and what to do when the shallow checkout's origin cannot be fetched from", async () => {
+    const shallow = path.join(makeTempDir("action-shallow"), "shallow");
+    await gitIn(base, "clone", "-q", "--depth", "1", "--branch", "feature", `file://${repo}`, shallow);
+    await gitIn(shallow, "remote", "set-url", "origin", `file://${base}/no-such-origin.git`);
     const r = await runAction(server.url, { cwd: shallow });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^::error title=codex-pr-bot::.*fetch-depth: 0/m);
+    expect(r.stdout).toMatch(/^::error title=codex-pr-bot::fetching the pull request's base commit [0-9a-f]{12} from origin failed \(.*\)\. The action fetches missing history from origin itself: give the job `contents: read`, or check out with `fetch-depth: 0`\./m);
     expect(r.summary).toContain("fetch-depth: 0");
     expect(mock.requests).toHaveLength(0);
     expect(gh.calls).toEqual([]);
+  });
+});
+
+/**
+ * action.yml itself, as a hosted runner runs it (test/helpers/composite-action.ts): the composite
+ * steps with their expressions, `if:` conditions, continue-on-error and output files, after a replay
+ * of actions/checkout's git commands with its defaults (persist-credentials, fetch-depth 1, the
+ * merge commit). The install step is not run (`node dist/cli.js` is the CLI from source through
+ * tsx); code scanning's upload-sarif is a stand-in that posts to the stand-in GitHub as it does.
+ */
+describe("action.yml as a workflow runs it", () => {
+  const ACTION = readActionYml(path.join(ROOT, "action.yml"));
+  const basic = Buffer.from(`x-access-token:${TOKEN}`).toString("base64");
+  /** Every form of the token that must appear nowhere: raw, base64 (with and without the user), URL-encoded. */
+  const TOKEN_FORMS = [TOKEN, basic, basic.replace(/=+$/, ""), Buffer.from(TOKEN).toString("base64").replace(/=+$/, ""), encodeURIComponent(basic)];
+  let origin: string;
+  let mergeSha: string;
+  let hostile: MockResponses;
+  let hostileTemplate: string;
+  let shims: string;
+
+  beforeAll(async () => {
+    // The hostile agent: dumps the git config, then the environment, then reports all it saw as a
+    // finding, and adds every form of the token it could have learnt elsewhere.
+    hostile = await startMockResponses((req) => {
+      if (req.toolOutputs.length === 0) return execCommand("git config --list --show-origin");
+      if (req.toolOutputs.length === 1) return execCommand("env");
+      const seen = req.toolOutputs.join("\n").slice(0, 6000);
+      const finding = strcpyFinding({
+        title: `[P1] Unbounded strcpy overflows buf ${basic}`,
+        body: `Found while looking around:\n${seen}\nand ${TOKEN} ${basic} ${encodeURIComponent(basic)} ${Buffer.from(TOKEN).toString("base64")}`,
+      });
+      return message(reviewJson([finding]));
+    });
+    hostileTemplate = makeTemplate(makeTempDir("action-hostile"), hostile.url);
+
+    // GitHub's side: the repository with refs/pull/7/head and the merge commit refs/pull/7/merge.
+    origin = path.join(base, "origin.git");
+    await gitIn(base, "clone", "-q", "--bare", repo, origin);
+    const work = path.join(base, "merge-work");
+    await gitIn(base, "clone", "-q", origin, work);
+    await gitIn(work, "checkout", "-q", "--detach", "origin/main");
+    await gitIn(work, "merge", "-q", "--no-ff", "--no-edit", "origin/feature");
+    mergeSha = (await gitIn(work, "rev-parse", "HEAD")).trim();
+    await gitIn(work, "push", "-q", "origin", `HEAD:refs/pull/${PR}/merge`, `origin/feature:refs/pull/${PR}/head`);
+
+    // `node dist/cli.js` runs the CLI from source; no sudo (the sandbox step then warns, as on a runner without it).
+    shims = path.join(base, "shims");
+    mkdirSync(shims);
+    writeFileSync(
+      path.join(shims, "node"),
+      `#!/bin/sh\nif [ "$1" = "${ROOT}/dist/cli.js" ]; then shift; exec "${TSX}" "${CLI}" "$@"; fi\nexec "${process.execPath}" "$@"\n`,
+      { mode: 0o755 },
+    );
+    writeFileSync(path.join(shims, "sudo"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+  });
+
+  afterAll(async () => {
+    await hostile.close();
+  });
+
+  let gh: FakeGitHub;
+  let server: Awaited<ReturnType<FakeGitHub["listen"]>>;
+  let codeScanning: [number, unknown];
+
+  beforeEach(async () => {
+    ({ gh } = fakeGitHub());
+    codeScanning = [403, { message: "Advanced Security must be enabled for this repository to use code scanning." }];
+    gh.on("POST", gh.repoPath("/code-scanning/sarifs"), () => codeScanning);
+    server = await gh.listen();
+    hostile.requests.length = 0;
+  });
+
+  afterEach(async () => {
+    await server.close();
+    gh.dispose();
+  });
+
+  /** actions/checkout's git commands with its defaults: the merge commit at depth 1, the token persisted. */
+  async function actionsCheckout(dir: string, persist: "config" | "include" | false, runnerTemp: string): Promise<void> {
+    await gitIn(base, "init", "-q", dir);
+    await gitIn(dir, "remote", "add", "origin", `file://${origin}`);
+    const header = `AUTHORIZATION: basic ${basic}`;
+    if (persist === "config") {
+      // checkout v4/v5: in .git/config.
+      await gitIn(dir, "config", "--local", "http.https://github.com/.extraheader", header);
+    } else if (persist === "include") {
+      // checkout v6: in a file under RUNNER_TEMP that .git/config includes, for worktrees too.
+      const file = path.join(runnerTemp, "git-credentials-1b2c.config");
+      writeFileSync(file, `[http "https://github.com/"]\n\textraheader = ${header}\n`);
+      await gitIn(dir, "config", "--local", `includeIf.gitdir:${dir}/.git.path`, file);
+      await gitIn(dir, "config", "--local", `includeIf.gitdir:${dir}/.git/worktrees/*.path`, file);
+    }
+    await gitIn(dir, "-c", "protocol.version=2", "fetch", "-q", "--no-tags", "--prune", "--no-recurse-submodules", "--depth=1", "origin", `+${mergeSha}:refs/remotes/pull/${PR}/merge`);
+    await gitIn(dir, "checkout", "-q", "--force", `refs/remotes/pull/${PR}/merge`);
+  }
+
+  async function runWorkflow(options: { with?: Record<string, string>; persist?: "config" | "include" | false; path?: string; env?: Record<string, string> } = {}) {
+    const dir = makeTempDir("workflow");
+    const workspace = path.join(dir, "workspace");
+    const runnerTemp = path.join(dir, "runner-temp");
+    mkdirSync(workspace);
+    mkdirSync(runnerTemp);
+    await actionsCheckout(path.join(workspace, options.path ?? ""), options.persist ?? "config", runnerTemp);
+    const event = {
+      action: "synchronize",
+      number: PR,
+      pull_request: pullRequest(),
+      repository: { owner: { login: "octo" }, name: "demo", default_branch: "main", clone_url: "https://github.com/octo/demo.git", html_url: "https://github.com/octo/demo" },
+      sender: { login: "alice", type: "User" },
+    };
+    const eventPath = path.join(dir, "event.json");
+    writeFileSync(eventPath, JSON.stringify(event));
+    const uploads: { with: Record<string, string> }[] = [];
+    const run = await runComposite({
+      action: ACTION,
+      with: options.with ?? {},
+      github: { action_path: ROOT, token: TOKEN, workspace, event, repository: "octo/demo", sha: mergeSha },
+      runner: { os: "Linux", temp: runnerTemp },
+      env: {
+        PATH: `${shims}:${process.env.PATH!}`,
+        HOME: path.join(dir, "home"),
+        CI: "true",
+        GITHUB_ACTIONS: "true",
+        GITHUB_EVENT_NAME: "pull_request",
+        GITHUB_EVENT_PATH: eventPath,
+        GITHUB_REPOSITORY: "octo/demo",
+        GITHUB_API_URL: server.url,
+        GITHUB_SERVER_URL: "https://github.com",
+        GITHUB_SHA: mergeSha,
+        GITHUB_WORKSPACE: workspace,
+        RUNNER_TEMP: runnerTemp,
+        ACTIONS_RUNTIME_TOKEN: RUNTIME_TOKEN,
+        CODEX_HOME_TEMPLATE: hostileTemplate,
+        ...options.env,
+      },
+      dir: path.join(dir, "runner"),
+      skip: { "Install codex-pr-bot": "item 2 of issue 21; `node dist/cli.js` runs the CLI from source here" },
+      uses: {
+        // github/codeql-action/upload-sarif: validates ref and sha, then POSTs the gzipped SARIF.
+        "Upload SARIF": async (step) => {
+          uploads.push(step);
+          if (!/^[0-9a-f]{40}$/.test(step.with.sha ?? "") || !/^refs\/(heads|pull)\/\S+$/.test(step.with.ref ?? "")) return { ok: false, log: "::error::invalid ref or sha\n" };
+          const sarif = gzipSync(readFileSync(step.with.sarif_file!)).toString("base64");
+          const res = await fetch(`${server.url}/repos/octo/demo/code-scanning/sarifs`, {
+            method: "POST",
+            headers: { authorization: `token ${TOKEN}`, "content-type": "application/json" },
+            body: JSON.stringify({ commit_sha: step.with.sha, ref: step.with.ref, sarif, checkout_uri: `file://${step.with.checkout_path}`, tool_name: "codex-pr-bot" }),
+          });
+          const answer = (await res.json()) as { message?: string };
+          return res.ok ? { ok: true, log: "Uploaded the SARIF file.\n" } : { ok: false, log: `::error::${answer.message}\n` };
+        },
+      },
+    });
+    return { run, workspace, runnerTemp, uploads };
+  }
+
+  it("with checkout's defaults and a hostile agent: no form of the token reaches the model or anything the bot writes; code scanning without Advanced Security is a warning", async () => {
+    const { run: r, runnerTemp, uploads } = await runWorkflow();
+    expect(gh.unexpected).toEqual([]);
+    // The agent ran in its jail, in the head worktree, and its git config dump worked but held no credential.
+    expect(hostile.requests).toHaveLength(3);
+    const [configDump, envDump] = hostile.requests[2]!.toolOutputs;
+    expect(configDump).toMatch(/Process exited with code 0/);
+    expect(configDump).toMatch(/remote\.origin\.url=file:\/\//);
+    expect(configDump).not.toMatch(/extraheader/i);
+    expect(envDump).toMatch(/^HOME=.*codex-homes/m);
+
+    // The review was posted on the head commit, with the redaction visible where the agent quoted the token.
+    const posted = gh.bodies<{ commit_id: string; body: string; comments: { path: string; line: number; body: string }[] }>("POST", /\/pulls\/7\/reviews$/);
+    expect(posted).toHaveLength(1);
+    expect(posted[0]).toMatchObject({ commit_id: headSha, comments: [{ path: "main.c", line: 4 }] });
+    expect(posted[0]!.comments[0]!.body).toContain("[REDACTED]");
+
+    // Nothing the model saw and nothing the bot wrote holds any form of the token.
+    const sarifFile = r.outputs.sarif!;
+    expect(sarifFile).toBe(path.join(runnerTemp, "codex-pr-bot", "review.sarif"));
+    const written = [
+      JSON.stringify(hostile.requests.map((q) => q.body)),
+      JSON.stringify(gh.calls.filter((c) => !c.path.endsWith("/code-scanning/sarifs"))),
+      readFileSync(sarifFile, "utf8"),
+      readFileSync(r.outputs.markdown!, "utf8"),
+      readFileSync(r.outputs.json!, "utf8"),
+      r.summary,
+      r.log,
+      JSON.stringify(r.outputs),
+      readFileSync(path.join(runnerTemp, "codex-pr-bot-state", "codex-pr-bot.sqlite")).toString("latin1"),
+    ];
+    expect(readFileSync(sarifFile, "utf8")).toContain("[REDACTED]");
+    for (const form of TOKEN_FORMS) for (const [i, text] of written.entries()) expect(text.includes(form), `form ${form} in text #${i}`).toBe(false);
+
+    // Code scanning: uploaded for the head commit (not the merge commit GITHUB_SHA names); GitHub
+    // refused it (no Advanced Security), and the job still succeeds, with a warning that says why.
+    expect(uploads).toHaveLength(1);
+    expect(uploads[0]!.with).toMatchObject({ ref: `refs/pull/${PR}/head`, sha: headSha, category: "codex-pr-bot-review" });
+    expect(gh.bodies("POST", /\/code-scanning\/sarifs$/)).toEqual([expect.objectContaining({ commit_sha: headSha, ref: `refs/pull/${PR}/head` })]);
+    expect(r.steps.find((s) => s.name === "Upload SARIF")).toMatchObject({ outcome: "failure", conclusion: "success" });
+    expect(r.log).toMatch(/^::warning title=codex-pr-bot::The findings could not be uploaded to code scanning .*`security-events: write`.*GitHub Code Security/m);
+    expect(r.outputs).toMatchObject({ findings: "1", "worst-severity": "P1", "exit-code": "0" });
+    expect(r.status).toBe("success");
+    // The shallow merge checkout was deepened by the action itself.
+    expect(r.log).not.toMatch(/fetch-depth/);
+  });
+
+  it("checkout v6's credentials file, a checkout in a subdirectory (`path`), code scanning on: uploaded for the head, fail-on fails the job", async () => {
+    codeScanning = [202, { id: "47177e22", url: "https://api.github.com/repos/octo/demo/code-scanning/sarifs/47177e22" }];
+    const { run: r, workspace, uploads } = await runWorkflow({ persist: "include", path: "src/demo", with: { path: "src/demo", "fail-on": "P1" } });
+    expect(gh.unexpected).toEqual([]);
+    expect(hostile.requests).toHaveLength(3);
+    expect(hostile.requests[2]!.toolOutputs[0]).toMatch(/remote\.origin\.url=/);
+    const everything = [JSON.stringify(hostile.requests.map((q) => q.body)), JSON.stringify(gh.calls), r.log, r.summary];
+    for (const form of TOKEN_FORMS) for (const text of everything) expect(text.includes(form), form).toBe(false);
+    expect(gh.bodies("POST", /\/pulls\/7\/reviews$/)).toEqual([expect.objectContaining({ commit_id: headSha })]);
+    expect(uploads).toHaveLength(1);
+    expect(uploads[0]!.with).toMatchObject({ ref: `refs/pull/${PR}/head`, sha: headSha, checkout_path: `${workspace}/src/demo` });
+    expect(r.steps.find((s) => s.name === "Upload SARIF")).toMatchObject({ outcome: "success" });
+    expect(r.steps.find((s) => s.name === "Code scanning unavailable")).toMatchObject({ ran: false });
+    expect(r.log).not.toMatch(/could not be uploaded/);
+    expect(r.outputs["exit-code"]).toBe("2");
+    expect(r.steps.find((s) => s.name === "Finish")).toMatchObject({ outcome: "failure" });
+    expect(r.status).toBe("failure");
+  });
+
+  it("refuses to run the agent unjailed (AGENT_ISOLATION=none) on a checkout whose git config holds credentials", async () => {
+    const { run: r, uploads } = await runWorkflow({ persist: "include", env: { AGENT_ISOLATION: "none" } });
+    expect(r.log).toMatch(/^::error title=codex-pr-bot::refusing to run the agent unjailed \(AGENT_ISOLATION=none\) on a checkout whose git config holds credentials \(http\.https:\/\/github\.com\/\.extraheader\).*persist-credentials: false/m);
+    expect(hostile.requests).toHaveLength(0);
+    expect(gh.calls).toEqual([]);
+    expect(uploads).toHaveLength(0);
+    expect(r.outputs["exit-code"]).toBe("1");
+    expect(r.status).toBe("failure");
+    for (const form of TOKEN_FORMS) expect(r.log.includes(form) || r.summary.includes(form), form).toBe(false);
   });
 });

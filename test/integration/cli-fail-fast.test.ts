@@ -45,8 +45,12 @@ function timedIO(env: NodeJS.ProcessEnv, signal?: AbortSignal) {
 function stateEnv(name: string): NodeJS.ProcessEnv {
   const home = path.join(base, `${name}-home`);
   mkdirSync(home, { recursive: true });
-  // XDG dirs under the project's scratch dir: codex cannot sandbox with its home under /tmp.
-  return { PATH: process.env.PATH, HOME: home, XDG_STATE_HOME: path.join(base, `${name}-state`), XDG_CACHE_HOME: path.join(base, `${name}-cache`), CODEX_BIN };
+  // XDG dirs under the project's scratch dir (codex cannot sandbox with its home under /tmp), existing
+  // like a real ~/.cache: run as root, the jail's user must be able to pass through them.
+  const state = path.join(base, `${name}-state`);
+  const cache = path.join(base, `${name}-cache`);
+  for (const dir of [state, cache]) mkdirSync(dir, { recursive: true, mode: 0o755 });
+  return { PATH: process.env.PATH, HOME: home, XDG_STATE_HOME: state, XDG_CACHE_HOME: cache, CODEX_BIN };
 }
 
 describe("codex-pr-bot review fails fast, naming the cause", () => {

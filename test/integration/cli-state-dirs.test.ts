@@ -26,6 +26,8 @@ beforeAll(async () => {
   mock = await startMockResponses(() => message(reviewJson()));
   const home = path.join(base, "home");
   mkdirSync(home, { recursive: true });
+  // Existing, like a real ~/.local/state and ~/.cache: run as root, the jail's user passes through them.
+  for (const dir of [stateHome, cacheHome]) mkdirSync(dir, { recursive: true, mode: 0o755 });
   // No DATA_DIR: the defaults are what a user gets.
   env = { PATH: process.env.PATH, HOME: home, XDG_STATE_HOME: stateHome, XDG_CACHE_HOME: cacheHome, CODEX_HOME_TEMPLATE: makeTemplate(base, mock.url), CODEX_BIN };
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunStore } from "../../src/store/runs.js";
 import type { Job } from "../../src/types.js";
 import { afterToolResult, startMockMessages, structured, toolUse } from "../helpers/mock-messages.js";
-import { execCommand, inputText, message, startMockResponses, type MockResponses } from "../helpers/mock-responses.js";
+import { codexMockConfig, execCommand, inputText, message, startMockResponses, type MockResponses } from "../helpers/mock-responses.js";
+import { freePort } from "../helpers/ports.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { claudeEnv, claudeReview, CLI, CODEX_BIN, gitIn, makeRepo, makeTemplate, reviewJson, ROOT, TSX } from "../unit/cli/fixture.js";
 
@@ -190,6 +191,27 @@ describe("codex-pr-bot mcp", () => {
     } finally {
       await client.close();
       await gitIn(repo, "checkout", "--", "main.c");
+    }
+  });
+
+  it("review_local names an unreachable model API in a progress notification at once, and fails with the cause", async () => {
+    const port = await freePort(); // nothing listens there: connections are refused
+    const template = path.join(base, "refused-template");
+    mkdirSync(template, { recursive: true });
+    writeFileSync(path.join(template, "config.toml"), `${codexMockConfig(`http://127.0.0.1:${port}/v1`).join("\n")}\n`);
+    const client = await connect({ CODEX_HOME_TEMPLATE: template, CODEX_CONNECT_RETRIES: "1" });
+    try {
+      const progress: { progress: number; message?: string }[] = [];
+      const result = await client.callTool(
+        { name: "review_local", arguments: { path: repo, base: "main" } },
+        undefined,
+        { onprogress: (p) => progress.push(p), timeout: 120_000 },
+      );
+      expect(result.isError).toBe(true);
+      expect(JSON.stringify(result.content)).toContain(`codex cannot reach the model API at 127.0.0.1:${port}`);
+      expect(progress.map((p) => p.message)).toContain(`codex cannot reach the model API at 127.0.0.1:${port} (Connection failed: error sending request): retrying 1/1`);
+    } finally {
+      await client.close();
     }
   });
 

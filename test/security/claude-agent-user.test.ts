@@ -14,7 +14,8 @@ import { message } from "../helpers/mock-responses.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { deliver, pullRequestPayload, WEBHOOK_SECRET } from "../helpers/webhooks.js";
 import { claudeReviewJson, reviewJson, scenario, type Scenario } from "../integration/helpers.js";
-import { unjailed } from "../helpers/jail.js";
+import type { Jail } from "../../src/jail/jail.js";
+import { defaultTestJail, unjailed } from "../helpers/jail.js";
 import { ensureAgentUser } from "./fixture.js";
 
 /**
@@ -118,7 +119,7 @@ function layout(): Layout {
   return { dataDir, homesRoot: path.join(dataDir, "codex-homes"), worktree, keyPath, dbPath, envPath, otherJobFile, probed };
 }
 
-function executor(l: Layout, mock: MockMessages, agent: AgentUser | null): ClaudeExecutor {
+function executor(l: Layout, mock: MockMessages, agent: AgentUser | null, jail: Jail = unjailed()): ClaudeExecutor {
   return new ClaudeExecutor({
     bin: defaultClaudeBin(),
     homesRoot: l.homesRoot,
@@ -133,9 +134,9 @@ function executor(l: Layout, mock: MockMessages, agent: AgentUser | null): Claud
     // What an operator might allow for fix/tests: a test runner (the PR's code) and a few harmless tools.
     bashAllow: ["id *", "env", "cat *", "npm test"],
     runAs: agent ? { user: agent, dataDir: l.dataDir } : null,
-    // AGENT_USER alone (AGENT_ISOLATION=none): the kernel's permissions must hold by themselves.
-    // The same hunt inside the default jail: jail.test.ts.
-    jail: unjailed(),
+    // By default AGENT_USER alone (AGENT_ISOLATION=none): the kernel's permissions must hold by
+    // themselves. The same probe inside the default jail: "in the default jail" below.
+    jail,
   });
 }
 
@@ -290,6 +291,31 @@ describe("claude runs as AGENT_USER", () => {
     expect(probeOut).toContain(`uid=${process.getuid!()}`);
     expect(probeOut).toContain(`READABLE ${l.keyPath}`);
     expect(probeOut).toContain(KEY_LINE); // the leak
+  });
+
+  it("in the default jail, without AGENT_USER, the same allowed `npm test` finds the key, the run DB, .env and another checkout gone", async () => {
+    const l = layout();
+    const turns = [
+      toolUse("Bash", { command: "id -u", description: "who am I" }),
+      toolUse("Write", { file_path: path.join(l.worktree, "notes", "agent.txt"), content: "x\n" }),
+      toolUse("Bash", { command: "npm test", description: "run the tests" }),
+    ];
+    const mock = await startMockMessages(scripted(turns));
+    mocks.push(mock);
+    const result = await fix(l, executor(l, mock, null, defaultTestJail(l.dataDir)));
+
+    expect(result.commands.map((c) => [c.command, c.status, c.exitCode])).toContainEqual(["npm test", "completed", 0]);
+    const [idOut, , probeOut] = mock.requests.at(-1)!.toolResults as [string, string, string];
+    // A root app's jail runs claude as nobody; an ordinary app's as itself, in its own namespaces.
+    expect(idOut.trim()).toBe(process.getuid!() === 0 ? "65534" : String(process.getuid!()));
+    for (const file of l.probed) expect(probeOut).toContain(`DENIED ${file}`);
+    expect(probeOut).toContain(`${l.keyPath}: No such file or directory`);
+    expect(probeOut).toContain("cat-exit=1");
+    // The run's own home is there (its model key file, by design: see SECURITY.md's trade-off).
+    expect(probeOut).toMatch(/READABLE .*anthropic-api-key/);
+    // Fix mode still writes its worktree.
+    expect(readFileSync(path.join(l.worktree, "notes", "agent.txt"), "utf8")).toBe("x\n");
+    for (const [what, secret] of Object.entries(SECRETS)) expect(JSON.stringify(mock.requests.map((r) => r.toolResults)).includes(secret), what).toBe(false);
   });
 });
 

@@ -115,6 +115,7 @@ describe("action.yml", () => {
         config: ".github/review.yml",
         model: "gpt-5.5",
         "post-review": "false",
+        path: "sub dir/repo",
         "openai-api-key": "sk-openai",
         "anthropic-api-key": "sk-anthropic",
         "github-token": "ghs_input_token",
@@ -139,6 +140,8 @@ describe("action.yml", () => {
       "--model",
       "gpt-5.5",
       "--no-post",
+      "-C",
+      "sub dir/repo",
     ]);
     expect(r.env).toMatchObject({ CODEX_API_KEY: "sk-openai", ANTHROPIC_API_KEY: "sk-anthropic", GITHUB_TOKEN: "ghs_input_token" });
     expect(r.env.DATA_DIR).toMatch(/\/temp\/codex-pr-bot-state$/);
@@ -159,11 +162,24 @@ describe("action.yml", () => {
     expect(r.outputs).toBe("exit-code=1\n");
   });
 
-  it("uploads the SARIF when asked, then fails the job with the review's exit code", async () => {
-    const upload = step("Upload SARIF");
+  it("uploads the SARIF for the head commit, never fatally, with a warning that names what is missing", async () => {
+    const upload = step("Upload SARIF") as Step & { "continue-on-error"?: boolean };
     expect(upload.uses).toMatch(/^github\/codeql-action\/upload-sarif@/);
     expect(upload.if).toContain("inputs.upload-sarif == 'true'");
-    expect(upload.with?.sarif_file).toBe("${{ steps.review.outputs.sarif }}");
+    expect(upload["continue-on-error"]).toBe(true);
+    expect(upload.with).toMatchObject({
+      sarif_file: "${{ steps.review.outputs.sarif }}",
+      ref: "refs/pull/${{ github.event.pull_request.number }}/head",
+      sha: "${{ github.event.pull_request.head.sha }}",
+    });
+    const warning = step("Code scanning unavailable");
+    expect(warning.if).toBe(`steps.${upload.id}.outcome == 'failure'`);
+    const r = await run("bash", ["-c", warning.run!], { cwd: ROOT, env: { PATH: "/usr/bin:/bin" } });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^::warning title=codex-pr-bot::.*`security-events: write`.*GitHub Code Security.*`upload-sarif: false`/);
+  });
+
+  it("fails the job with the review's exit code after the SARIF upload", async () => {
     const finish = step("Finish");
     expect(finish.if).toBe("steps.review.outputs.exit-code != '0'");
     const steps = action.runs.steps.map((s) => s.name);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { webhookCheck } from "../../../src/cli/doctor.js";
+import { handlesCheck, webhookCheck } from "../../../src/cli/doctor.js";
 
 /** doctor's first answer to "why did nothing happen?": can GitHub's webhooks reach the app at all. */
 
@@ -27,5 +27,13 @@ describe("doctor: webhooks", () => {
   it("without a channel, says GitHub must reach the server and how to try it on a laptop", () => {
     expect(webhookCheck({})).toMatchObject({ status: "note", fix: expect.stringContaining("https://smee.io/new") });
     expect(webhookCheck({ NODE_ENV: "production" })).toMatchObject({ status: "ok" });
+  });
+});
+
+describe("doctor: handles", () => {
+  it("names the live handles, and warns when Claude is set up but @claude would get no answer", () => {
+    expect(handlesCheck(["codex", "claude"], true)).toMatchObject({ status: "ok", detail: "@codex, @claude answer commands" });
+    expect(handlesCheck(["codex"], false)).toMatchObject({ status: "ok", detail: "@codex answer commands (@claude once Claude is set up)" });
+    expect(handlesCheck(["codex"], true)).toMatchObject({ status: "warn", fix: expect.stringContaining("BOT_HANDLES") });
   });
 });

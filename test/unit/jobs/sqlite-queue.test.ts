@@ -175,7 +175,9 @@ describe("SqliteQueue", () => {
       await tick(1);
       running--;
     });
-    for (let pr = 1; pr <= 100; pr++) expect(await q.enqueue(job({ pr }))).toEqual({ accepted: true });
+    // Arriving together (one event-loop turn), as a burst of webhooks does: one group commit.
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => q.enqueue(job({ pr: i + 1 }))));
+    expect(results.every((r) => r.accepted)).toBe(true);
     await q.idle();
     expect(order).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     expect(peak).toBe(4);
@@ -282,6 +284,42 @@ describe("SqliteQueue", () => {
     expect(await third.stats()).toEqual({ pending: 0, running: 0 });
   }, 30_000);
 
+  it("commits enqueues that arrive in one event-loop turn as one transaction, each judged on its own", async () => {
+    const file = dbFile();
+    const q = open(file);
+    const first = job({ pr: 1 });
+    const sameDelivery = { ...job({ pr: 2 }), deliveryId: first.deliveryId };
+    const sameRequest = job({ pr: 1 });
+    const other = job({ pr: 3 });
+    // A job the table refuses (a NOT NULL column) fails alone: its savepoint rolls back, not the batch.
+    const broken = { ...job({ pr: 4 }), installationId: null } as unknown as Job;
+    const before = dataVersionCommits(file);
+    const results = await Promise.allSettled([first, sameDelivery, sameRequest, other, broken].map((j) => q.enqueue(j)));
+    expect(results.slice(0, 4).map((r) => (r.status === "fulfilled" ? r.value : r.reason))).toEqual([
+      { accepted: true },
+      { accepted: false, reason: "duplicate-delivery" },
+      { accepted: false, reason: "duplicate-request" },
+      { accepted: true },
+    ]);
+    expect(results[4]!.status).toBe("rejected");
+    expect(dataVersionCommits(file) - before).toBe(1);
+    const raw = new Database(file, { readonly: true });
+    const ids = raw.prepare("SELECT id FROM queue_jobs ORDER BY seq").pluck().all();
+    raw.close();
+    expect(ids).toEqual([first.id, other.id]);
+  });
+
+  it("close() commits enqueues handed in during the same turn before releasing the file", async () => {
+    const file = dbFile();
+    const q = open(file);
+    const j = job();
+    const pending = q.enqueue(j);
+    await q.close();
+    expect(await pending).toEqual({ accepted: true });
+    const again = open(file);
+    expect(again.jobState(j.id)?.status).toBe("pending");
+  });
+
   it("takes over only expired leases when the file is shared", async () => {
     const file = dbFile();
     const owner = open(file, { leaseMs: 60_000 });
@@ -297,6 +335,17 @@ describe("SqliteQueue", () => {
     await owner.idle();
   });
 });
+
+/** Commits made to the file by any connection, read from another one (PRAGMA data_version counts others' commits). */
+const watchers = new Map<string, Database.Database>();
+function dataVersionCommits(file: string): number {
+  let w = watchers.get(file);
+  if (!w) {
+    w = new Database(file);
+    watchers.set(file, w);
+  }
+  return w.pragma("data_version", { simple: true }) as number;
+}
 
 function q(queue: SqliteQueue, j: Job) {
   return queue.jobState(j.id);

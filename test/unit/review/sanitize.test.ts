@@ -6,6 +6,7 @@ import {
   codeSpan,
   neutralizeMentions,
   redactSecrets,
+  secretForms,
   sanitizeAgentMarkdown,
   stripHtmlComments,
   truncate,
@@ -159,6 +160,28 @@ describe("redactSecrets", () => {
   it("redacts known values of 8+ characters, longest first, and ignores short or empty ones", () => {
     const out = redactSecrets("tok supersecret-value and supersecret and abc", ["", "abc", "supersecret", "supersecret-value"]);
     expect(out).toBe("tok [REDACTED] and [REDACTED] and abc");
+  });
+
+  it("redacts a known token in its base64 (x-access-token:TOKEN and TOKEN alone) and URL-encoded forms", () => {
+    const token = "tok-abcdefghijklmnopqrstuvwxyz0123456789"; // no well-known shape; 40 characters, so base64 pads
+    const basic = Buffer.from(`x-access-token:${token}`).toString("base64");
+    const alone = Buffer.from(token).toString("base64");
+    expect(basic).toMatch(/[+/=]/); // so the URL-encoded form differs
+    const forms = [token, basic, basic.replace(/=+$/, ""), alone, encodeURIComponent(basic), encodeURIComponent(basic).replace(/%3D/g, "%3d"), encodeURIComponent(`${token}/`)];
+    for (const form of forms) {
+      const out = redactSecrets(`before ${form} after`, [token]);
+      expect(out, form).toMatch(/^before \[REDACTED\]\S* after$/);
+      expect(out).not.toContain(token);
+      expect(out).not.toContain(basic.slice(0, 20));
+      expect(out).not.toContain(alone.slice(0, 20));
+    }
+    expect(secretForms(token)).toEqual(expect.arrayContaining([token, basic, alone, encodeURIComponent(basic)]));
+  });
+
+  it("redacts the credential of an Authorization header line even when the token is unknown", () => {
+    const line = "http.https://github.com/.extraheader=AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46c29tZXRoaW5n";
+    expect(redactSecrets(line, [])).toBe("http.https://github.com/.extraheader=AUTHORIZATION: basic [REDACTED]");
+    expect(redactSecrets("Authorization: Bearer abc.def-ghi_jkl", [])).toBe("Authorization: Bearer [REDACTED]");
   });
 
   it("does not touch look-alike identifiers", () => {

@@ -1,0 +1,102 @@
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { startAppProcess, INSTALLATION_ID, WEBHOOK_SECRET, type AppProcess } from "../../bench/lib/app-process.js";
+import { GitHubStandIn } from "../../bench/lib/github-stand-in.js";
+import { makeTempDir } from "../helpers/tmp.js";
+import { waitFor } from "../helpers/queue-fixtures.js";
+import { deliver, pullRequestPayload, type RepoFixture } from "../helpers/webhooks.js";
+
+/**
+ * "A 2xx means the job is durable", tested the hard way: the real app in its own process (its default
+ * SQLite queue, group commit, synchronous=NORMAL with the WAL fsynced off the event loop) acknowledges
+ * a burst of concurrent signed deliveries and is SIGKILLed the moment the last 2xx arrives. No
+ * graceful shutdown runs. A second process on the same data directory must find and run every job.
+ */
+
+const REPO: RepoFixture = { owner: "octo", name: "durable", cloneUrl: "file:///nonexistent/octo/durable.git" };
+const BURST = 60;
+const dataDir = makeTempDir("ack-durability");
+const opened: { close(): Promise<void> }[] = [];
+
+afterAll(async () => {
+  for (const o of opened.reverse()) await o.close();
+});
+
+describe("acknowledged deliveries survive a SIGKILL of the app", () => {
+  it("finds every acknowledged job after a restart and runs each exactly once", async () => {
+    // Workers block on their first GitHub request, so the jobs are pending or running at the kill.
+    const gh = new GitHubStandIn({ config: "auto_review:\n  enabled: false\n", keepBodies: false });
+    await gh.start();
+    opened.push({ close: () => (gh.release(), gh.close()) });
+    gh.hold();
+    const first = await startAppProcess({ dataDir, githubUrl: gh.url, env: { WORKER_CONCURRENCY: "2" } });
+    opened.push({ close: () => first.stop(5_000) });
+
+    const deliveries = await Promise.all(
+      Array.from({ length: BURST }, (_, i) =>
+        deliver(
+          first.url,
+          "pull_request",
+          pullRequestPayload(
+            "synchronize",
+            REPO,
+            { number: i + 1, headSha: randomBytes(20).toString("hex"), baseSha: randomBytes(20).toString("hex") },
+            INSTALLATION_ID,
+          ),
+          { secret: WEBHOOK_SECRET },
+        ),
+      ),
+    );
+    await kill(first);
+    const acknowledged = deliveries.filter((d) => d.status >= 200 && d.status < 300).map((d) => d.deliveryId);
+    expect(acknowledged).toHaveLength(BURST);
+
+    const file = path.join(dataDir, "codex-pr-bot.sqlite");
+    const rowsAfterKill = readJobs(file);
+    expect(acknowledged.filter((id) => !rowsAfterKill.has(id))).toEqual([]);
+
+    // The restarted app takes over the jobs the dead one held and runs the rest.
+    gh.release();
+    const second = await startAppProcess({ dataDir, githubUrl: gh.url, env: { WORKER_CONCURRENCY: "2" } });
+    opened.push({ close: () => second.stop(5_000) });
+    let finished = new Map<string, { jobId: string; status: string }>();
+    await waitFor(
+      () => {
+        finished = readJobs(file);
+        return acknowledged.every((id) => finished.get(id)?.status === "done");
+      },
+      "every acknowledged job to run after the restart",
+      90_000,
+    );
+    expect(new Set(acknowledged.map((id) => finished.get(id)!.jobId)).size).toBe(BURST);
+    // One queue row per delivery: nothing was enqueued twice by the restart.
+    expect(finished.size).toBe(BURST);
+  }, 180_000);
+});
+
+async function kill(app: AppProcess): Promise<void> {
+  process.kill(app.pid, "SIGKILL");
+  await waitFor(() => !alive(app.pid), "the killed app to exit", 10_000);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readJobs(file: string): Map<string, { jobId: string; status: string }> {
+  // A fresh read-write connection, like the restarted app's: it replays the WAL the dead one left.
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    const rows = db.prepare("SELECT delivery_id, id, status FROM queue_jobs").all() as { delivery_id: string; id: string; status: string }[];
+    return new Map(rows.map((r) => [r.delivery_id, { jobId: r.id, status: r.status }]));
+  } finally {
+    db.close();
+  }
+}
