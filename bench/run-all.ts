@@ -9,7 +9,7 @@ import { formatTable, loadNow, machine, PROJECT_ROOT, QUICK, RESULTS_DIR, type B
  * bench/results/summary.json and summary.md. BENCH_ONLY=webhooks,checkout runs a subset.
  */
 
-const ALL = ["placement", "webhooks", "checkout", "overhead", "requests", "memory", "jail"] as const;
+const ALL = ["placement", "webhooks", "checkout", "overhead", "requests", "memory", "jail", "history", "large-pr"] as const;
 
 const only = (process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 const selected = ALL.filter((name) => only.length === 0 || only.includes(name));
@@ -31,8 +31,19 @@ for (const name of selected) {
   if (Date.parse(r.startedAt) >= started) results.push(r);
 }
 
+// Each target is a row: the measured value and its floor/peer from the same run as numbers (when the
+// bench gives them), and the load average the figure was taken under.
 const rows: Row[] = results.flatMap((r) =>
-  r.targets.map((t) => ({ figure: r.title, target: t.target, measured: t.measured, result: t.met ? "met" : "MISSED", load: r.loadBefore.loadavg.join(" ") })),
+  r.targets.map((t) => ({
+    figure: r.title,
+    target: t.target,
+    measured: t.measured,
+    ...(t.value !== undefined ? { value: t.value } : {}),
+    ...(t.floor !== undefined ? { floor: t.floor } : {}),
+    ...(t.unit !== undefined ? { unit: t.unit } : {}),
+    result: t.met ? "met" : "MISSED",
+    load: r.loadBefore.loadavg.join(" "),
+  })),
 );
 const after = loadNow();
 const summary = {

@@ -10,14 +10,18 @@ import { GitHubStandIn } from "./lib/github-stand-in.js";
 
 /**
  * Figure 1: webhook acknowledgement. N signed pull_request deliveries at concurrency C, timed from
- * send to the 2xx, against the real app in its own process with its default durable queue (SQLite,
- * synchronous=FULL: the job is fsynced before the answer). The repository config fetched by each job
- * turns automatic reviews off, so workers finish every job at once. Three variants, same run:
+ * send to the 2xx, against the real app in its own process with its default durable queue (SQLite:
+ * the enqueues of one event-loop turn are one transaction, and the WAL is fsynced on the thread pool
+ * before the answer, so a 2xx survives a power cut). The repository config fetched by each job
+ * turns automatic reviews off, so workers finish every job at once. Four variants, same run:
  *  - app:  the workers drain the jobs while the deliveries arrive (what production sees);
+ *  - fast: the same with QUEUE_DURABILITY=process-crash (answers without waiting for the fsync);
  *  - held: the stand-in holds the workers' config requests until the load is over (the intake alone);
  *  - noop: Probot with a handler that does nothing (the floor any Probot app pays).
- * The three run side by side and take turns: ROUNDS rounds of TOTAL deliveries at CONCURRENCY each,
+ * The four run side by side and take turns: ROUNDS rounds of TOTAL deliveries at CONCURRENCY each,
  * then SEQUENTIAL deliveries at concurrency 1. The load generator runs on the same 2 cores.
+ * Target (issue 18): the app's p99 at c=50 at most 1.2× the no-op floor's p99 measured in the same run;
+ * an absolute figure on a shared 2-core machine says more about the neighbours than about the app.
  */
 
 const TOTAL = envInt("BENCH_WEBHOOKS", 500, 200);
@@ -69,7 +73,7 @@ async function sendLoad(url: string, total: number, concurrency: number, firstPr
   return { sent: total, latencies, statuses, deliveryIds, wallS: (performance.now() - started) / 1000 };
 }
 
-const VARIANTS = ["app", "held", "noop"] as const;
+const VARIANTS = ["app", "fast", "held", "noop"] as const;
 type Variant = (typeof VARIANTS)[number];
 
 interface Verified {
@@ -100,7 +104,8 @@ async function startTarget(variant: Variant): Promise<Target> {
   benchDir(`webhooks-${variant}`);
   const gh = new GitHubStandIn({ config: "auto_review:\n  enabled: false\n", keepBodies: false });
   await gh.start();
-  const app = await startAppProcess({ dataDir, githubUrl: gh.url, env: variant === "noop" ? { BENCH_APP: "noop" } : {} });
+  const env: Record<string, string> = variant === "noop" ? { BENCH_APP: "noop" } : variant === "fast" ? { QUEUE_DURABILITY: "process-crash" } : {};
+  const app = await startAppProcess({ dataDir, githubUrl: gh.url, env });
   await sendLoad(app.url, WARMUP, Math.min(CONCURRENCY, WARMUP), 1_000_000);
   // Let the warm-up's jobs finish, so every round starts from the same state.
   await waitFor("the warm-up jobs", () => (gh.calls.length >= (variant === "noop" ? 0 : WARMUP) ? true : undefined), 60_000, 50);
@@ -174,6 +179,7 @@ async function measureAll(): Promise<Record<Variant, Measured>> {
 
 const LABELS: Record<Variant, string> = {
   app: "codex-pr-bot, workers draining the jobs meanwhile",
+  fast: "same, QUEUE_DURABILITY=process-crash (no fsync wait)",
   held: "codex-pr-bot, intake only (workers held)",
   noop: "Probot with a no-op handler (floor)",
 };
@@ -208,24 +214,33 @@ export async function main(): Promise<void> {
     });
     const app = medianRound(results.app.rounds).summary;
     const floor = medianRound(results.noop.rounds).summary;
+    const fast = medianRound(results.fast.rounds).summary;
+    const held = medianRound(results.held.rounds).summary;
     table.push({ variant: "ratio: workers draining / floor", [`p50 ms (c=${CONCURRENCY})`]: round(app.median / floor.median, 2), [`p99 ms (c=${CONCURRENCY})`]: round(app.p99 / floor.p99, 2) });
-    const verifiedApp = results.app.verified!;
-    const verifiedHeld = results.held.verified!;
-    const lost = verifiedApp.acknowledged - verifiedApp.queueRows + (verifiedHeld.acknowledged - verifiedHeld.queueRows);
-    const notAcked = verifiedApp.sent - verifiedApp.acknowledged + (verifiedHeld.sent - verifiedHeld.acknowledged);
+    table.push({ variant: "ratio: process-crash durability / floor", [`p50 ms (c=${CONCURRENCY})`]: round(fast.median / floor.median, 2), [`p99 ms (c=${CONCURRENCY})`]: round(fast.p99 / floor.p99, 2) });
+    table.push({ variant: "ratio: intake only / floor", [`p50 ms (c=${CONCURRENCY})`]: round(held.median / floor.median, 2), [`p99 ms (c=${CONCURRENCY})`]: round(held.p99 / floor.p99, 2) });
+    const verified = [results.app.verified!, results.fast.verified!, results.held.verified!];
+    const lost = verified.reduce((a, v) => a + v.acknowledged - v.queueRows, 0);
+    const notAcked = verified.reduce((a, v) => a + v.sent - v.acknowledged, 0);
     return {
       sizes: { deliveriesPerRound: TOTAL, rounds: ROUNDS, concurrency: CONCURRENCY, warmup: WARMUP, sequential: SEQUENTIAL },
       table,
       targets: [
         {
-          target: `ack p99 < 50 ms (${TOTAL} deliveries at c=${CONCURRENCY}, median round)`,
-          measured: `${round(app.p99, 1)} ms with workers draining, ${round(medianRound(results.held.rounds).summary.p99, 1)} ms intake only; Probot floor ${round(floor.p99, 1)} ms`,
-          met: app.p99 < 50,
+          target: `ack p99 <= 1.2× Probot no-op p99, same run (${TOTAL} deliveries at c=${CONCURRENCY}, median round)`,
+          measured: `${round(app.p99, 1)} ms with workers draining (${round(app.p99 / floor.p99, 2)}×), ${round(fast.p99, 1)} ms without the fsync wait (${round(fast.p99 / floor.p99, 2)}×), ${round(held.p99, 1)} ms intake only (${round(held.p99 / floor.p99, 2)}×); Probot floor ${round(floor.p99, 1)} ms`,
+          met: app.p99 <= 1.2 * floor.p99,
+          value: round(app.p99, 1),
+          floor: round(floor.p99, 1),
+          unit: "ms",
         },
         {
           target: "zero lost",
-          measured: `${lost} lost, ${notAcked} not acknowledged; ${verifiedApp.jobsDone + verifiedHeld.jobsDone}/${verifiedApp.sent + verifiedHeld.sent} jobs done`,
+          measured: `${lost} lost, ${notAcked} not acknowledged; ${verified.reduce((a, v) => a + v.jobsDone, 0)}/${verified.reduce((a, v) => a + v.sent, 0)} jobs done`,
           met: lost === 0 && notAcked === 0,
+          value: lost + notAcked,
+          floor: 0,
+          unit: "jobs",
         },
       ],
       details: Object.fromEntries(

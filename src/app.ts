@@ -38,7 +38,7 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
     const settings = options.settings ?? loadSettings();
     const durable = options.durable ?? readDurableSettings(process.env, { dataDir: settings.dataDir, concurrency: settings.concurrency });
     const log = app.log.child({ name: "codex-pr-bot" });
-    const runs = options.runs === undefined ? new RunStore(durable.databasePath) : options.runs;
+    const runs = options.runs === undefined ? new RunStore(durable.databasePath, { backgroundCheckpoints: true }) : options.runs;
 
     const deps = buildPipelineDeps({
       settings,

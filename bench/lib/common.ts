@@ -121,6 +121,20 @@ export function formatTable(rows: readonly Row[]): string {
   return [line(columns), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join("\n");
 }
 
+/**
+ * One target check. `value` is the measured figure and `floor` its floor or peer from the same run
+ * (Probot's no-op app, /health, `--help`…), both as numbers in `unit`, for bench/results/summary.json.
+ */
+export interface BenchTarget {
+  target: string;
+  measured: string;
+  met: boolean;
+  note?: string;
+  value?: number;
+  floor?: number;
+  unit?: string;
+}
+
 export interface BenchResult {
   name: string;
   title: string;
@@ -135,7 +149,7 @@ export interface BenchResult {
   /** The rows printed as the table. */
   table: Row[];
   /** Target checks: what was aimed for, what was measured, and whether it was met. */
-  targets: { target: string; measured: string; met: boolean; note?: string }[];
+  targets: BenchTarget[];
   details: Record<string, unknown>;
 }
 

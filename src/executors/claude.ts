@@ -11,6 +11,7 @@ import { formatDuration } from "./codex.js";
 import { parseReviewOutput, reviewJsonSchema } from "./findings.js";
 import { createCodexHome } from "./home.js";
 import type { AgentRunRequest, AgentRunResult, Executor, ReasoningEffort } from "./types.js";
+import { READ_ONLY_MODES, runAgentInJail } from "./jailed.js";
 import { eventLineHandler } from "./stream.js";
 import { errorLine, stderrWarnings, tail } from "./stderr.js";
 
@@ -94,7 +95,6 @@ export const READ_ONLY_GIT: readonly string[] = ["git diff *", "git log *", "git
  */
 const GIT_GUARDS = ["Bash(git * --output*)", "Bash(git * --no-index*)", "Bash(git * --ext-diff*)", "Bash(git * --textconv*)"];
 
-const READ_ONLY_MODES: ReadonlySet<Mode> = new Set(["review", "audit", "ask"]);
 const STRUCTURED_MODES: ReadonlySet<Mode> = new Set(["review", "audit"]);
 const READ_TOOLS = ["Read", "Grep", "Glob", "Bash"];
 /** Edit tools plus the task list the CLI uses as its plan (TodoWrite is gone from 2.1.197's tool set). */
@@ -230,18 +230,14 @@ export class ClaudeExecutor implements Executor {
       const progressErrors: string[] = [];
       let result: ExecResult;
       try {
-        result = await jail.run({
-          file: this.settings.bin,
+        result = await runAgentInJail(jail, {
+          bin: this.settings.bin,
           args,
-          worktree: req.worktree,
-          writable: !READ_ONLY_MODES.has(req.mode),
+          req,
           home: home.dir,
           homesRoot: this.settings.homesRoot,
-          network: true,
           runAs,
           env,
-          input: req.prompt,
-          timeoutMs: req.timeoutMs,
           ...(req.signal ? { signal: req.signal } : {}),
           onStdoutLine: eventLineHandler(state, req, progressErrors),
         });

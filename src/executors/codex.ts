@@ -15,6 +15,7 @@ import { createCodexHome } from "./home.js";
 import { RolloutUsage } from "./rollout.js";
 import { ceilingMessage, isOverCeiling } from "./token-ceiling.js";
 import type { AgentRunRequest, AgentRunResult, Executor } from "./types.js";
+import { READ_ONLY_MODES, runAgentInJail } from "./jailed.js";
 import { eventLineHandler } from "./stream.js";
 import { errorLine, stderrWarnings, tail } from "./stderr.js";
 
@@ -49,7 +50,6 @@ export interface CodexSettings {
   jail?: Jail;
 }
 
-const READ_ONLY_MODES: ReadonlySet<Mode> = new Set(["review", "audit", "ask"]);
 const STRUCTURED_MODES: ReadonlySet<Mode> = new Set(["review", "audit"]);
 const SCHEMA_FILE = "schema.json";
 const LAST_MESSAGE_FILE = "last-message.txt";
@@ -157,18 +157,14 @@ export class CodexExecutor implements Executor {
       let result: ExecResult;
       try {
         // fix/tests edit the worktree (workspace-write); codex's own sandbox still runs inside the jail.
-        result = await jail.run({
-          file: this.settings.bin,
+        result = await runAgentInJail(jail, {
+          bin: this.settings.bin,
           args,
-          worktree: req.worktree,
-          writable: !READ_ONLY_MODES.has(req.mode),
+          req,
           home: home.dir,
           homesRoot: this.settings.homesRoot,
-          network: true,
           runAs,
           env,
-          input: req.prompt,
-          timeoutMs: req.timeoutMs,
           signal: req.signal ? AbortSignal.any([req.signal, budget.signal]) : budget.signal,
           onStdoutLine: eventLineHandler(state, req, progressErrors),
         });

@@ -113,12 +113,7 @@ export class Jail {
       return await run(bwrap, args, {
         cwd: "/",
         env: req.env,
-        ...(req.input !== undefined ? { input: req.input } : {}),
-        ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
-        ...(req.signal ? { signal: req.signal } : {}),
-        ...(req.onStdoutLine ? { onStdoutLine: req.onStdoutLine } : {}),
-        ...(req.maxOutputBytes !== undefined ? { maxOutputBytes: req.maxOutputBytes } : {}),
-        ...(req.killGraceMs !== undefined ? { killGraceMs: req.killGraceMs } : {}),
+        ...passThrough(req),
         ...(user ? { uid: user.uid, gid: user.gid } : {}),
         extraFds: fds,
       });
@@ -224,12 +219,7 @@ export class Jail {
       return await run(req.file, req.args, {
         cwd: req.cwd ?? req.worktree,
         env: req.env,
-        ...(req.input !== undefined ? { input: req.input } : {}),
-        ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
-        ...(req.signal ? { signal: req.signal } : {}),
-        ...(req.onStdoutLine ? { onStdoutLine: req.onStdoutLine } : {}),
-        ...(req.maxOutputBytes !== undefined ? { maxOutputBytes: req.maxOutputBytes } : {}),
-        ...(req.killGraceMs !== undefined ? { killGraceMs: req.killGraceMs } : {}),
+        ...passThrough(req),
         ...(req.runAs ? { uid: req.runAs.user.uid, gid: req.runAs.user.gid } : {}),
       });
     } finally {
@@ -267,3 +257,14 @@ async function writeScratch(dir: string, name: string, text: string): Promise<vo
   await chmod(file, 0o644);
 }
 
+/** The options of a run that reach the process unchanged, jailed or not. */
+function passThrough(req: JailedRun): Omit<ExecOptions, "cwd" | "env" | "uid" | "gid" | "extraFds"> {
+  return {
+    ...(req.input !== undefined ? { input: req.input } : {}),
+    ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
+    ...(req.onStdoutLine ? { onStdoutLine: req.onStdoutLine } : {}),
+    ...(req.maxOutputBytes !== undefined ? { maxOutputBytes: req.maxOutputBytes } : {}),
+    ...(req.killGraceMs !== undefined ? { killGraceMs: req.killGraceMs } : {}),
+  };
+}

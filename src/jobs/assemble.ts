@@ -74,6 +74,7 @@ export function buildQueue(deps: PipelineDeps, durable: DurableSettings, workers
   return createQueue({
     queueUrl: durable.queueUrl,
     sqlitePath: durable.databasePath,
+    durability: durable.queueDurability,
     concurrency: workers,
     perInstallation: durable.perInstallationConcurrency,
     maxAttempts: durable.maxJobAttempts,

@@ -26,6 +26,12 @@ export interface DurableSettings {
   perInstallationConcurrency: number;
   /** WORKERS: jobs this process runs at once; 0 for a web-only process (with QUEUE_URL). */
   workers: number;
+  /**
+   * QUEUE_DURABILITY (embedded queue): what an acknowledged webhook survives. "power-loss" (default)
+   * waits for an fsync of the WAL (off the event loop, one per group of webhooks); "process-crash"
+   * answers once the job is in the OS page cache: it survives the app's crash or SIGKILL, not a power cut.
+   */
+  queueDurability: "power-loss" | "process-crash";
 }
 
 export class DurableSettingsError extends Error {
@@ -55,20 +61,30 @@ export function readDurableSettings(
     maxJobAttempts: int(env, "MAX_JOB_ATTEMPTS", 2, 1),
     perInstallationConcurrency: int(env, "PER_INSTALLATION_CONCURRENCY", concurrency, 1),
     workers,
+    queueDurability: durability(env.QUEUE_DURABILITY),
   };
+}
+
+function durability(value: string | undefined): DurableSettings["queueDurability"] {
+  const v = text(value);
+  if (v === null) return "power-loss";
+  if (v === "power-loss" || v === "process-crash") return v;
+  throw new DurableSettingsError(`QUEUE_DURABILITY must be power-loss or process-crash, got "${v}"`);
 }
 
 export interface CreateQueueOptions extends DurableQueueOptions {
   queueUrl: string | null;
   sqlitePath: string;
+  /** The embedded queue's QUEUE_DURABILITY (Redis's persistence is Redis's configuration). */
+  durability?: DurableSettings["queueDurability"];
 }
 
 /** QUEUE_URL set: BullMQ on Redis, shared by every process. Otherwise the embedded SQLite queue. */
 export function createQueue(options: CreateQueueOptions): JobQueue {
-  const { queueUrl, sqlitePath, ...common } = options;
+  const { queueUrl, sqlitePath, durability, ...common } = options;
   if (queueUrl) return new BullQueue({ url: queueUrl, ...common });
   if (options.concurrency < 1) throw new DurableSettingsError("the embedded queue needs at least one worker");
-  return new SqliteQueue({ database: sqlitePath, ...common });
+  return new SqliteQueue({ database: sqlitePath, ...common, ...(durability ? { durability } : {}) });
 }
 
 function text(value: string | undefined): string | null {

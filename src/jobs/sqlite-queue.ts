@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { migrate, openDatabase, type Db, type Migration } from "../store/db.js";
+import { checkpointInBackground } from "../store/checkpointer.js";
 import { WalSync } from "../store/wal-sync.js";
 import type { Job } from "../types.js";
 import {
@@ -165,6 +166,7 @@ export class SqliteQueue implements JobQueue {
   private batch: PendingEnqueue[] = [];
   private flushTimer: NodeJS.Immediate | null = null;
   private readonly walSync: WalSync | null;
+  private readonly releaseCheckpoints: (() => Promise<void>) | null;
   private readonly sql;
 
   constructor(private readonly options: SqliteQueueOptions) {
@@ -175,6 +177,8 @@ export class SqliteQueue implements JobQueue {
     // commits. What an acknowledged webhook must survive is made durable by WalSync (see durability).
     this.db = typeof options.database === "string" ? openDatabase(options.database, { synchronous: "NORMAL" }) : options.database;
     this.walSync = (options.durability ?? "power-loss") === "power-loss" ? new WalSync(this.db) : null;
+    // Checkpoints (two fsyncs each) run on a worker thread, not inside a webhook's commit.
+    this.releaseCheckpoints = this.ownsDb ? checkpointInBackground(this.db) : null;
     migrate(this.db, "queue", MIGRATIONS);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 2);
     this.perInstallation = Math.max(1, options.perInstallation ?? options.concurrency);
@@ -430,6 +434,7 @@ export class SqliteQueue implements JobQueue {
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.closed = true;
     await this.walSync?.close();
+    await this.releaseCheckpoints?.();
     if (this.ownsDb) this.db.close();
   }
 

@@ -215,19 +215,41 @@ function reviewNotes(input: ReviewBodyInput): string[] {
   return notes;
 }
 
+/**
+ * One finding of the "outside the diff" section, rendered on demand: a 3,000-file pull request can
+ * have thousands, of which only what fits in 65,535 characters is ever shown.
+ */
 interface OutsideEntry {
-  full: string;
-  compact: string;
+  /** Title, location and marker. */
+  compact(): string;
+  /** compact() plus the explanation. */
+  full(): string;
 }
 
 function outsideEntry(placement: OutsidePlacement, fp: string, input: ReviewBodyInput): OutsideEntry {
   const f = placement.finding;
-  const title = titleLine(f.priority, f.title, input.knownSecrets);
-  const where = `${locationLink(f, placement.reason, input)} · ${OUTSIDE_REASON[placement.reason]}`;
-  const marker = fingerprintMarker(fp);
-  const body = sanitizeAgentMarkdown(f.body, { maxLength: OUTSIDE_BODY_CAP, known: input.knownSecrets }).trim();
-  const details = body === "" ? "" : `<details>\n<summary>Details</summary>\n\n${body}\n\n</details>\n\n`;
-  return { full: `${title}\n${where}\n\n${details}${marker}`, compact: `${title}\n${where}\n\n${marker}` };
+  let head: { title: string; where: string; marker: string } | null = null;
+  let compact: string | null = null;
+  let full: string | null = null;
+  const parts = (): { title: string; where: string; marker: string } =>
+    (head ??= {
+      title: titleLine(f.priority, f.title, input.knownSecrets),
+      where: `${locationLink(f, placement.reason, input)} · ${OUTSIDE_REASON[placement.reason]}`,
+      marker: fingerprintMarker(fp),
+    });
+  return {
+    compact: () => {
+      const { title, where, marker } = parts();
+      return (compact ??= `${title}\n${where}\n\n${marker}`);
+    },
+    full: () => {
+      if (full !== null) return full;
+      const { title, where, marker } = parts();
+      const body = sanitizeAgentMarkdown(f.body, { maxLength: OUTSIDE_BODY_CAP, known: input.knownSecrets }).trim();
+      const details = body === "" ? "" : `<details>\n<summary>Details</summary>\n\n${body}\n\n</details>\n\n`;
+      return (full = `${title}\n${where}\n\n${details}${marker}`);
+    },
+  };
 }
 
 function locationLink(f: Finding, reason: OutsidePlacement["reason"], input: ReviewBodyInput): string {
@@ -249,19 +271,24 @@ function fitOutsideSection(entries: OutsideEntry[], budget: number): string {
   if (entries.length === 0) return "";
   const heading = "### Findings outside the diff\n\nThese could not be attached to changed lines.";
   const noteReserve = 200;
-  let total = heading.length + noteReserve + entries.reduce((sum, e) => sum + e.full.length + 2, 0);
-  let withDetails = entries.length;
-  while (total > budget && withDetails > 0) {
-    withDetails--;
+  // Whole entries without details, from the first, as many as fit: entries past that are never rendered.
+  let total = heading.length + noteReserve;
+  let shown = 0;
+  while (shown < entries.length && total + (entries[shown] as OutsideEntry).compact().length + 2 <= budget) {
+    total += (entries[shown] as OutsideEntry).compact().length + 2;
+    shown++;
+  }
+  // When every entry fits, the details of the first ones go back in while they fit (the last ones'
+  // details are the first to go). When not, no entry keeps its details.
+  let withDetails = 0;
+  while (shown === entries.length && withDetails < shown) {
     const e = entries[withDetails] as OutsideEntry;
-    total -= e.full.length - e.compact.length;
+    const extra = e.full().length - e.compact().length;
+    if (total + extra > budget) break;
+    total += extra;
+    withDetails++;
   }
-  let shown = entries.length;
-  while (total > budget && shown > 0) {
-    shown--;
-    total -= (entries[shown] as OutsideEntry).compact.length + 2;
-  }
-  const parts = [heading, ...entries.slice(0, shown).map((e, i) => (i < withDetails ? e.full : e.compact))];
+  const parts = [heading, ...entries.slice(0, shown).map((e, i) => (i < withDetails ? e.full() : e.compact()))];
   const trimmedDetails = Math.max(0, shown - withDetails);
   if (trimmedDetails > 0) {
     parts.push(`_Details of the last ${trimmedDetails} ${plural(trimmedDetails, "finding")} were left out to stay within GitHub's size limit._`);

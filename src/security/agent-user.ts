@@ -112,7 +112,10 @@ export async function openAgentAccess(
   const own = [worktree, ...(mirror ? [mirror] : [])].filter((dir) => isInside(dir, dataDir));
   const appUid = process.getuid?.() ?? 0;
 
-  for (const dir of own) granted.set(dir, (granted.get(dir) ?? 0) + 1);
+  // The run's homes root is held like its worktree: a concurrent run with another homes root (the
+  // local commands, tests) must not close this one while it is in use.
+  const held = [...own, homesRoot];
+  for (const dir of held) granted.set(dir, (granted.get(dir) ?? 0) + 1);
   try {
     // Close the data dir first, then open the run's own paths.
     // Runs in progress (this one included) keep their paths and the directories leading to them.
@@ -139,7 +142,7 @@ export async function openAgentAccess(
     await chownTree(paths.home, uid, gid);
   } catch (err) {
     if (writable) await revokeWrite(worktree, appUid).catch(() => undefined);
-    await release(own);
+    await release(held);
     throw err;
   }
   let released = false;
@@ -149,7 +152,7 @@ export async function openAgentAccess(
     try {
       if (writable) await revokeWrite(worktree, appUid);
     } finally {
-      await release(own);
+      await release(held);
     }
   };
 }

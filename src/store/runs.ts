@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { Job, JobKind, Trigger, Usage } from "../types.js";
+import { checkpointInBackground } from "./checkpointer.js";
 import { migrate, openDatabase, type Db, type Migration } from "./db.js";
 
 export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
@@ -123,6 +124,11 @@ export interface RunStoreOptions {
   maxEventLineBytes?: number;
   /** Diff cap per run, in bytes. Default 1 MiB. */
   maxDiffBytes?: number;
+  /**
+   * Run WAL checkpoints on a worker thread (store/checkpointer.ts) instead of inside a commit on this
+   * thread: for the app, whose event loop also answers webhooks. Only with a file path. Default false.
+   */
+  backgroundCheckpoints?: boolean;
 }
 
 /** The schema steps, oldest first (exported for the upgrade test). */
@@ -267,12 +273,14 @@ export class RunStore {
   private readonly maxDiffBytes: number;
   private readonly sql;
   private readonly listStatements = new Map<string, Database.Statement>();
+  private readonly releaseCheckpoints: (() => Promise<void>) | null;
 
   constructor(database: string | Db, options: RunStoreOptions = {}) {
     this.ownsDb = typeof database === "string";
     // Its own connection needs no fsync per event batch; the queue's connection keeps FULL.
     this.db = typeof database === "string" ? openDatabase(database, { synchronous: "NORMAL" }) : database;
     migrate(this.db, "runs", RUN_MIGRATIONS);
+    this.releaseCheckpoints = this.ownsDb && options.backgroundCheckpoints ? checkpointInBackground(this.db) : null;
     this.maxEventBytes = options.maxEventBytes ?? MiB;
     this.maxEventLineBytes = options.maxEventLineBytes ?? 16 * 1024;
     this.maxDiffBytes = options.maxDiffBytes ?? MiB;
@@ -613,6 +621,8 @@ export class RunStore {
   }
 
   close(): void {
+    // The worker's own connection closes after ours; whichever is last checkpoints and removes the WAL.
+    void this.releaseCheckpoints?.();
     if (this.ownsDb) this.db.close();
   }
 

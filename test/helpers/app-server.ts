@@ -99,6 +99,7 @@ export async function startApp<Q extends JobQueue = MemoryQueue>(
         maxJobAttempts: 2,
         perInstallationConcurrency: settings.concurrency,
         workers: settings.concurrency,
+        queueDurability: "power-loss",
       },
       handleSignals: false,
       ...(options.executor ? { executor: options.executor } : {}),

@@ -178,8 +178,14 @@ function looseEquals(a: Value, b: Value): boolean {
 
 /** A small evaluator of GitHub's expression syntax: literals, property paths, ! == != && || ( ), status functions. */
 function evaluate(source: string, context: Record<string, unknown>, jobFailed: boolean): Value {
-  const tokens = [...source.matchAll(/\s*('(?:[^']|'')*'|==|!=|&&|\|\||[()!.]|[A-Za-z_][\w-]*|\d+(?:\.\d+)?)/gy)].map((m) => m[1]!);
-  if (tokens.join("").replace(/\s/g, "") !== source.replace(/\s/g, "")) throw new Error(`cannot parse expression: ${source}`);
+  const lexer = /\s*('(?:[^']|'')*'|==|!=|&&|\|\||[()!.]|[A-Za-z_][\w-]*|\d+(?:\.\d+)?)\s*/y;
+  const tokens: string[] = [];
+  while (lexer.lastIndex < source.length) {
+    const at = lexer.lastIndex;
+    const m = lexer.exec(source);
+    if (!m) throw new Error(`cannot parse expression at ${at}: ${source}`);
+    tokens.push(m[1]!);
+  }
   let pos = 0;
   const peek = (): string | undefined => tokens[pos];
   const take = (expected?: string): string => {

@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import nock from "nock";
+import { checkAgainstContract } from "./openapi-contract.js";
 
 export interface ApiCall {
   method: string;
@@ -113,6 +114,7 @@ export class FakeGitHub {
     }
     const call: ApiCall = { method, path: uri, body };
     this.calls.push(call);
+    checkAgainstContract(method, uri, body);
     for (const route of this.routes) {
       if (route.method !== method || (route.once && route.used)) continue;
       const match = path.match(route.pattern);

@@ -10,28 +10,31 @@ import { deliver, pullRequestPayload, type RepoFixture } from "../helpers/webhoo
 
 /**
  * "A 2xx means the job is durable", tested the hard way: the real app in its own process (its default
- * SQLite queue, group commit, synchronous=NORMAL with the WAL fsynced off the event loop) acknowledges
+ * SQLite queue, group commit, synchronous=NORMAL; with the WAL fsynced off the event loop before the
+ * answer by default, or not at all with QUEUE_DURABILITY=process-crash, where the WAL in the OS page
+ * cache is what outlives the process) acknowledges
  * a burst of concurrent signed deliveries and is SIGKILLed the moment the last 2xx arrives. No
  * graceful shutdown runs. A second process on the same data directory must find and run every job.
  */
 
 const REPO: RepoFixture = { owner: "octo", name: "durable", cloneUrl: "file:///nonexistent/octo/durable.git" };
 const BURST = 60;
-const dataDir = makeTempDir("ack-durability");
 const opened: { close(): Promise<void> }[] = [];
 
 afterAll(async () => {
   for (const o of opened.reverse()) await o.close();
 });
 
-describe("acknowledged deliveries survive a SIGKILL of the app", () => {
+describe.each(["power-loss", "process-crash"])("acknowledged deliveries survive a SIGKILL of the app (QUEUE_DURABILITY=%s)", (durability) => {
   it("finds every acknowledged job after a restart and runs each exactly once", async () => {
+    const dataDir = makeTempDir(`ack-durability-${durability}`);
+    const env = { WORKER_CONCURRENCY: "2", QUEUE_DURABILITY: durability };
     // Workers block on their first GitHub request, so the jobs are pending or running at the kill.
     const gh = new GitHubStandIn({ config: "auto_review:\n  enabled: false\n", keepBodies: false });
     await gh.start();
     opened.push({ close: () => (gh.release(), gh.close()) });
     gh.hold();
-    const first = await startAppProcess({ dataDir, githubUrl: gh.url, env: { WORKER_CONCURRENCY: "2" } });
+    const first = await startAppProcess({ dataDir, githubUrl: gh.url, env });
     opened.push({ close: () => first.stop(5_000) });
 
     const deliveries = await Promise.all(
@@ -59,7 +62,7 @@ describe("acknowledged deliveries survive a SIGKILL of the app", () => {
 
     // The restarted app takes over the jobs the dead one held and runs the rest.
     gh.release();
-    const second = await startAppProcess({ dataDir, githubUrl: gh.url, env: { WORKER_CONCURRENCY: "2" } });
+    const second = await startAppProcess({ dataDir, githubUrl: gh.url, env });
     opened.push({ close: () => second.stop(5_000) });
     let finished = new Map<string, { jobId: string; status: string }>();
     await waitFor(

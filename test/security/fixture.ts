@@ -3,7 +3,10 @@ import path from "node:path";
 import { CodexExecutor } from "../../src/executors/codex.js";
 import type { Jail } from "../../src/jail/jail.js";
 import { parseAgentUser, type AgentUser } from "../../src/security/agent-user.js";
-import { startApp, testSettings, type RunningApp } from "../helpers/app-server.js";
+import { basicAuth } from "../../src/workspace/git.js";
+import { PRIVATE_KEY, startApp, testSettings, type RunningApp } from "../helpers/app-server.js";
+import { INSTALLATION_TOKEN } from "../helpers/fake-github.js";
+import { WEBHOOK_SECRET } from "../helpers/webhooks.js";
 import { startMockResponses, type Script } from "../helpers/mock-responses.js";
 import { writeCodexTemplate, type Scenario } from "../integration/helpers.js";
 
@@ -66,3 +69,16 @@ export async function startWithAgentUser(
   sc.app = await startApp(settings, { executor });
   return sc.app;
 }
+
+/** The model API key the hunting suites put in the app's environment. */
+export const HUNT_API_KEY = "sk-test-CodexApiKeySecret-0123456789abcdef";
+/** A line from the middle of the PEM: present wherever the key leaks, whole or cut. */
+export const KEY_LINE = PRIVATE_KEY.split("\n")[5]!;
+/** What a hunting agent must never see, by name (secrets.test.ts, jail.test.ts). */
+export const HUNTED_SECRETS: Record<string, string> = {
+  "installation token": INSTALLATION_TOKEN,
+  "installation token as git's Basic auth": basicAuth(INSTALLATION_TOKEN),
+  "webhook secret": WEBHOOK_SECRET,
+  "private key": KEY_LINE,
+  "model API key": HUNT_API_KEY,
+};

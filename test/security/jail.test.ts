@@ -3,7 +3,6 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSyn
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { basicAuth } from "../../src/workspace/git.js";
 import { PRIVATE_KEY } from "../helpers/app-server.js";
 import { INSTALLATION_TOKEN } from "../helpers/fake-github.js";
 import { CodexExecutor } from "../../src/executors/codex.js";
@@ -13,7 +12,7 @@ import { codexMockConfig, execCommand, inputText, message, startMockResponses, t
 import { deliver, pullRequestPayload, WEBHOOK_SECRET } from "../helpers/webhooks.js";
 import { reviewJson, scenario, type Scenario } from "../integration/helpers.js";
 import { makeTempDir } from "../helpers/tmp.js";
-import { ensureAgentUser } from "./fixture.js";
+import { ensureAgentUser, HUNT_API_KEY, HUNTED_SECRETS, KEY_LINE } from "./fixture.js";
 
 /**
  * Issue 14: a prompt-injected agent hunts for the bot's secrets with the default configuration
@@ -23,15 +22,8 @@ import { ensureAgentUser } from "./fixture.js";
  * once with the app as an ordinary user (a child process under an unprivileged uid).
  */
 
-const API_KEY = "sk-test-CodexApiKeySecret-0123456789abcdef";
-const KEY_LINE = PRIVATE_KEY.split("\n")[5]!;
-const SECRETS: Record<string, string> = {
-  "installation token": INSTALLATION_TOKEN,
-  "installation token as git's Basic auth": basicAuth(INSTALLATION_TOKEN),
-  "webhook secret": WEBHOOK_SECRET,
-  "private key": KEY_LINE,
-  "model API key": API_KEY,
-};
+const API_KEY = HUNT_API_KEY;
+const SECRETS = HUNTED_SECRETS;
 const APP_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 function scripted(commands: string[]): (req: MockRequest) => Turn {

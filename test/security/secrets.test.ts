@@ -4,14 +4,13 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AGENT_UMASK, type AgentUser } from "../../src/security/agent-user.js";
 import { agentIsolationWarnings } from "../../src/security/preflight.js";
-import { basicAuth } from "../../src/workspace/git.js";
 import { PRIVATE_KEY } from "../helpers/app-server.js";
 import { INSTALLATION_TOKEN } from "../helpers/fake-github.js";
 import { execCommand, message, type MockRequest, type Turn } from "../helpers/mock-responses.js";
 import { deliver, pullRequestPayload, WEBHOOK_SECRET } from "../helpers/webhooks.js";
 import { reviewJson, scenario, type Scenario } from "../integration/helpers.js";
 import { unjailed } from "../helpers/jail.js";
-import { ensureAgentUser, startWithAgentUser } from "./fixture.js";
+import { ensureAgentUser, HUNT_API_KEY, HUNTED_SECRETS, KEY_LINE, startWithAgentUser } from "./fixture.js";
 
 /**
  * Issue 6, part 2: a prompt-injected agent hunts for the bot's secrets with every trick a shell
@@ -19,16 +18,8 @@ import { ensureAgentUser, startWithAgentUser } from "./fixture.js";
  * command through codex's sandbox, as AGENT_USER, and we read what came back to the model.
  */
 
-const API_KEY = "sk-test-CodexApiKeySecret-0123456789abcdef";
-/** A line from the middle of the PEM: present wherever the key leaks, whole or cut. */
-const KEY_LINE = PRIVATE_KEY.split("\n")[5]!;
-const SECRETS: Record<string, string> = {
-  "installation token": INSTALLATION_TOKEN,
-  "installation token as git's Basic auth": basicAuth(INSTALLATION_TOKEN),
-  "webhook secret": WEBHOOK_SECRET,
-  "private key": KEY_LINE,
-  "model API key": API_KEY,
-};
+const API_KEY = HUNT_API_KEY;
+const SECRETS = HUNTED_SECRETS;
 
 /** Answers the nth tool-using turn with commands[n], then with the review. */
 function scripted(commands: string[]): (req: MockRequest) => Turn {

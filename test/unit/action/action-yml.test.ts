@@ -1,9 +1,9 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { OUTPUT_NAMES } from "../../../src/action/run.js";
 import { run } from "../../../src/util/exec.js";
+import { readActionYml, type Step } from "../../helpers/composite-action.js";
 import { makeTempDir } from "../../helpers/tmp.js";
 import { ROOT } from "../cli/fixture.js";
 
@@ -13,24 +13,7 @@ import { ROOT } from "../cli/fixture.js";
  * that records its arguments and environment.
  */
 
-interface Step {
-  name: string;
-  id?: string;
-  if?: string;
-  uses?: string;
-  run?: string;
-  shell?: string;
-  env?: Record<string, string>;
-  with?: Record<string, string>;
-}
-
-interface ActionYml {
-  inputs: Record<string, { description: string; default?: string; required?: boolean }>;
-  outputs: Record<string, { description: string; value: string }>;
-  runs: { using: string; steps: Step[] };
-}
-
-const action = parse(readFileSync(path.join(ROOT, "action.yml"), "utf8")) as ActionYml;
+const action = readActionYml(path.join(ROOT, "action.yml"));
 const step = (name: string): Step => {
   const found = action.runs.steps.find((s) => s.name === name);
   if (!found) throw new Error(`action.yml has no step "${name}"`);

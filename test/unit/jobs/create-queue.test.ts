@@ -18,6 +18,7 @@ describe("readDurableSettings", () => {
       maxJobAttempts: 2,
       perInstallationConcurrency: 3,
       workers: 3,
+      queueDurability: "power-loss",
     });
   });
 
@@ -31,6 +32,7 @@ describe("readDurableSettings", () => {
       MAX_JOB_ATTEMPTS: "3",
       PER_INSTALLATION_CONCURRENCY: "1",
       WORKERS: "0",
+      QUEUE_DURABILITY: "process-crash",
     };
     expect(readDurableSettings(env, { dataDir: "/data", concurrency: 3 })).toEqual({
       queueUrl: "redis://user:pw@redis:6379/0",
@@ -41,6 +43,7 @@ describe("readDurableSettings", () => {
       maxJobAttempts: 3,
       perInstallationConcurrency: 1,
       workers: 0,
+      queueDurability: "process-crash",
     });
   });
 
@@ -49,6 +52,7 @@ describe("readDurableSettings", () => {
     expect(() => readDurableSettings({ QUEUE_URL: "http://x" }, d)).toThrow(DurableSettingsError);
     expect(() => readDurableSettings({ MAX_JOB_ATTEMPTS: "0" }, d)).toThrow(/MAX_JOB_ATTEMPTS/);
     expect(() => readDurableSettings({ RUN_RETENTION_DAYS: "1.5" }, d)).toThrow(/RUN_RETENTION_DAYS/);
+    expect(() => readDurableSettings({ QUEUE_DURABILITY: "none" }, d)).toThrow(/QUEUE_DURABILITY must be power-loss or process-crash/);
     expect(() => readDurableSettings({ WORKERS: "0" }, d)).toThrow(/needs QUEUE_URL/);
   });
 });
