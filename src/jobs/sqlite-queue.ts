@@ -313,7 +313,8 @@ export class SqliteQueue implements JobQueue {
     } else {
       settle();
     }
-    if (accepted) this.pump();
+    // Next turn: a job's synchronous start (run record, clients) must not delay the webhooks' answers.
+    if (accepted) setImmediate(() => this.pump());
   }
 
   private enqueueOne(job: Job, now: number): EnqueueOutcome {
