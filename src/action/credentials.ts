@@ -1,5 +1,5 @@
 import { jailSettingsFromEnv } from "../jail/settings.js";
-import { knownSecrets } from "../local/agents.js";
+import { knownSecrets } from "../local/pick-agents.js";
 import type { LocalSettings } from "../local/settings.js";
 import { git } from "../workspace/git.js";
 import { ActionError } from "./environment.js";

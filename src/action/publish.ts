@@ -4,7 +4,7 @@ import { httpStatus, type Octokit, type RepoCoords } from "../github/client.js";
 import { botReviewBodies } from "../github/comments.js";
 import { fetchPull } from "../github/pulls.js";
 import { postReview } from "../github/reviews.js";
-import type { LocalReviewResult } from "../local/review.js";
+import type { LocalReviewResult } from "../local/report.js";
 import { composeReview, quoteNotes } from "../review/compose.js";
 import { extractFingerprints } from "../review/fingerprint.js";
 import { redactSecrets } from "../review/sanitize.js";

@@ -1,5 +1,5 @@
-import { reportedFindings } from "../local/format.js";
-import type { LocalReviewResult } from "../local/review.js";
+import { reportedFindings } from "../local/reported.js";
+import type { LocalReviewResult } from "../local/report.js";
 import { PRIORITY_LABEL } from "../review/format.js";
 import { codeFence, redactSecrets } from "../review/sanitize.js";
 import type { Priority } from "../types.js";

@@ -3,12 +3,12 @@ import os from "node:os";
 import path from "node:path";
 import { parseRepoConfig } from "../config/load.js";
 import { CONFIG_PATH, severityToPriority, type ExecutorName, type RepoConfig, type Severity } from "../config/schema.js";
-import { checkAgents } from "../local/agents.js";
+import { checkAgents } from "../local/pick-agents.js";
 import { codexCredentialSource } from "../executors/codex-credentials.js";
 import { formatResult, worstPriority } from "../local/format.js";
 import { recordLinks } from "../local/history.js";
 import { loadLocalConfig, repoRoot } from "../local/repo.js";
-import { reviewLocal, type LocalReviewResult } from "../local/review.js";
+import { reviewLocal, type LocalReviewResult } from "../local/run.js";
 import { loadLocalSettings, type LocalSettings } from "../local/settings.js";
 import { PRIORITY_LABEL } from "../review/format.js";
 import { redactSecrets } from "../review/sanitize.js";
@@ -22,8 +22,8 @@ import { annotations, needsAnnotations, publishLogLine, publishSummary } from ".
 import { appendSummary, workflowCommand, writeOutputs } from "./workflow.js";
 
 /**
- * `codex-pr-bot action`: one pull request review inside a GitHub Actions job. The local engine
- * (local/review.ts) reviews the head against the base from the event, the reports go to files, the
+ * `codex-pr-bot action`: one pull request review inside a GitHub Actions job. The engine's review
+ * pipeline (through local/run.ts) reviews the head against the base from the event, the reports go to files, the
  * step outputs and the job summary, and the review is posted with the app's own code. The token never
  * reaches the agents: executors pass an allowlisted environment (executors/codex.ts,
  * executors/claude.ts), and the checkout's own credentials stay out of the jail (action/credentials.ts).

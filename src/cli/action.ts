@@ -1,5 +1,6 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { refusal, WORK_MODES, type WorkMode } from "../engine/doors.js";
 import { readActionEnvironment } from "../action/environment.js";
 import { failureSummary } from "../action/report.js";
 import { runAction, type ActionOptions } from "../action/run.js";
@@ -58,6 +59,8 @@ export async function actionCommand(args: string[], io: CliIO): Promise<number> 
     return EXIT.ok;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const refused = (WORK_MODES as readonly string[]).includes(values.mode) ? refusal("action", values.mode as WorkMode, "codex") : null;
+  if (refused !== null) throw new UsageError(refused);
   const mode = reviewModeOption(values.mode);
   const agents = agentsOption(values.executor, values.model, "set codex.model and claude.model in the config");
   const options: ActionOptions = {

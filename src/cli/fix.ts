@@ -4,10 +4,11 @@ import { parseArgs } from "node:util";
 import type { ExecutorName } from "../config/schema.js";
 import { summarizeChanges } from "../fix/collect.js";
 import { VIOLATION_SETTING } from "../fix/policy.js";
-import { checkAgents } from "../local/agents.js";
+import { bothFixRefusal } from "../engine/doors.js";
+import { checkAgents } from "../local/pick-agents.js";
 import { applyPatch, PatchApplyError } from "../local/apply.js";
 import { findingsFromReport } from "../local/findings.js";
-import { fixLocal, type LocalFixResult } from "../local/fix.js";
+import { fixLocal, type LocalFixResult } from "../local/run.js";
 import { recordPatchOutput } from "../local/history.js";
 import { loadLocalSettings } from "../local/settings.js";
 import { formatDuration } from "../review/format.js";
@@ -79,9 +80,7 @@ export async function fixCommand(args: string[], io: CliIO): Promise<number> {
   const agent = values.executor;
   if (agent !== "codex" && agent !== "claude") {
     throw new UsageError(
-      agent === "both"
-        ? "--executor both is for reviews: a fix is one agent's change (pick codex or claude)"
-        : `--executor must be codex or claude (got "${agent}")`,
+      agent === "both" ? bothFixRefusal("--executor") : `--executor must be codex or claude (got "${agent}")`,
     );
   }
   const instruction = positionals.join(" ").trim() || null;

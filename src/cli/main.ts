@@ -1,3 +1,4 @@
+import { LOCAL_ASK_REFUSAL } from "../engine/doors.js";
 import { errorMessage, EXIT, packageVersion, UsageError, type CliIO } from "./io.js";
 
 /**
@@ -41,6 +42,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   if (name === "--version" || name === "-v" || name === "version") {
     io.stdout.write(`${packageVersion()}\n`);
     return EXIT.ok;
+  }
+  // Not a command, but a question people ask: say where it is answered (engine/doors.ts).
+  if (name === "ask") {
+    io.stderr.write(`codex-pr-bot ask: ${LOCAL_ASK_REFUSAL}\n`);
+    return EXIT.error;
   }
   const load = COMMANDS[name];
   if (!load) {

@@ -1,5 +1,5 @@
 import { severitySchema, type ExecutorName, type Severity } from "../config/schema.js";
-import { agentNames, EXECUTOR_CHOICES, type ExecutorChoice } from "../local/agents.js";
+import { agentNames, EXECUTOR_CHOICES, type ExecutorChoice } from "../local/pick-agents.js";
 import { UsageError } from "./io.js";
 
 /** Option checks shared by the commands that review (`review`, `action`), with the same messages. */

@@ -7,7 +7,7 @@
  * or no verification) the smaller change wins, by lines added plus removed; a tie goes to Codex.
  */
 import { codeSpan } from "../review/sanitize.js";
-import type { VerifyOutcome } from "./body.js";
+import type { VerifyOutcome } from "./verify.js";
 import type { FileChange } from "./collect.js";
 import type { Violation } from "./policy.js";
 

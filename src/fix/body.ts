@@ -10,22 +10,11 @@ import { changedLines, type AgentName, type Candidate } from "./best-of-two.js";
 import { summarizeChanges, type FileChange } from "./collect.js";
 import type { FixTarget } from "./findings.js";
 import { VIOLATION_SETTING, type Violation } from "./policy.js";
+import { OUTPUT_TAIL_CAP, type VerifyOutcome } from "./verify.js";
+
+export type { VerifyOutcome };
 
 export type FixMode = "fix" | "tests";
-
-export interface VerifyOutcome {
-  command: string;
-  passed: boolean;
-  exitCode: number | null;
-  timedOut: boolean;
-  durationMs: number;
-  /** Last lines of the combined output, already redacted. */
-  outputTail: string;
-  /** Set when the command could not be run at all. */
-  error?: string;
-  /** Set when it ran into the jail's process or memory limit: which one, and the variable that sets it. */
-  limit?: string;
-}
 
 export interface Outdated {
   /** The PR head when the fix was published (the fix was made against an older one). */
@@ -83,7 +72,6 @@ const AGENT_MESSAGE_CAP = 15_000;
 const INSTRUCTION_CAP = 2_000;
 const TARGET_TITLE_CAP = 150;
 const FILES_LISTED = 100;
-export const OUTPUT_TAIL_CAP = 4_000;
 
 /** Agent- or user-written text that must stay on one line. */
 export function oneLine(text: string, known: readonly string[], max: number): string {

@@ -1,7 +1,24 @@
 import { Cancelled } from "../errors.js";
 import type { CodexSandbox } from "../executors/sandbox.js";
 import { redactSecrets } from "../review/sanitize.js";
-import { OUTPUT_TAIL_CAP, type VerifyOutcome } from "./body.js";
+
+/** What a `fix.verify` run came to, for the fix PR body and the local report. */
+export interface VerifyOutcome {
+  command: string;
+  passed: boolean;
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number;
+  /** Last lines of the combined output, already redacted. */
+  outputTail: string;
+  /** Set when the command could not be run at all. */
+  error?: string;
+  /** Set when it ran into the jail's process or memory limit: which one, and the variable that sets it. */
+  limit?: string;
+}
+
+/** Characters of the verify output shown in a fix PR body. */
+export const OUTPUT_TAIL_CAP = 4_000;
 
 /** Lines of the verify command's output kept for the fix PR body / the local report. */
 const VERIFY_TAIL_LINES = 60;

@@ -3,7 +3,7 @@ import type { ExecutorName } from "../config/schema.js";
 import type { ExecutorFailure } from "../errors.js";
 import { sameProblem } from "../executors/merge.js";
 import type { Finding, Job } from "../types.js";
-import type { AgentFigures } from "./agents.js";
+import type { AgentFigures } from "../engine/agents.js";
 import type { JobContext } from "./context.js";
 
 /**

@@ -5,14 +5,14 @@ import { CheckRun, type Conclusion } from "../github/checks.js";
 import { botReviewBodies } from "../github/comments.js";
 import { fetchPull } from "../github/pulls.js";
 import { postReview } from "../github/reviews.js";
-import { buildPrompt } from "../prompts/build.js";
 import { composeReview, quoteNotes } from "../review/compose.js";
 import { extractFingerprints } from "../review/fingerprint.js";
 import { buildAnnotations, formatCheckOutput, formatProgress, nothingToReviewSummary, unparsedFileLabel } from "../review/format.js";
 import type { Finding } from "../types.js";
 import type { JobContext } from "./context.js";
-import { checkoutPull } from "./checkout.js";
-import { agentsTable, executorNames, runReviewAgents } from "./agents.js";
+import { runReviewPipeline, type ReviewRun } from "../engine/review.js";
+import { agentsTable, appWording, executorNames, pickAgents } from "./pick-agents.js";
+import { agentTimeout, pullPrompt, pullSource } from "./pull-source.js";
 import { scheduleRetry, splitAgreed } from "./retry-later.js";
 import { runAutoFix } from "./fix.js";
 import { describeFailure, runStatusOf, spentOf } from "./outcome.js";
@@ -31,7 +31,10 @@ export function autoReviewSkipReason(ctx: JobContext): string | null {
   return null;
 }
 
-/** Review or audit: checkout → codex → one review + a completed check run. */
+/**
+ * The app's door into the review pipeline (engine/review.ts): the pull request checked out in the
+ * pool is the source; one GitHub review plus a completed check run is the sink.
+ */
 export async function runReview(ctx: JobContext, mode: "review" | "audit"): Promise<void> {
   const skip = autoReviewSkipReason(ctx);
   if (skip) {
@@ -46,165 +49,161 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
     title: "Starting…",
     summary: `Checking out \`${pull.headSha.slice(0, 12)}\` and starting Codex.`,
   });
-
-  let progress: ProgressReporter | null = null;
+  ctx.run.link({ checkRun: check.url });
+  const progress = new ProgressReporter((title, summary) => check.progress(title, summary), formatProgress, {
+    intervalMs: ctx.deps.settings.progressIntervalMs,
+    mode,
+    startedAt: started,
+    log: ctx.log,
+  });
   // Findings this run posted for the first time: the only ones an automatic fix may act on, or
   // every push would open another fix PR for the same unfixed finding.
   let newlyPosted: Finding[] = [];
-  ctx.run.link({ checkRun: check.url });
-  const checkout = await ctx.run.timed("checkout", () => checkoutPull(ctx)).catch(async (err: unknown) => {
-    await fail(ctx, check, err, mode);
-    return null;
-  });
-  if (!checkout) return;
   try {
-    if (checkout.files.length === 0) {
-      await check.complete({
-        conclusion: "success",
-        title: "Nothing to review",
-        summary: nothingToReviewSummary(checkout.skipped, checkout.unparsed, ctx.secrets),
-      });
-      return;
-    }
-    const prompt = buildPrompt({
-      mode,
-      repo: `${coords.owner}/${coords.repo}`,
-      baseRef: pull.baseRef,
-      baseSha: pull.baseSha,
-      headRef: pull.headRef,
-      headSha: pull.headSha,
-      changedFiles: checkout.files.map((f) => ({ path: f.path, status: f.status })),
-      skippedFiles: [...checkout.skipped, ...checkout.overLimit.map((o) => o.path)],
-      instructions: ctx.config.review.instructions,
-      prTitle: pull.title,
-      prBody: pull.body,
-      question: null,
-    });
-    progress = new ProgressReporter((title, summary) => check.progress(title, summary), formatProgress, {
-      intervalMs: ctx.deps.settings.progressIntervalMs,
-      mode,
-      startedAt: started,
-      log: ctx.log,
-    });
-    const reporter = progress;
-    const agents = await ctx.run.timed("agent", () =>
-      runReviewAgents(ctx, mode, checkout, {
-        prompt,
-        timeoutMs: Math.min(ctx.config.codex.timeout_minutes * 60_000, ctx.deps.settings.timeoutCapMs),
-        signal: ctx.signal,
-        onProgress: (p) => reporter.update(p),
-        onEvent: (line) => ctx.run.event(line),
-      }),
-    );
-    await progress.stop();
-    const publishStarted = Date.now();
-    const outcome = agents.outcome;
-
-    // Files the config excludes stay excluded even if the agent commented on them anyway; findings
-    // on other files outside the diff are kept and listed in the review body.
-    const ignored = new Set(checkout.skipped);
-    const minPriority = severityToPriority(ctx.config.review.min_severity);
-    const onReviewable = outcome.findings.filter((f) => !ignored.has(f.path));
-    const { fresh: relevant, agreed } = splitAgreed(ctx.job, onReviewable.filter((f) => f.priority <= minPriority));
-    const belowThreshold = onReviewable.length - relevant.length - agreed;
-
-    const retryNote = await scheduleRetry(ctx, agents.figures, relevant);
-    const allNotes = [...retryIntro(ctx, agreed), ...agents.notes, ...(retryNote ? [retryNote] : [])];
-    const notes = quoteNotes(allNotes);
-
-    const posted = new Set(extractFingerprints((await botReviewBodies(octokit, coords, ctx.job.prNumber)).join("\n")));
-    const composed = composeReview({
-      outcome: { ...outcome, findings: relevant },
-      mode,
-      files: checkout.files,
-      unparsed: checkout.unparsed,
-      alreadyPosted: posted,
-      maxInline: ctx.config.review.max_inline_comments,
-      belowThreshold,
-      headSha: pull.headSha,
-      repoHtmlUrl: ctx.job.repo.htmlUrl,
-      knownSecrets: ctx.secrets,
-      agents: agents.agents,
-      bodyNote: overLimitNote(checkout.overLimit.length),
-      notes,
-    });
-    const { fresh, duplicatesSkipped, placement } = composed;
-    // Comments on lines that changed since would sit on the wrong code: a moved head gets no review,
-    // only the check run, which keeps the findings.
-    const movedTo = await headMovedTo(ctx);
-    if (movedTo === null) newlyPosted = fresh;
-
-    let reviewUrl: string | null = null;
-    // An automatic run (or a retry) with nothing new stays quiet: the check run already says so.
-    if (movedTo === null && (fresh.length > 0 || (ctx.job.trigger.kind === "command" && !ctx.job.retry))) {
-      const review = await postReview(
-        octokit,
-        coords,
-        { pullNumber: ctx.job.prNumber, commitId: pull.headSha, body: composed.body, comments: composed.comments, fallbackBody: composed.fallbackBody },
-        ctx.log,
-      );
-      reviewUrl = review.url;
-    }
-
-    const output = formatCheckOutput({
-      outcome: { ...outcome, findings: relevant },
-      mode,
-      durationMs: Date.now() - started,
-      model: agents.models,
-      usage: agents.usage,
-      inlineCount: placement.inline.length,
-      outsideCount: placement.outside.length,
-      duplicatesSkipped,
-      filesReviewed: checkout.files.length,
-      filesSkipped: [
-        ...checkout.skipped,
-        ...checkout.overLimit.map((o) => `${o.path} (over the ${o.reason === "max-files" ? "file" : "diff size"} limit)`),
-        ...checkout.unparsed.map((u) => unparsedFileLabel(u, ctx.secrets)),
-      ],
-    });
-    await check.complete({
-      conclusion: movedTo ? "neutral" : conclusionFor(relevant),
-      title: movedTo ? `Outdated: the pull request moved to ${movedTo.slice(0, 7)} during the review` : output.title,
-      summary: [
-        ...(movedTo
-          ? [
-              `> This review of \`${pull.headSha.slice(0, 12)}\` finished after the pull request moved to \`${movedTo.slice(0, 12)}\`, so nothing was posted on the changed lines. The findings are below; a review of the new head follows the push, or ask with \`@codex review\`.`,
-            ]
-          : []),
-        output.summary,
-        ...(agents.figures.length > 1 || agents.costUsd !== null ? [`### Agents\n\n${agentsTable(agents.figures)}`] : []),
-        ...allNotes,
-        ...(relevant.length > ANNOTATION_LIMIT ? [`_Annotations show the ${ANNOTATION_LIMIT} most severe of ${relevant.length} findings._`] : []),
-        ...(reviewUrl ? [`[Open the review](${reviewUrl})`] : []),
-      ].join("\n\n"),
-      // The check run belongs to the reviewed commit, so its annotations stay on the right lines.
-      // One request's worth (50), most severe first: the review and summary list the rest, and a
-      // request per 50 findings would make a noisy PR cost more API calls than a quiet one.
-      annotations: buildAnnotations(bySeverity(relevant).slice(0, ANNOTATION_LIMIT), ctx.secrets),
-    });
-    ctx.run.phase("publish", Date.now() - publishStarted);
-    ctx.run.link(reviewUrl ? { review: reviewUrl } : {});
-    ctx.run.settle({ status: "succeeded", findings: relevant.length, usage: agents.usage, costUsd: agents.costUsd });
-    ctx.log.info(
+    await runReviewPipeline(
       {
-        findings: outcome.findings.length,
-        posted: fresh.length,
-        inline: placement.inline.length,
-        duplicatesSkipped,
-        belowThreshold,
-        agents: agents.figures.map((f) => `${f.name}:${f.status}`),
-        durationMs: Date.now() - started,
+        mode,
+        source: pullSource(ctx),
+        prompt: (tree) => pullPrompt(ctx, mode, tree, null),
+        pickAgents: () => pickAgents(ctx, mode),
+        wording: appWording(ctx),
+        minPriority: severityToPriority(ctx.config.review.min_severity),
+        timeoutMs: agentTimeout(ctx),
+        signal: ctx.signal,
+        run: ctx.run,
+        priceTable: ctx.deps.settings.priceTable,
+        onProgress: (p) => progress.update(p),
       },
-      "review finished",
+      {
+        nothingToReview: async (tree) => {
+          await progress.stop();
+          await check.complete({
+            conclusion: "success",
+            title: "Nothing to review",
+            summary: nothingToReviewSummary(tree.skipped, tree.unparsed, ctx.secrets),
+          });
+          return { value: undefined, findings: null };
+        },
+        publish: async (review) => {
+          await progress.stop();
+          const posted = await publishReview(ctx, mode, check, review, started);
+          newlyPosted = posted.newlyPosted;
+          return { value: undefined, findings: posted.findings };
+        },
+        failed: async (err) => {
+          await progress.stop();
+          await fail(ctx, check, err, mode);
+        },
+      },
     );
-  } catch (err) {
-    await progress?.stop();
-    await fail(ctx, check, err, mode);
   } finally {
-    await checkout.lease.release().catch((err: unknown) => ctx.log.warn({ err }, "worktree release failed"));
+    await progress.stop();
   }
   // After the release: the fix takes a worktree of its own (a pool of one would otherwise deadlock).
   if (newlyPosted.length > 0) await runAutoFix(ctx, newlyPosted);
+}
+
+/** The GitHub sink: one review with inline comments, and the completed check run. */
+async function publishReview(
+  ctx: JobContext,
+  mode: "review" | "audit",
+  check: CheckRun,
+  { tree: checkout, combined, reviewable: onReviewable, relevant: aboveThreshold }: ReviewRun,
+  started: number,
+): Promise<{ newlyPosted: Finding[]; findings: number }> {
+  const { pull, coords, octokit } = ctx;
+  const outcome = combined.outcome;
+  const { fresh: relevant, agreed } = splitAgreed(ctx.job, aboveThreshold);
+  const belowThreshold = onReviewable.length - relevant.length - agreed;
+
+  const retryNote = await scheduleRetry(ctx, combined.agents, relevant);
+  const allNotes = [...retryIntro(ctx, agreed), ...combined.notes, ...(retryNote ? [retryNote] : [])];
+  const notes = quoteNotes(allNotes);
+
+  const posted = new Set(extractFingerprints((await botReviewBodies(octokit, coords, ctx.job.prNumber)).join("\n")));
+  const composed = composeReview({
+    outcome: { ...outcome, findings: relevant },
+    mode,
+    files: checkout.files,
+    unparsed: checkout.unparsed,
+    alreadyPosted: posted,
+    maxInline: ctx.config.review.max_inline_comments,
+    belowThreshold,
+    headSha: pull.headSha,
+    repoHtmlUrl: ctx.job.repo.htmlUrl,
+    knownSecrets: ctx.secrets,
+    agents: combined.agents.length > 1 ? combined.foundBy : null,
+    bodyNote: overLimitNote(checkout.overLimit.length),
+    notes,
+  });
+  const { fresh, duplicatesSkipped, placement } = composed;
+  // Comments on lines that changed since would sit on the wrong code: a moved head gets no review,
+  // only the check run, which keeps the findings.
+  const movedTo = await headMovedTo(ctx);
+  const newlyPosted = movedTo === null ? fresh : [];
+
+  let reviewUrl: string | null = null;
+  // An automatic run (or a retry) with nothing new stays quiet: the check run already says so.
+  if (movedTo === null && (fresh.length > 0 || (ctx.job.trigger.kind === "command" && !ctx.job.retry))) {
+    const review = await postReview(
+      octokit,
+      coords,
+      { pullNumber: ctx.job.prNumber, commitId: pull.headSha, body: composed.body, comments: composed.comments, fallbackBody: composed.fallbackBody },
+      ctx.log,
+    );
+    reviewUrl = review.url;
+  }
+
+  const output = formatCheckOutput({
+    outcome: { ...outcome, findings: relevant },
+    mode,
+    durationMs: Date.now() - started,
+    model: combined.model,
+    usage: combined.usage,
+    inlineCount: placement.inline.length,
+    outsideCount: placement.outside.length,
+    duplicatesSkipped,
+    filesReviewed: checkout.files.length,
+    filesSkipped: [
+      ...checkout.skipped,
+      ...checkout.overLimit.map((o) => `${o.path} (over the ${o.reason === "max-files" ? "file" : "diff size"} limit)`),
+      ...checkout.unparsed.map((u) => unparsedFileLabel(u, ctx.secrets)),
+    ],
+  });
+  await check.complete({
+    conclusion: movedTo ? "neutral" : conclusionFor(relevant),
+    title: movedTo ? `Outdated: the pull request moved to ${movedTo.slice(0, 7)} during the review` : output.title,
+    summary: [
+      ...(movedTo
+        ? [
+            `> This review of \`${pull.headSha.slice(0, 12)}\` finished after the pull request moved to \`${movedTo.slice(0, 12)}\`, so nothing was posted on the changed lines. The findings are below; a review of the new head follows the push, or ask with \`@codex review\`.`,
+          ]
+        : []),
+      output.summary,
+      ...(combined.agents.length > 1 || combined.costUsd !== null ? [`### Agents\n\n${agentsTable(combined.agents)}`] : []),
+      ...allNotes,
+      ...(relevant.length > ANNOTATION_LIMIT ? [`_Annotations show the ${ANNOTATION_LIMIT} most severe of ${relevant.length} findings._`] : []),
+      ...(reviewUrl ? [`[Open the review](${reviewUrl})`] : []),
+    ].join("\n\n"),
+    // The check run belongs to the reviewed commit, so its annotations stay on the right lines.
+    // One request's worth (50), most severe first: the review and summary list the rest, and a
+    // request per 50 findings would make a noisy PR cost more API calls than a quiet one.
+    annotations: buildAnnotations(bySeverity(relevant).slice(0, ANNOTATION_LIMIT), ctx.secrets),
+  });
+  ctx.run.link(reviewUrl ? { review: reviewUrl } : {});
+  ctx.log.info(
+    {
+      findings: outcome.findings.length,
+      posted: fresh.length,
+      inline: placement.inline.length,
+      duplicatesSkipped,
+      belowThreshold,
+      agents: combined.agents.map((f) => `${f.name}:${f.status}`),
+      durationMs: Date.now() - started,
+    },
+    "review finished",
+  );
+  return { newlyPosted, findings: relevant.length };
 }
 
 const ANNOTATION_LIMIT = 50;

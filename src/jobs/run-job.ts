@@ -9,7 +9,7 @@ import { canTrigger } from "../github/permissions.js";
 import { fetchPull } from "../github/pulls.js";
 import { reactToCommand } from "../github/threads.js";
 import type { Job } from "../types.js";
-import { executorNames } from "./agents.js";
+import { executorNames } from "./pick-agents.js";
 import { runAsk } from "./ask.js";
 import { loadRepoConfig } from "./config.js";
 import type { JobContext } from "./context.js";

@@ -1,23 +1,9 @@
 import type { Logger } from "pino";
+import { timePhase, type RunTracker } from "../engine/run.js";
 import type { RunLinks, RunPhase, RunResult, RunStore } from "../store/runs.js";
 import type { Job } from "../types.js";
 
-/**
- * What the pipeline tells the run history as a job goes. History is for operators: a failure to
- * write it is logged and never fails the job, and without a store every call is a no-op.
- */
-export interface RunTracker {
-  phase(name: RunPhase, ms: number): void;
-  /** Times `fn` as a phase, also when it throws. */
-  timed<T>(name: RunPhase, fn: () => Promise<T>): Promise<T>;
-  link(links: RunLinks): void;
-  describe(info: { baseSha?: string; headSha?: string; prTitle?: string; executors?: string[] }): void;
-  event(line: string): void;
-  diff(text: string): void;
-  /** The job's result; the last call wins. The worker finishes the run with it. */
-  settle(result: RunResult): void;
-  readonly result: RunResult | null;
-}
+export type { RunTracker };
 
 const EVENT_BATCH = 50;
 
@@ -57,13 +43,8 @@ export function trackRun(runs: RunStore | null, job: Job, log: Logger): RunTrack
     phase(name: RunPhase, ms: number) {
       safely("phase", (id) => runs!.phase(id, name, ms));
     },
-    async timed<T>(name: RunPhase, fn: () => Promise<T>): Promise<T> {
-      const started = Date.now();
-      try {
-        return await fn();
-      } finally {
-        tracker.phase(name, Date.now() - started);
-      }
+    timed<T>(name: RunPhase, fn: () => Promise<T>): Promise<T> {
+      return timePhase(tracker, name, fn);
     },
     link(links: RunLinks) {
       safely("link", (id) => runs!.link(id, links));

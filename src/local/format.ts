@@ -1,34 +1,16 @@
-import { fingerprint } from "../review/fingerprint.js";
 import { formatDuration, PRIORITY_LABEL } from "../review/format.js";
 import { codeFence, sanitizeAgentMarkdown } from "../review/sanitize.js";
 import type { Finding, Priority } from "../types.js";
-import type { LocalReviewResult } from "./review.js";
+import type { LocalReviewResult } from "./report.js";
+import { reportedFindings, type ReportedFinding } from "./reported.js";
 import { toSarif } from "./sarif.js";
+
+
 
 /** Output formats of a local review. Pure: a result in, text out. */
 
 export const FORMATS = ["text", "json", "sarif", "markdown"] as const;
 export type OutputFormat = (typeof FORMATS)[number];
-
-export interface ReportedFinding {
-  finding: Finding;
-  /** True when the finding sits on lines the change touched (where a PR review would comment inline). */
-  inDiff: boolean;
-  /** Why it is not on the diff, when it isn't. */
-  reason: string | null;
-  fingerprint: string;
-  /** The agents that reported it; more than one means they agreed. */
-  agents: string[];
-}
-
-/** Every finding once, most severe first, in-diff ones before the others of the same priority. */
-export function reportedFindings(result: LocalReviewResult): ReportedFinding[] {
-  const all: ReportedFinding[] = [
-    ...result.placement.inline.map((p) => ({ finding: p.finding, inDiff: true, reason: null })),
-    ...result.placement.outside.map((o) => ({ finding: o.finding, inDiff: false, reason: o.reason })),
-  ].map((r) => ({ ...r, fingerprint: fingerprint(r.finding), agents: result.foundBy.get(r.finding) ?? [] }));
-  return all.sort((a, b) => a.finding.priority - b.finding.priority || Number(b.inDiff) - Number(a.inDiff));
-}
 
 /** The highest severity among the findings, or null. */
 export function worstPriority(result: LocalReviewResult): Priority | null {

@@ -4,7 +4,8 @@ import path from "node:path";
 import { Cancelled, ExecutorError } from "../errors.js";
 import { costOf } from "../executors/pricing.js";
 import { DATABASE_FILE } from "../store/db.js";
-import { RunStore, type LocalRunInit, type LocalRunSource, type RunResult } from "../store/runs.js";
+import { timePhase, type RunTracker } from "../engine/run.js";
+import { RunStore, type LocalRunInit, type LocalRunSource, type RunPhase, type RunResult } from "../store/runs.js";
 import { redactSecrets } from "../review/sanitize.js";
 import { historyDatabasePath, type LocalHistorySettings } from "./settings.js";
 
@@ -58,6 +59,7 @@ export const stderrWarn: Warn = (message) => {
 export interface RunRecord {
   /** Null when nothing is recorded (history off, or the store could not be written). */
   readonly id: string | null;
+  phase(name: RunPhase, ms: number): void;
   event(line: string): void;
   /** A fix's patch, shown with the run. */
   diff(text: string): void;
@@ -105,6 +107,9 @@ export function startLocalRun(history: LocalHistorySettings | null | undefined, 
   let finished = false;
   return {
     id: runId,
+    phase(name, ms) {
+      safely(`the ${name} time`, () => open.phase(runId, name, ms));
+    },
     event(line) {
       pending.push(line);
       if (pending.length >= EVENT_BATCH) flush();
@@ -124,7 +129,7 @@ export function startLocalRun(history: LocalHistorySettings | null | undefined, 
   };
 }
 
-const NO_RECORD: RunRecord = { id: null, event() {}, diff() {}, finish() {} };
+const NO_RECORD: RunRecord = { id: null, phase() {}, event() {}, diff() {}, finish() {} };
 
 /** How a run that threw ends: cancelled when interrupted, timed out, else failed; with what it spent. */
 export function failureResult(err: unknown, signal?: AbortSignal): RunResult {
@@ -155,6 +160,40 @@ export async function recorded<T>(record: RunRecord, work: () => Promise<T>, set
   } finally {
     record.finish(outcome ?? { status: "failed", error: "the run ended without an outcome" });
   }
+}
+
+/**
+ * The record as the engine's run tracker: phases, events and the patch go to the record as they
+ * come; the result is kept for `tracked` to finish the run with.
+ */
+export function localTracker(record: RunRecord): RunTracker {
+  let result: RunResult | null = null;
+  const tracker: RunTracker = {
+    phase: (name, ms) => record.phase(name, ms),
+    timed: (name, fn) => timePhase(tracker, name, fn),
+    // Links of a local run (the Action's review) are added by its door after the run: recordLinks.
+    link: () => undefined,
+    describe: () => undefined,
+    event: (line) => record.event(line),
+    diff: (text) => record.diff(text),
+    settle: (r) => {
+      result = r;
+    },
+    get result() {
+      return result;
+    },
+  };
+  return tracker;
+}
+
+/**
+ * Runs `work` as the tracked run, and finishes the record: with what the pipeline settled when it
+ * returns, as failed or cancelled when it throws (Ctrl-C aborts the signal, so an interrupted run
+ * ends cancelled, not running).
+ */
+export async function tracked<T>(record: RunRecord, work: (run: RunTracker) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const run = localTracker(record);
+  return recorded(record, () => work(run), () => run.result ?? { status: "succeeded" }, signal);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { PRIORITY_LABEL } from "../review/format.js";
 import type { Priority } from "../types.js";
-import { reportedFindings } from "./format.js";
-import type { LocalReviewResult } from "./review.js";
+import { reportedFindings } from "./reported.js";
+import type { LocalReviewResult } from "./report.js";
 
 /**
  * SARIF 2.1.0 for GitHub code scanning (`github/codeql-action/upload-sarif`). One rule per priority

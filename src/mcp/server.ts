@@ -4,12 +4,13 @@ import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/proto
 import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { severitySchema } from "../config/schema.js";
-import { agentNames, checkAgents, EXECUTOR_CHOICES } from "../local/agents.js";
+import { refusal } from "../engine/doors.js";
+import { agentNames, checkAgents, EXECUTOR_CHOICES } from "../local/pick-agents.js";
 import { applyPatch, PatchApplyError, type ApplyOutcome } from "../local/apply.js";
-import { fixLocal, type LocalFixResult } from "../local/fix.js";
+import { fixLocal, type LocalFixResult } from "../local/run.js";
 import { existingRunDatabases, recordPatchOutput, settleAbandoned } from "../local/history.js";
 import { formatText, toJson } from "../local/format.js";
-import { reviewLocal } from "../local/review.js";
+import { reviewLocal } from "../local/run.js";
 import { loadLocalSettings } from "../local/settings.js";
 import { RunStore, type RunDetail } from "../store/runs.js";
 import { registerDispatchTools } from "./dispatch.js";
@@ -147,7 +148,7 @@ export function createMcpServer(options: McpOptions): McpServer {
         mode: z.enum(["fix", "tests"]).default("fix").describe("fix: make the change the instruction asks for; tests: write tests for the change"),
         instruction: z.string().max(20_000).optional().describe("What to do (required for mode fix)"),
         apply: z.boolean().default(false).describe("Apply the patch to the working tree (default: only return it)"),
-        executor: z.enum(["codex", "claude"]).default("codex").describe("The agent that makes the change"),
+        executor: z.enum(EXECUTOR_CHOICES).default("codex").describe("The agent that makes the change (codex or claude; both is for reviews)"),
       },
     },
     async (args, extra) => {
@@ -155,14 +156,16 @@ export function createMcpServer(options: McpOptions): McpServer {
       if (args.mode === "fix" && instruction === null) {
         return { isError: true, content: [{ type: "text", text: "mode fix needs an instruction: say what to change." }] };
       }
-      checkAgents([args.executor], settings);
+      const agent = args.executor;
+      if (agent === "both") return { isError: true, content: [{ type: "text", text: `${refusal("mcp", args.mode, agent)}.` }] };
+      checkAgents([agent], settings);
       const progress = progressReporter(extra);
-      void progress.report(`starting ${args.executor}`);
+      void progress.report(`starting ${agent}`);
       const result = await fixLocal({
         dir: path.resolve(options.cwd, args.path),
         base: args.base ?? null,
         mode: args.mode,
-        agent: args.executor,
+        agent,
         settings,
         instruction,
         forApply: args.apply,

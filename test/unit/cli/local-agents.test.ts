@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Cancelled, ExecutorError } from "../../../src/errors.js";
 import type { AgentRunResult } from "../../../src/executors/types.js";
-import { agentNames, checkAgents, combineReviews } from "../../../src/local/agents.js";
+import { combineReviews as combine } from "../../../src/engine/agents.js";
+import { agentNames, checkAgents, localWording } from "../../../src/local/pick-agents.js";
 import { findingsFromReport } from "../../../src/local/findings.js";
 import { loadLocalSettings } from "../../../src/local/settings.js";
 import type { Finding, ReviewOutcome } from "../../../src/types.js";
@@ -42,6 +43,9 @@ function ran(executor: "codex" | "claude", findings: Finding[]): PromiseFulfille
 }
 
 const failed = (reason: unknown): PromiseRejectedResult => ({ status: "rejected", reason });
+
+/** The engine's combine, worded as the local doors word it. */
+const combineReviews = (names: ("codex" | "claude")[], settled: PromiseSettledResult<AgentRunResult>[]) => combine(names, settled, { wording: localWording });
 
 describe("combineReviews", () => {
   it("merges two reviews: the shared problem once, agreed and first; the rest keep their agent", () => {

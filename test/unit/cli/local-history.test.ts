@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseRepoConfig } from "../../../src/config/load.js";
 import { Cancelled, ExecutorError } from "../../../src/errors.js";
-import { localAgents } from "../../../src/local/agents.js";
+import { localAgents } from "../../../src/local/pick-agents.js";
 import { recorded, runDatabaseCandidates, startLocalRun } from "../../../src/local/history.js";
 import { historyDatabasePath, loadLocalSettings } from "../../../src/local/settings.js";
 import { RunStore, type LocalRunInit } from "../../../src/store/runs.js";

@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { repoConfigSchema } from "../../../src/config/schema.js";
-import type { AgentFigures } from "../../../src/jobs/agents.js";
+import type { AgentFigures } from "../../../src/engine/agents.js";
 import type { JobContext } from "../../../src/jobs/context.js";
 import { retryableAgents, retryJob, scheduleRetry, splitAgreed } from "../../../src/jobs/retry-later.js";
 import type { Finding, Job } from "../../../src/types.js";
@@ -15,8 +15,10 @@ const failed = (name: "codex" | "claude", failure: AgentFigures["failure"]): Age
   costUsd: null,
   model: null,
   error: `${name} failed (${failure})`,
+  commands: [],
+  durationMs: 0,
 });
-const ok = (name: "codex" | "claude"): AgentFigures => ({ name, status: "succeeded", failure: null, usage: null, costUsd: null, model: "m", error: null });
+const ok = (name: "codex" | "claude"): AgentFigures => ({ name, status: "succeeded", failure: null, usage: null, costUsd: null, model: "m", error: null, commands: [], durationMs: 0 });
 
 const finding = (over: Partial<Finding> = {}): Finding => ({
   title: "Guard against division by zero",

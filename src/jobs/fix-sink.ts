@@ -1,0 +1,271 @@
+import type { Delivered, FixOutcome, FixSink, ReadyChange } from "../engine/fix.js";
+import { Cancelled } from "../errors.js";
+import {
+  fixBody,
+  fixTitle,
+  noCandidateReply,
+  noChangeReply,
+  openedReply,
+  publishFailedReply,
+  refusedReply,
+  verificationFailed,
+  type AlternativeReport,
+  type FixMode,
+  type FixReport,
+  type Outdated,
+} from "../fix/body.js";
+import { changedLines, type ReadyCandidate } from "../fix/best-of-two.js";
+import type { FixTarget } from "../fix/findings.js";
+import { branchBase, pickBranch } from "../fix/naming.js";
+import { patchComment, suggestionBody, suggestionsFromPatch } from "../fix/patch-comment.js";
+import { createFixPull } from "../github/fixups.js";
+import { fetchPull } from "../github/pulls.js";
+import { postReview, type ReviewComment } from "../github/reviews.js";
+import { redactSecrets } from "../review/sanitize.js";
+import type { DiffFile } from "../types.js";
+import { fetchCommit, mergeConflicts, pushBranch, remoteBranches, type WorktreeGit } from "../workspace/commit.js";
+import type { JobContext } from "./context.js";
+
+/** A fix or tests request on a pull request, and where its replies go. */
+export interface FixRequest {
+  mode: FixMode;
+  targets: FixTarget[];
+  instruction: string | null;
+  /** Login of who asked; null for automatic fixes. */
+  requestedBy: string | null;
+  requestUrl: string | null;
+  /** Posts a reply where the request was made (the thread, or the PR conversation). */
+  reply(body: string): Promise<string>;
+  /** Whether this fix is the job's own run (commands) or rides along in a review's run (auto-fix). */
+  ownRun: boolean;
+}
+
+/** The parts of a report that come from the request, not from the change. */
+export function reportBase(ctx: JobContext, req: FixRequest) {
+  return {
+    mode: req.mode,
+    prNumber: ctx.job.prNumber,
+    headSha: ctx.pull.headSha,
+    targets: req.targets,
+    instruction: req.instruction,
+    requestedBy: req.requestedBy,
+    ...(ctx.job.trigger.kind === "dispatch" ? { dispatchedBy: ctx.job.trigger.requestedBy } : {}),
+    knownSecrets: ctx.secrets,
+  };
+}
+
+type Settled = Delivered<void>;
+
+function settled(status: "succeeded" | "failed", links: { fixPr?: string; comment?: string }, error?: string): Settled {
+  return { value: undefined, result: { status, links, ...(error !== undefined ? { error } : {}) } };
+}
+
+/**
+ * The GitHub fix sink: the pipeline's outcome as replies where the request was made, and, for a
+ * change to publish, a branch pushed as the app and a pull request into the PR's head branch (for a
+ * fork: the patch in a comment, and suggestions on the PR's lines).
+ */
+export function githubFixSink(ctx: JobContext, req: FixRequest, started: number): FixSink<void> {
+  return {
+    deliver: (outcome) => deliverOutcome(ctx, req, outcome, started),
+    publishFailed: async (err) => {
+      ctx.log.warn({ err }, "fix could not be published");
+      const url = await req.reply(publishFailedReply({ requestedBy: req.requestedBy, message: err.message, knownSecrets: ctx.secrets }));
+      return settled("failed", { comment: url }, "the fix could not be published");
+    },
+  };
+}
+
+/** What the pipeline's outcome becomes on the pull request. */
+async function deliverOutcome(ctx: JobContext, req: FixRequest, outcome: FixOutcome, started: number): Promise<Settled> {
+  const { pull } = ctx;
+  const base = reportBase(ctx, req);
+  switch (outcome.kind) {
+    case "unchanged":
+      ctx.log.info({ durationMs: Date.now() - started }, "fix produced no change");
+      return settled("succeeded", { comment: await req.reply(noChangeReply({ ...base, agentMessage: outcome.agentMessage })) });
+    case "refused": {
+      ctx.log.warn({ violations: outcome.violations.map((v) => ({ path: v.path, kind: v.kind })) }, "fix refused by the safety rules");
+      const url = await req.reply(refusedReply({ requestedBy: req.requestedBy, violations: outcome.violations, changes: outcome.changes }));
+      return settled("failed", { comment: url }, "the change breaks the fix-up safety rules");
+    }
+    case "none": {
+      const { candidates } = outcome;
+      ctx.log.info({ candidates: candidates.map((c) => ({ agent: c.agent, kind: c.kind })) }, "no candidate fix to publish");
+      const url = await req.reply(noCandidateReply({ mode: req.mode, requestedBy: req.requestedBy, headSha: pull.headSha, candidates, knownSecrets: ctx.secrets }));
+      return candidates.some((c) => c.kind === "refused")
+        ? settled("failed", { comment: url }, "the change breaks the fix-up safety rules")
+        : settled("succeeded", { comment: url });
+    }
+    case "ready":
+      break;
+  }
+  const { change, selection } = outcome;
+  if (selection) {
+    ctx.log.info(
+      {
+        candidates: [selection.winner, ...(selection.runnerUp ? [selection.runnerUp] : [])].map((c) => ({
+          agent: c.agent,
+          kind: c.kind,
+          lines: changedLines(c.changes),
+          verified: c.verify?.passed ?? null,
+        })),
+        winner: selection.winner.agent,
+      },
+      "best of two: candidate chosen",
+    );
+  }
+  const alternative: PendingAlternative | null = selection?.runnerUp ? alternativeOf(selection.runnerUp) : null;
+  const outdated = await checkOutdated(ctx, change.tree.git, change.commit);
+  const report: FixReport = {
+    ...base,
+    headRef: pull.headRef,
+    repoHtmlUrl: ctx.job.repo.htmlUrl,
+    requestUrl: req.requestUrl,
+    changes: change.changes,
+    agentMessage: change.agentMessage,
+    verify: change.verify,
+    outdated,
+    agent: change.agent,
+    ...(selection ? { bestOfTwo: { reason: selection.reason, alternative: alternative?.report ?? null, notes: selection.notes } } : {}),
+  };
+  return deliver(ctx, req, { report, patch: change.patch, commit: change.commit, git: change.tree.git, prFiles: change.tree.files, started, alternative });
+}
+
+/** The runner-up of best of two, pushed next to the fix PR's branch. */
+interface PendingAlternative {
+  report: AlternativeReport;
+  commit: string;
+  git: WorktreeGit;
+}
+
+/**
+ * The last step: for a fork, the patch in a comment (and suggestions); otherwise a branch pushed as
+ * the app and a PR into the PR's head branch, plus the runner-up's branch when there is one.
+ */
+async function deliver(
+  ctx: JobContext,
+  req: FixRequest,
+  d: {
+    report: FixReport;
+    patch: string;
+    commit: string;
+    git: WorktreeGit;
+    prFiles: DiffFile[];
+    started: number;
+    alternative: PendingAlternative | null;
+  },
+): Promise<Settled> {
+  const { job, pull, signal } = ctx;
+  const { report, patch, commit, git } = d;
+  if (pull.fromFork) {
+    // Never push to a fork or open a PR against it: the patch goes in a comment instead.
+    const url = await req.reply(patchComment(report, patch));
+    await postSuggestions(ctx, patch, d.prFiles, url);
+    ctx.log.info({ files: report.changes.length, durationMs: Date.now() - d.started }, "fix posted as a patch (fork)");
+    return settled("succeeded", { comment: url });
+  }
+
+  const token = await ctx.token();
+  const wanted = branchBase(req.mode, job.prNumber, pull.headSha);
+  const taken = await remoteBranches(git, { url: job.repo.cloneUrl, token, prefix: wanted, signal });
+  const branch = pickBranch(wanted, taken);
+  await pushBranch(git, { url: job.repo.cloneUrl, token, sha: commit, branch, signal });
+  let altBranch: string | null = null;
+  if (d.alternative) {
+    const alt = d.alternative;
+    const name = pickBranch(`${branch}-alt`, [...taken, branch]);
+    try {
+      await pushBranch(alt.git, { url: job.repo.cloneUrl, token, sha: alt.commit, branch: name, signal });
+      // The report's alternative is the same object the body renders: it now links the branch.
+      altBranch = alt.report.branch = name;
+    } catch (err) {
+      if (err instanceof Cancelled) throw err;
+      // The fix itself is pushed: the PR still opens, and says the alternative is not available.
+      ctx.log.warn({ err, agent: alt.report.agent }, "the alternative candidate could not be pushed");
+    }
+  }
+  const opened = await createFixPull(ctx.octokit, ctx.coords, {
+    title: fixTitle(report),
+    body: fixBody(report),
+    head: branch,
+    base: pull.headRef,
+    draft: verificationFailed(report),
+  });
+  const done = settled("succeeded", { fixPr: opened.url, comment: await req.reply(openedReply(report, opened)) });
+  ctx.log.info(
+    {
+      pull: opened.number,
+      branch,
+      files: report.changes.length,
+      verified: report.verify?.passed ?? null,
+      outdated: report.outdated !== null,
+      durationMs: Date.now() - d.started,
+      ...(report.agent !== undefined ? { agent: report.agent } : {}),
+      ...(d.alternative ? { alternative: altBranch } : {}),
+    },
+    "fix pull request opened",
+  );
+  return done;
+}
+
+function alternativeOf(c: ReadyCandidate<ReadyChange>): PendingAlternative {
+  return { report: { agent: c.agent, branch: null, verify: c.verify, changes: c.changes }, commit: c.data.commit, git: c.data.tree.git };
+}
+
+/**
+ * A push to the PR while the fix ran makes the fix one for an outdated head. It is still offered;
+ * the PR then says which head it was made against and whether it still merges into the new one.
+ */
+async function checkOutdated(ctx: JobContext, git: WorktreeGit, commit: string): Promise<Outdated | null> {
+  const latest = await fetchPull(ctx.octokit, ctx.coords, ctx.job.prNumber);
+  if (latest.headSha === ctx.pull.headSha) return null;
+  try {
+    await fetchCommit(git, {
+      url: ctx.job.repo.cloneUrl,
+      token: await ctx.token(),
+      ref: `refs/pull/${ctx.job.prNumber}/head`,
+      sha: latest.headSha,
+      repoName: `${ctx.coords.owner}/${ctx.coords.repo}`,
+      signal: ctx.signal,
+    });
+    return { currentHead: latest.headSha, conflicts: await mergeConflicts(git, latest.headSha, commit, ctx.signal) };
+  } catch (err) {
+    if (err instanceof Cancelled) throw err;
+    ctx.log.warn({ err }, "could not check the fix against the new head");
+    return { currentHead: latest.headSha, conflicts: null };
+  }
+}
+
+/** Fork PRs: the hunks that fit on the PR's diff lines, as one review of suggestions. Best effort. */
+async function postSuggestions(ctx: JobContext, patch: string, prFiles: DiffFile[], patchUrl: string): Promise<void> {
+  const comments: ReviewComment[] = [];
+  for (const s of suggestionsFromPatch(patch, prFiles)) {
+    const body = suggestionBody(s);
+    if (body === null || redactSecrets(body, ctx.secrets) !== body) continue;
+    comments.push(
+      s.startLine === s.endLine
+        ? { path: s.path, line: s.endLine, side: "RIGHT", body }
+        : { path: s.path, line: s.endLine, start_line: s.startLine, side: "RIGHT", start_side: "RIGHT", body },
+    );
+  }
+  if (comments.length === 0) return;
+  const body = `Suggestions from the [suggested fix](${patchUrl}), for the hunks that sit on this pull request's changed lines.`;
+  try {
+    await postReview(
+      ctx.octokit,
+      ctx.coords,
+      {
+        pullNumber: ctx.job.prNumber,
+        commitId: ctx.pull.headSha,
+        body,
+        comments,
+        fallbackBody: () => `${body}\n\nGitHub did not accept them as inline suggestions; use the patch instead.`,
+      },
+      ctx.log,
+    );
+  } catch (err) {
+    if (err instanceof Cancelled) throw err;
+    ctx.log.warn({ err }, "could not post the fix's suggestions");
+  }
+}
