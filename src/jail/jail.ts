@@ -1,12 +1,15 @@
 import { accessSync, closeSync, constants, existsSync, openSync } from "node:fs";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { openAgentAccess, type RunAs } from "../security/agent-user.js";
+import { openAgentAccess } from "../security/agent-user.js";
 import { run, SpawnError, type ExecOptions, type ExecResult } from "../util/exec.js";
 import { sanitizeGitConfig, worktreeGit } from "./git-dirs.js";
 import { insideSystem, isInside, programDirs, realpathOrSelf, systemMounts, type SystemMount } from "./mounts.js";
 import { probeJail, type JailProbe } from "./probe.js";
 import type { JailSettings } from "./settings.js";
+import { JailError, type Jailer, type JailedRun } from "./types.js";
+
+export { JailError, type JailedRun } from "./types.js";
 
 /**
  * The only way an agent (codex, claude) or a test command (`fix.verify`) is started.
@@ -26,29 +29,7 @@ import type { JailSettings } from "./settings.js";
  * (security/agent-user.ts).
  */
 
-export interface JailedRun extends Omit<ExecOptions, "uid" | "gid" | "extraFds" | "cwd"> {
-  file: string;
-  args: readonly string[];
-  /** The run's checkout; the working directory unless `cwd` says otherwise. */
-  worktree: string;
-  /** fix/tests and their verification edit the worktree; review/audit/ask only read it. */
-  writable: boolean;
-  /** The run's own home (CODEX_HOME, claude's HOME): writable, deleted by the caller afterwards. */
-  home: string;
-  /** Where per-run homes live (inside the data directory); the jail's scratch files go there too. */
-  homesRoot: string;
-  /** Agents reach their model API; test commands get no network at all. */
-  network: boolean;
-  /** AGENT_USER: run as this unprivileged user as well (an extra layer). */
-  runAs: RunAs | null;
-  cwd?: string;
-}
-
-export class JailError extends Error {
-  override readonly name = "JailError";
-}
-
-export class Jail {
+export class Jail implements Jailer {
   private probe: Promise<JailProbe> | null = null;
   private system: SystemMount[] | null = null;
 

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import { BASE_ENV_ALLOWLIST, buildEnv, SpawnError } from "../util/exec.js";
-import type { Jail } from "./jail.js";
+import type { Jailer } from "./types.js";
 
 /**
  * Can this host build a jail? Answered once, by building one: a jail that starts bubblewrap again
@@ -18,7 +18,7 @@ const FIX_USERNS =
   "`--security-opt seccomp=unconfined --security-opt apparmor=unconfined` (SECURITY.md). " +
   "Or opt out with AGENT_ISOLATION=none, which lets a prompt-injected agent read the app's private key.";
 
-export async function probeJail(jail: Jail, homesRoot: string): Promise<JailProbe> {
+export async function probeJail(jail: Jailer, homesRoot: string): Promise<JailProbe> {
   const started = Date.now();
   const bwrap = jail.settings.bwrap;
   if (process.platform !== "linux") {
