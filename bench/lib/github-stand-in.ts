@@ -31,6 +31,19 @@ export interface StandInOptions {
 
 type Reply = [number, unknown];
 
+export interface StandInCheckRun {
+  id: number;
+  /** "owner/name" */
+  repo: string;
+  name: string;
+  head_sha: string;
+  external_id: string | null;
+  status: string;
+  conclusion: string | null;
+  html_url: string;
+  output?: { title?: string; summary?: string };
+}
+
 type Handler = (m: RegExpMatchArray, body: unknown, url: URL) => Reply;
 
 export class GitHubStandIn {
@@ -44,6 +57,8 @@ export class GitHubStandIn {
   private readonly routes: { method: string; pattern: RegExp; route: string; handler: Handler }[] = [];
   private held: (() => void)[] | null = null;
   private readonly pulls = new Map<string, unknown>();
+  /** Check runs as created and updated (status, conclusion, output, external_id), by id. */
+  readonly checkRuns = new Map<number, StandInCheckRun>();
 
   constructor(private readonly options: StandInOptions = {}) {
     const repo = "/repos/([^/]+)/([^/]+)";
@@ -68,9 +83,36 @@ export class GitHubStandIn {
     });
     this.add("POST", new RegExp(`^${repo}/check-runs$`), "POST /repos/:o/:r/check-runs", (m, body) => {
       const id = this.nextId++;
-      return [201, { id, html_url: `https://github.com/${m[1]}/${m[2]}/runs/${id}`, ...(body as object) }];
+      const b = body as { status?: string; conclusion?: string };
+      const run: StandInCheckRun = {
+        external_id: null,
+        conclusion: null,
+        ...(body as object),
+        id,
+        repo: `${m[1]}/${m[2]}`,
+        status: b.status ?? "queued",
+        html_url: `https://github.com/${m[1]}/${m[2]}/runs/${id}`,
+      } as StandInCheckRun;
+      this.checkRuns.set(id, run);
+      return [201, run];
     });
-    this.add("PATCH", new RegExp(`^${repo}/check-runs/(\\d+)$`), "PATCH /repos/:o/:r/check-runs/:id", (m) => [200, { id: Number(m[3]) }]);
+    this.add("PATCH", new RegExp(`^${repo}/check-runs/(\\d+)$`), "PATCH /repos/:o/:r/check-runs/:id", (m, body) => {
+      const run = this.checkRuns.get(Number(m[3]));
+      if (!run) return [404, { message: "Not Found" }];
+      Object.assign(run, body as object);
+      return [200, run];
+    });
+    this.add("GET", new RegExp(`^${repo}/check-runs/(\\d+)$`), "GET /repos/:o/:r/check-runs/:id", (m) => {
+      const run = this.checkRuns.get(Number(m[3]));
+      return run && run.repo === `${m[1]}/${m[2]}` ? [200, run] : [404, { message: "Not Found" }];
+    });
+    this.add("GET", new RegExp(`^${repo}/commits/([^/]+)/check-runs$`), "GET /repos/:o/:r/commits/:ref/check-runs", (m, _body, url) => {
+      const name = url.searchParams.get("check_name");
+      const runs = [...this.checkRuns.values()]
+        .filter((r) => r.repo === `${m[1]}/${m[2]}` && r.head_sha === m[3] && (name === null || r.name === name))
+        .sort((a, b) => b.id - a.id);
+      return [200, { total_count: runs.length, check_runs: runs }];
+    });
     this.add("GET", new RegExp(`^${repo}/pulls/(\\d+)/comments$`), "GET /repos/:o/:r/pulls/:n/comments", (m) => [
       200,
       this.reviewComments.get(prKey(m)) ?? [],

@@ -27,20 +27,56 @@ export class CheckRun {
     readonly url: string,
   ) {}
 
+  /**
+   * `externalId` is the job's id: a retry of the job after a crash finds the check run by it
+   * (`find`) when the run store did not get to record the id.
+   */
   static async start(
     octokit: Octokit,
     coords: RepoCoords,
-    input: { name: string; headSha: string; title: string; summary: string },
+    input: { name: string; headSha: string; title: string; summary: string; externalId?: string },
   ): Promise<CheckRun> {
     const { data } = await octokit.rest.checks.create({
       ...coords,
       name: input.name,
       head_sha: input.headSha,
+      ...(input.externalId !== undefined ? { external_id: input.externalId } : {}),
       status: "in_progress",
       started_at: new Date().toISOString(),
       output: { title: input.title, summary: cap(input.summary) },
     });
     return new CheckRun(octokit, coords, data.id, data.html_url ?? "");
+  }
+
+  /**
+   * The check run an earlier attempt of the same job created: by its recorded id when there is one
+   * (and it belongs to this job), else the newest of that name on the head whose `external_id` is the
+   * job's id. Null when the job never created one (or GitHub no longer has it).
+   */
+  static async find(
+    octokit: Octokit,
+    coords: RepoCoords,
+    input: { name: string; headSha: string; externalId: string; knownId: number | null },
+  ): Promise<FoundCheckRun | null> {
+    if (input.knownId !== null) {
+      try {
+        const { data } = await octokit.rest.checks.get({ ...coords, check_run_id: input.knownId });
+        if (data.external_id === input.externalId || !data.external_id) return found(octokit, coords, data);
+      } catch (err) {
+        if ((err as { status?: number }).status !== 404) throw err;
+      }
+    }
+    const { data } = await octokit.rest.checks.listForRef({
+      ...coords,
+      ref: input.headSha,
+      check_name: input.name,
+      filter: "all",
+      per_page: 100,
+    });
+    const mine = data.check_runs.filter((c) => c.external_id === input.externalId).sort((a, b) => b.id - a.id);
+    // One still in progress is the one to take over; else the newest.
+    const pick = mine.find((c) => c.status !== "completed") ?? mine[0];
+    return pick ? found(octokit, coords, pick) : null;
   }
 
   /** A check run that is born completed (invalid config: nothing else runs). */
@@ -58,6 +94,11 @@ export class CheckRun {
       completed_at: new Date().toISOString(),
       output: { title: input.title, summary: cap(input.summary) },
     });
+  }
+
+  /** A check run known by its id (one the job recorded), to update or complete. */
+  static existing(octokit: Octokit, coords: RepoCoords, id: number, url = ""): CheckRun {
+    return new CheckRun(octokit, coords, id, url);
   }
 
   async progress(title: string, summary: string): Promise<void> {
@@ -91,4 +132,18 @@ export class CheckRun {
       });
     }
   }
+}
+
+export interface FoundCheckRun {
+  check: CheckRun;
+  status: string;
+  conclusion: string | null;
+}
+
+function found(
+  octokit: Octokit,
+  coords: RepoCoords,
+  data: { id: number; html_url: string | null; status: string; conclusion: string | null },
+): FoundCheckRun {
+  return { check: CheckRun.existing(octokit, coords, data.id, data.html_url ?? ""), status: data.status, conclusion: data.conclusion };
 }

@@ -1,8 +1,9 @@
-import { CheckRun } from "../github/checks.js";
+import { CheckRun, type Conclusion } from "../github/checks.js";
+import type { Octokit, RepoCoords } from "../github/client.js";
 import { replyToPull } from "../github/comments.js";
 import type { Job } from "../types.js";
 import type { PipelineDeps } from "./deps.js";
-import { CHECK_NAMES } from "./review.js";
+import { checkName } from "./review.js";
 import { expectsReply, mentionPrefix, requestNote } from "./trigger.js";
 
 /**
@@ -12,8 +13,10 @@ import { expectsReply, mentionPrefix, requestNote } from "./trigger.js";
 export async function reportAbandoned(deps: PipelineDeps, job: Job, reason: string): Promise<void> {
   const log = deps.log.child({ jobId: job.id, pr: job.prNumber });
   log.warn({ reason }, "job abandoned");
+  let checkRunId: number | null = null;
   try {
     const run = deps.runs?.byJob(job.id);
+    checkRunId = run?.checkRunId ?? null;
     if (run && (run.status === "queued" || run.status === "running")) deps.runs!.finish(run.id, { status: "failed", error: reason });
   } catch (err) {
     log.warn({ err }, "could not record the abandoned run");
@@ -22,15 +25,15 @@ export async function reportAbandoned(deps: PipelineDeps, job: Job, reason: stri
     const { octokit } = await deps.auth(job.installationId);
     const coords = { owner: job.repo.owner, repo: job.repo.name };
     const again = job.trigger.kind === "dispatch" ? "Dispatch it again" : "Ask again with a command";
-    const message = `codex-pr-bot stopped working on this and will not retry: ${reason}. ${again} if it is still needed.`;
+    const message = `codex-pr-bot stopped working on this and will not retry: ${reason.replace(/\.+$/, "")}. ${again} if it is still needed.`;
     if ((job.mode === "review" || job.mode === "audit") && job.pull) {
-      await CheckRun.conclude(octokit, coords, {
-        name: CHECK_NAMES[job.mode],
-        headSha: job.pull.headSha,
-        conclusion: "failure",
-        title: "Interrupted",
-        summary: message,
+      // The check run the job created before it died is the one to complete; a new one only when it made none.
+      const input = { name: checkName({ job }, job.mode), headSha: job.pull.headSha, conclusion: "failure" as const, title: "Interrupted", summary: message };
+      const completed = await completeOwnCheckRun(octokit, coords, job, checkRunId, input).catch((err: unknown) => {
+        log.warn({ err }, "could not look up the abandoned job's check run");
+        return "none" as const;
       });
+      if (completed === "none") await CheckRun.conclude(octokit, coords, input);
     } else if (expectsReply(job.trigger)) {
       await replyToPull(octokit, coords, job.prNumber, `${mentionPrefix(job.trigger)}${message}${requestNote(job.trigger)}`);
     }
@@ -39,12 +42,50 @@ export async function reportAbandoned(deps: PipelineDeps, job: Job, reason: stri
   }
 }
 
-/** A pending job replaced by a newer push never ran: close its run as cancelled. */
-export function recordSuperseded(deps: PipelineDeps, job: Job, reason: string): void {
+/**
+ * A pending job replaced by a newer push: close its run as cancelled. One that had started before the
+ * app went down (it was put back to run again) also completes the check run it created as cancelled.
+ */
+export async function recordSuperseded(deps: PipelineDeps, job: Job, reason: string): Promise<void> {
+  let started = false;
+  let checkRunId: number | null = null;
   try {
     const run = deps.runs?.byJob(job.id);
-    if (run && run.status === "queued") deps.runs!.finish(run.id, { status: "cancelled", error: reason });
+    started = (run?.attempts ?? 0) > 0;
+    checkRunId = run?.checkRunId ?? null;
+    if (run && (run.status === "queued" || run.status === "running")) deps.runs!.finish(run.id, { status: "cancelled", error: reason });
   } catch (err) {
     deps.log.warn({ err, jobId: job.id }, "could not record the superseded run");
   }
+  if (!started || (job.mode !== "review" && job.mode !== "audit") || !job.pull) return;
+  try {
+    const { octokit } = await deps.auth(job.installationId);
+    await completeOwnCheckRun(octokit, { owner: job.repo.owner, repo: job.repo.name }, job, checkRunId, {
+      name: checkName({ job }, job.mode),
+      headSha: job.pull.headSha,
+      conclusion: "cancelled",
+      title: "Cancelled: the pull request moved on",
+      summary: `This review of \`${job.pull.headSha.slice(0, 12)}\` was interrupted when the app stopped, and will not run again: ${reason}. The new head is reviewed instead.`,
+    });
+  } catch (err) {
+    deps.log.error({ err, jobId: job.id }, "could not complete the superseded job's check run");
+  }
+}
+
+/**
+ * Completes the check run `job` created (by its recorded id, else its external_id) unless it already is.
+ * "none" when the job created none.
+ */
+async function completeOwnCheckRun(
+  octokit: Octokit,
+  coords: RepoCoords,
+  job: Job,
+  knownId: number | null,
+  input: { name: string; headSha: string; conclusion: Conclusion; title: string; summary: string },
+): Promise<"completed" | "already" | "none"> {
+  const found = await CheckRun.find(octokit, coords, { name: input.name, headSha: input.headSha, externalId: job.id, knownId });
+  if (!found) return "none";
+  if (found.status === "completed") return "already";
+  await found.check.complete({ conclusion: input.conclusion, title: input.title, summary: input.summary });
+  return "completed";
 }

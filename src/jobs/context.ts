@@ -3,7 +3,7 @@ import type { RepoConfig } from "../config/schema.js";
 import type { Octokit, RepoCoords } from "../github/client.js";
 import type { Job, PullSnapshot } from "../types.js";
 import type { PipelineDeps } from "./deps.js";
-import type { RunTracker } from "./run-tracker.js";
+import type { JobRunTracker } from "./run-tracker.js";
 
 /** Per-job state passed between pipeline steps. */
 export interface JobContext {
@@ -20,5 +20,5 @@ export interface JobContext {
   /** Values that must never appear in anything posted (tokens, keys). Grows as tokens are minted. */
   secrets: string[];
   /** The run's entry in the history: phases, links, events and result. */
-  run: RunTracker;
+  run: JobRunTracker;
 }

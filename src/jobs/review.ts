@@ -41,15 +41,10 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
     ctx.log.info({ reason: skip }, "automatic review skipped");
     return;
   }
-  const { pull, coords, octokit } = ctx;
   const started = Date.now();
-  const check = await CheckRun.start(octokit, coords, {
-    name: checkName(ctx, mode),
-    headSha: pull.headSha,
-    title: "Starting…",
-    summary: `Checking out \`${pull.headSha.slice(0, 12)}\` and starting Codex.`,
-  });
-  ctx.run.link({ checkRun: check.url });
+  const check = await openCheckRun(ctx, mode);
+  if (!check) return;
+  if (check.url) ctx.run.link({ checkRun: check.url });
   const progress = new ProgressReporter((title, summary) => check.progress(title, summary), formatProgress, {
     intervalMs: ctx.deps.settings.progressIntervalMs,
     mode,
@@ -101,6 +96,47 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
   }
   // After the release: the fix takes a worktree of its own (a pool of one would otherwise deadlock).
   if (newlyPosted.length > 0) await runAutoFix(ctx, newlyPosted);
+}
+
+/**
+ * The job's check run: the one an earlier attempt of this job created (the app died during it), taken
+ * over and updated, else a new one, recorded in the run store as it is created. Null when an earlier
+ * attempt already completed it: its result is on GitHub and posting again would duplicate it.
+ */
+async function openCheckRun(ctx: JobContext, mode: "review" | "audit"): Promise<CheckRun | null> {
+  const { pull, coords, octokit, run } = ctx;
+  const name = checkName(ctx, mode);
+  if (run.checkRunId !== null || run.attempt > 1) {
+    try {
+      const earlier = await CheckRun.find(octokit, coords, { name, headSha: pull.headSha, externalId: ctx.job.id, knownId: run.checkRunId });
+      if (earlier && earlier.status !== "completed") {
+        if (earlier.check.id !== run.checkRunId) run.ownCheckRun(earlier.check.id);
+        await earlier.check.progress(
+          "Starting again…",
+          `The app stopped during an earlier attempt of this review; starting again on \`${pull.headSha.slice(0, 12)}\`.`,
+        );
+        ctx.log.info({ checkRunId: earlier.check.id, attempt: run.attempt }, "took over the check run of an earlier attempt");
+        return earlier.check;
+      }
+      // Cancelled (a shutdown interrupted it, the job was put back): it stays as it is and this run gets a new one.
+      if (earlier && earlier.conclusion !== "cancelled") {
+        ctx.log.info({ checkRunId: earlier.check.id, conclusion: earlier.conclusion }, "an earlier attempt already completed this review");
+        return null;
+      }
+    } catch (err) {
+      // Not finding it must not cost the review: a new check run, and the old one may stay behind.
+      ctx.log.warn({ err }, "could not look up the check run of an earlier attempt");
+    }
+  }
+  const check = await CheckRun.start(octokit, coords, {
+    name,
+    headSha: pull.headSha,
+    title: "Starting…",
+    summary: `Checking out \`${pull.headSha.slice(0, 12)}\` and starting Codex.`,
+    externalId: ctx.job.id,
+  });
+  run.ownCheckRun(check.id);
+  return check;
 }
 
 /** The GitHub sink: one review with inline comments, and the completed check run. */
@@ -246,7 +282,7 @@ function failedAgentLabel(ctx: JobContext, mode: "review" | "audit"): string {
 }
 
 /** A retry gets a check run of its own, so it cannot overwrite the first run's result on the commit. */
-function checkName(ctx: JobContext, mode: "review" | "audit"): string {
+export function checkName(ctx: Pick<JobContext, "job">, mode: "review" | "audit"): string {
   return ctx.job.retry ? `${CHECK_NAMES[mode]} (retry: ${ctx.job.retry.executors.join(", ")})` : CHECK_NAMES[mode];
 }
 

@@ -5,10 +5,22 @@ import type { Job } from "../types.js";
 
 export type { RunTracker };
 
+/** The app's run tracker: the shared one, plus what the job owns on GitHub across attempts (issue 22). */
+export interface JobRunTracker extends RunTracker {
+  /** This start of the job: 1, or more when a crash or restart interrupted earlier ones (0: no history). */
+  readonly attempt: number;
+  /** The check run an earlier attempt created and recorded, or null. */
+  readonly checkRunId: number | null;
+  /** Records the check run the job created or took over, as soon as it exists. */
+  ownCheckRun(id: number): void;
+}
+
 const EVENT_BATCH = 50;
 
-export function trackRun(runs: RunStore | null, job: Job, log: Logger): RunTracker & { begin(): void; end(fallback: RunResult): void } {
+export function trackRun(runs: RunStore | null, job: Job, log: Logger): JobRunTracker & { begin(): void; end(fallback: RunResult): void } {
   let runId: string | null = null;
+  let attempt = 0;
+  let checkRunId: number | null = null;
   let result: RunResult | null = null;
   let pending: string[] = [];
   const safely = (what: string, fn: (id: string) => void): void => {
@@ -32,7 +44,10 @@ export function trackRun(runs: RunStore | null, job: Job, log: Logger): RunTrack
       try {
         // The intake created the run when the job was accepted; a job from another process or an
         // older version may not have one yet.
-        runId = runs.byJob(job.id)?.id ?? runs.create(job);
+        const prior = runs.byJob(job.id);
+        runId = prior?.id ?? runs.create(job);
+        checkRunId = prior?.checkRunId ?? null;
+        attempt = (prior?.attempts ?? 0) + 1;
         runs.start(runId);
         runs.phase(runId, "queue", Math.max(0, Date.now() - job.enqueuedAt));
       } catch (err) {
@@ -65,6 +80,16 @@ export function trackRun(runs: RunStore | null, job: Job, log: Logger): RunTrack
     },
     get result() {
       return result;
+    },
+    get attempt() {
+      return attempt;
+    },
+    get checkRunId() {
+      return checkRunId;
+    },
+    ownCheckRun(id: number) {
+      checkRunId = id;
+      safely("check run", (rid) => runs!.recordCheckRun(rid, id));
     },
     end(fallback: RunResult) {
       flush();

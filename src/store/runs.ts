@@ -66,6 +66,11 @@ export interface RunSummary {
   findings: number | null;
   links: RunLinks;
   error: string | null;
+  /**
+   * The check run this job created on GitHub, recorded as it was created: a retry of the job (after a
+   * crash) or whoever gives it up completes this one instead of leaving it in progress. Null when none.
+   */
+  checkRunId: number | null;
 }
 
 export interface RunDetail extends RunSummary {
@@ -207,6 +212,11 @@ export const RUN_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_logs_kept ON runs (queued_at) WHERE logs_pruned_at IS NULL;
     `,
   },
+  {
+    // What a job created on GitHub, recorded as it is created, so a retry takes it over (issue 22).
+    version: 4,
+    sql: `ALTER TABLE runs ADD COLUMN check_run_id INTEGER;`,
+  },
 ];
 
 interface RunRow {
@@ -247,12 +257,13 @@ interface RunRow {
   head_ref: string | null;
   patch_output: string | null;
   logs_pruned_at?: number | null;
+  check_run_id: number | null;
 }
 
 const SUMMARY_COLUMNS = `id, job_id, delivery_id, installation_id, repo, pr_number, pr_title, trigger, mode, executors,
   base_sha, head_sha, status, attempts, queued_at, started_at, finished_at, queue_ms, checkout_ms, agent_ms, publish_ms,
   usage, cost_usd, findings, links, error, events_bytes, events_count, events_dropped, diff_truncated,
-  source, workdir, base_ref, head_ref, patch_output`;
+  source, workdir, base_ref, head_ref, patch_output, check_run_id`;
 
 const MiB = 1024 * 1024;
 
@@ -332,6 +343,7 @@ export class RunStore {
         VALUES (@id, @source, '', '', 0, @repo, @prNumber, 'null', @mode, @executors, @baseSha, @headSha,
          @baseRef, @headRef, @workdir, 'running', 1, @now, @now, @host, @pid)`),
       setPatchOutput: db.prepare("UPDATE runs SET patch_output = ? WHERE id = ?"),
+      setCheckRun: db.prepare("UPDATE runs SET check_run_id = ? WHERE id = ?"),
       ownedRunning: db.prepare("SELECT id, owner_pid FROM runs WHERE status = 'running' AND source != 'app' AND owner_host = ?"),
       pruneLocalEvents: db.prepare("DELETE FROM run_events WHERE run_id IN (SELECT id FROM runs WHERE queued_at < ? AND source != 'app')"),
       pruneLocalRuns: db.prepare("DELETE FROM runs WHERE queued_at < ? AND source != 'app'"),
@@ -385,6 +397,11 @@ export class RunStore {
   /** Where a local fix's patch went; the last call wins (written to a file, then applied: "applied"). */
   setPatchOutput(runId: string, output: string): void {
     this.mustChange(this.sql.setPatchOutput.run(output, runId).changes, runId);
+  }
+
+  /** Records the check run the job created on GitHub, as soon as it exists (see RunSummary.checkRunId). */
+  recordCheckRun(runId: string, checkRunId: number): void {
+    this.mustChange(this.sql.setCheckRun.run(checkRunId, runId).changes, runId);
   }
 
   /**
@@ -678,6 +695,7 @@ function toSummary(row: RunRow): RunSummary {
     findings: row.findings,
     links: JSON.parse(row.links) as RunLinks,
     error: row.error,
+    checkRunId: row.check_run_id ?? null,
   };
 }
 

@@ -81,6 +81,21 @@ describe("RunStore", () => {
     });
   });
 
+  it("keeps the check run a job created across a retry, until another is recorded", () => {
+    const runs = store();
+    const job = makeJob({ pr: 3 });
+    const id = runs.create(job);
+    expect(runs.byJob(job.id)?.checkRunId).toBeNull();
+    runs.start(id);
+    runs.recordCheckRun(id, 1008);
+    // The process died here; the retry starts the same run again and finds the check run.
+    runs.start(id);
+    expect(runs.byJob(job.id)).toMatchObject({ attempts: 2, checkRunId: 1008 });
+    runs.finish(id, { status: "succeeded" });
+    expect(runs.get(id)?.checkRunId).toBe(1008);
+    expect(() => runs.recordCheckRun("nope", 1)).toThrow(RunNotFoundError);
+  });
+
   it("keeps the oldest event lines up to the cap and counts the rest", () => {
     const runs = store({ maxEventBytes: 100, maxEventLineBytes: 30 });
     const id = runs.create(makeJob());
