@@ -75,8 +75,12 @@ function expectHuntFoundNothing(outputs: string[], p: { dataDir: string; keyPath
   expect(data).toMatch(/cat-key=1/);
   expect(data).toMatch(/No such file or directory/);
   // The data dir is only the skeleton of mount points leading to this run's home and worktree.
-  const listing = data.slice(data.indexOf("cat-key="), data.indexOf("ls-data="));
-  expect(listing).not.toMatch(/private-key|runs\.sqlite|\.env|codex-template/);
+  const listing = data
+    .split("\n")
+    .filter((l) => /^[dl-][rwxsStT-]{9}/.test(l))
+    .map((l) => l.split(/\s+/).pop());
+  expect(listing.length).toBeGreaterThan(0);
+  expect(listing.filter((name) => ![".", "..", "codex-homes", "workspaces"].includes(name!))).toEqual([]);
   expect(data).toMatch(/env-file=1/);
   expect(other).toMatch(/other=1/);
   expect(other).toMatch(/ls-other=2/);
