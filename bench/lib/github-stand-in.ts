@@ -56,6 +56,7 @@ export class GitHubStandIn {
   private readonly listeners = new Set<(call: StandInCall) => void>();
   private readonly routes: { method: string; pattern: RegExp; route: string; handler: Handler }[] = [];
   private held: (() => void)[] | null = null;
+  private heldRoute = "GET /repos/:o/:r/contents/:path";
   private readonly pulls = new Map<string, unknown>();
   /** Check runs as created and updated (status, conclusion, output, external_id), by id. */
   readonly checkRuns = new Map<number, StandInCheckRun>();
@@ -170,11 +171,18 @@ export class GitHubStandIn {
   }
 
   /**
-   * Holds every contents (config) request unanswered until release(): the app's workers then wait
-   * on their first job, so a load test sees the webhook intake alone.
+   * Holds every request of `route` (default: contents, the config) unanswered until release(): the
+   * app's workers then wait on their first job, so a load test sees the webhook intake alone. The
+   * route's handler runs at once (a held POST has taken effect; only its answer waits).
    */
-  hold(): void {
+  hold(route = "GET /repos/:o/:r/contents/:path"): void {
+    this.heldRoute = route;
     this.held ??= [];
+  }
+
+  /** Requests of the held route received and not answered yet (the handler already ran: a POST took effect). */
+  get heldCount(): number {
+    return this.held?.length ?? 0;
   }
 
   release(): void {
@@ -240,7 +248,7 @@ export class GitHubStandIn {
         break;
       }
       const answer = (): void => this.answer(res, { method, path: url.pathname, route, at, status, body }, reply);
-      if (this.held && route === "GET /repos/:o/:r/contents/:path") this.held.push(answer);
+      if (this.held && route === this.heldRoute) this.held.push(answer);
       else answer();
     });
   }

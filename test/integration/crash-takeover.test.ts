@@ -28,7 +28,10 @@ afterAll(async () => {
   for (const o of opened.reverse()) await o.close().catch(() => undefined);
 });
 
-async function scenario(name: string, env: Record<string, string>) {
+const REVIEW_POST = "POST /repos/:o/:r/pulls/:n/reviews";
+
+/** Where the app is killed: while the model thinks, or while GitHub answers the review's POST (it was posted). */
+async function scenario(name: string, env: Record<string, string>, killAt: "model" | "review-post" = "model") {
   const root = makeTempDir(`crash-takeover-${name}`);
   const origin = createOrigin(path.join(root, "git"), { "src/calc.js": "export function add(a, b) {\n  return a + b;\n}\n" });
   const baseSha = origin.sha("HEAD");
@@ -56,13 +59,19 @@ async function scenario(name: string, env: Record<string, string>) {
   const payload = pullRequestPayload("opened", repo, { number: 1, headSha, baseSha, headRef: "feature" }, INSTALLATION_ID);
   gh.setPull("octo", "crash", 1, { ...payload.pull_request, state: "open" });
 
+  if (killAt === "review-post") gh.hold(REVIEW_POST);
   const first = await startAppProcess({ dataDir, githubUrl: gh.url, env: appEnv });
   opened.push({ close: () => first.stop(5_000) });
   const d = await deliver(first.url, "pull_request", payload, { secret: WEBHOOK_SECRET });
   expect(d.status).toBe(200);
-  // The check run exists and codex is waiting on the model: the middle of the review.
-  await waitFor(() => gh.checkRuns.size > 0 && mock.requests.length > 0, "the review to reach the model", 60_000);
+  if (killAt === "model") {
+    // The check run exists and codex is waiting on the model: the middle of the review.
+    await waitFor(() => gh.checkRuns.size > 0 && mock.requests.length > 0, "the review to reach the model", 60_000);
+  } else {
+    await waitFor(() => gh.heldCount > 0, "the review to be posted", 90_000);
+  }
   await kill(first);
+  gh.release();
   const createdBeforeCrash = [...gh.checkRuns.values()].map((c) => ({ ...c }));
   expect(createdBeforeCrash).toHaveLength(1);
   expect(createdBeforeCrash[0]!.status).toBe("in_progress");
@@ -82,7 +91,7 @@ async function scenario(name: string, env: Record<string, string>) {
   await waitFor(() => [...gh.checkRuns.values()].every((c) => c.status === "completed"), "every check run to complete", 20_000).catch(() => undefined);
 
   const checks = [...gh.checkRuns.values()].filter((c) => c.head_sha === headSha);
-  const reviews = gh.calls.filter((c) => c.route === "POST /repos/:o/:r/pulls/:n/reviews");
+  const reviews = gh.calls.filter((c) => c.route === REVIEW_POST);
   const violations = gh.calls.map((c) => contractViolation(c.method, c.path, c.body)).filter((v): v is string => v !== null);
   return { job, checks, reviews, violations, createdBeforeCrash, log: second.logFile };
 }
@@ -97,6 +106,17 @@ describe("a SIGKILL in the middle of a review (issue 22)", () => {
     expect(r.checks[0]!.id).toBe(r.createdBeforeCrash[0]!.id);
     expect(r.checks[0]!.conclusion).toBe("neutral");
     expect(r.checks[0]!.output?.title).toMatch(/1 finding/);
+    expect(r.reviews).toHaveLength(1);
+    expect(r.violations).toEqual([]);
+  }, 240_000);
+
+  it("killed while GitHub answers the review's POST: the retry completes the same check run and posts no second review", async () => {
+    const r = await scenario("posting", {}, "review-post");
+    expect(r.job.status).toBe("done");
+    expect(r.checks.map((c) => ({ status: c.status, conclusion: c.conclusion, external_id: c.external_id }))).toEqual([
+      { status: "completed", conclusion: "neutral", external_id: r.job.id },
+    ]);
+    expect(r.checks[0]!.id).toBe(r.createdBeforeCrash[0]!.id);
     expect(r.reviews).toHaveLength(1);
     expect(r.violations).toEqual([]);
   }, 240_000);
