@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { startAppProcess, INSTALLATION_ID, WEBHOOK_SECRET, type AppProcess } from "../../bench/lib/app-process.js";
+import { startAppProcess, INSTALLATION_ID, WEBHOOK_SECRET } from "../../bench/lib/app-process.js";
 import { GitHubStandIn } from "../../bench/lib/github-stand-in.js";
+import { killApp } from "../helpers/kill.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/queue-fixtures.js";
 import { deliver, pullRequestPayload, type RepoFixture } from "../helpers/webhooks.js";
@@ -52,7 +53,7 @@ describe.each(["power-loss", "process-crash"])("acknowledged deliveries survive 
         ),
       ),
     );
-    await kill(first);
+    await killApp(first);
     const acknowledged = deliveries.filter((d) => d.status >= 200 && d.status < 300).map((d) => d.deliveryId);
     expect(acknowledged).toHaveLength(BURST);
 
@@ -78,20 +79,6 @@ describe.each(["power-loss", "process-crash"])("acknowledged deliveries survive 
     expect(finished.size).toBe(BURST);
   }, 180_000);
 });
-
-async function kill(app: AppProcess): Promise<void> {
-  process.kill(app.pid, "SIGKILL");
-  await waitFor(() => !alive(app.pid), "the killed app to exit", 10_000);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function readJobs(file: string): Map<string, { jobId: string; status: string }> {
   // A fresh read-write connection, like the restarted app's: it replays the WAL the dead one left.

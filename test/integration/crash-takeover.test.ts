@@ -2,13 +2,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { startAppProcess, INSTALLATION_ID, WEBHOOK_SECRET, type AppProcess } from "../../bench/lib/app-process.js";
+import { startAppProcess, INSTALLATION_ID, WEBHOOK_SECRET } from "../../bench/lib/app-process.js";
 import { GitHubStandIn } from "../../bench/lib/github-stand-in.js";
 import { codexConfigToml, reviewJson, startResponses } from "../../bench/lib/responses.js";
 import { CHECK_NAMES } from "../../src/jobs/review.js";
 import { createOrigin } from "../helpers/git-origin.js";
 import { contractViolation } from "../helpers/openapi-contract.js";
 import { waitFor } from "../helpers/queue-fixtures.js";
+import { killApp } from "../helpers/kill.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { deliver, pullRequestPayload } from "../helpers/webhooks.js";
 
@@ -70,7 +71,7 @@ async function scenario(name: string, env: Record<string, string>, killAt: "mode
   } else {
     await waitFor(() => gh.heldCount > 0, "the review to be posted", 90_000);
   }
-  await kill(first);
+  await killApp(first);
   gh.release();
   const createdBeforeCrash = [...gh.checkRuns.values()].map((c) => ({ ...c }));
   expect(createdBeforeCrash).toHaveLength(1);
@@ -132,20 +133,6 @@ describe("a SIGKILL in the middle of a review (issue 22)", () => {
     expect(r.violations).toEqual([]);
   }, 240_000);
 });
-
-async function kill(app: AppProcess): Promise<void> {
-  process.kill(app.pid, "SIGKILL");
-  await waitFor(() => !alive(app.pid), "the killed app to exit", 10_000);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function readJob(file: string, deliveryId: string): { id: string; status: string } | undefined {
   const db = new Database(file, { fileMustExist: true });
