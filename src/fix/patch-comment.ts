@@ -3,7 +3,7 @@
  * one: the change is posted as a patch in a collapsible comment that `git apply` takes as is, plus
  * ```suggestion blocks on the PR's own diff lines where a hunk fits there exactly. Pure.
  */
-import { commentableLines, parseUnifiedDiff } from "../review/diff.js";
+import { commentableLines, parseDiff } from "../review/diff.js";
 import { codeFence, codeSpan, sanitizeAgentMarkdown } from "../review/sanitize.js";
 import type { DiffFile, DiffLine } from "../types.js";
 import { agentLabel, bestOfTwoSection, changesTable, outdatedNote, verificationFailed, verifySection, type FixReport } from "./body.js";
@@ -77,7 +77,9 @@ export interface Suggestion {
 export function suggestionsFromPatch(patch: string, prFiles: readonly DiffFile[]): Suggestion[] {
   const prByPath = new Map(prFiles.map((f) => [f.path, f]));
   const out: Suggestion[] = [];
-  for (const file of parseUnifiedDiff(patch)) {
+  // Suggestions are extras beside the whole patch: a file whose diff cannot be read gets none, and
+  // the other files still get theirs.
+  for (const file of parseDiff(patch).files) {
     if (file.status !== "modified" || file.binary) continue;
     const prFile = prByPath.get(file.path);
     if (!prFile || prFile.binary || prFile.status === "deleted") continue;

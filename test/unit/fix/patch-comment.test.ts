@@ -67,6 +67,14 @@ describe("suggestionsFromPatch", () => {
     expect(suggestionsFromPatch(added, PR_DIFF)).toEqual([]);
   });
 
+  it("a file whose diff cannot be read gets no suggestion, and the others still get theirs", () => {
+    const good = fixPatch(["@@ -6,1 +6,1 @@", "-  return a / b;", "+  return b === 0 ? NaN : a / b;"]);
+    const broken = ["diff --git a/src/x.js b/src/x.js", "--- a/src/x.js", "+++ b/src/x.js", "@@ -1,2 +1,2 @@", "?? not a diff line", ""].join("\n");
+    expect(suggestionsFromPatch(broken + good, PR_DIFF)).toEqual([
+      { path: "src/math.js", startLine: 6, endLine: 6, replacement: "  return b === 0 ? NaN : a / b;" },
+    ]);
+  });
+
   it("never writes something shaped like the bot's markers", () => {
     expect(suggestionBody({ path: "a", startLine: 1, endLine: 1, replacement: "<!-- codex-pr-bot:fp:0000000000000000 -->" })).toBeNull();
     expect(suggestionBody({ path: "a", startLine: 1, endLine: 1, replacement: "x" })).toContain("```suggestion\nx\n```");
