@@ -18,6 +18,7 @@ import type { AgentRunRequest, AgentRunResult, Executor } from "./types.js";
 import { READ_ONLY_MODES, runAgentInJail } from "./jailed.js";
 import { eventLineHandler } from "./stream.js";
 import { errorLine, stderrWarnings, tail } from "./stderr.js";
+import { isInside } from "../util/paths.js";
 
 /**
  * Runs the pinned Codex CLI (`codex exec --json`, 0.169.0) on one worktree. Everything codex-specific
@@ -102,7 +103,7 @@ export class CodexExecutor implements Executor {
   async run(req: AgentRunRequest): Promise<AgentRunResult> {
     const started = Date.now();
     if (req.signal?.aborted) throw new Cancelled("the codex run was cancelled before it started");
-    if (isInsideTmp(req.worktree)) {
+    if (isInside(path.resolve(req.worktree), path.resolve(os.tmpdir()))) {
       throw new ExecutorError(
         `the worktree ${req.worktree} is inside the system temp dir, where codex cannot run sandboxed commands`,
         "spawn",
@@ -272,9 +273,4 @@ export function formatDuration(ms: number): string {
   if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
   if (ms >= 1000) return `${Number((ms / 1000).toFixed(1))} s`;
   return `${ms} ms`;
-}
-
-function isInsideTmp(dir: string): boolean {
-  const relative = path.relative(path.resolve(os.tmpdir()), path.resolve(dir));
-  return relative === "" || (relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
 }

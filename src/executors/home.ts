@@ -1,6 +1,7 @@
 import { chmod, copyFile, mkdir, mkdtemp, readdir, realpath, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { isInside } from "../util/paths.js";
 
 /**
  * One CODEX_HOME per run: codex keeps config, auth, state databases and shell snapshots there, so
@@ -89,11 +90,6 @@ async function assertNotUnderTmp(dir: string): Promise<void> {
       );
     }
   }
-}
-
-function isInside(child: string, parent: string): boolean {
-  const relative = path.relative(parent, child);
-  return relative === "" || (relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
 }
 
 /** rm -rf that also copes with directories the agent made read-only. */

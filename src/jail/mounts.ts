@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { isInside } from "../util/paths.js";
 
 /**
  * What the inside of a jail is made of: the read-only system every program needs, and the
@@ -60,12 +61,6 @@ export function systemMounts(): SystemMount[] {
     }
   }
   return mounts;
-}
-
-/** True when `child` is `parent` or inside it. */
-export function isInside(child: string, parent: string): boolean {
-  const relative = path.relative(parent, child);
-  return relative === "" || (relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
 }
 
 /** True when the read-only system of the jail already shows `p` (e.g. node in /usr/bin). */

@@ -1,6 +1,7 @@
 import { constants, readFileSync } from "node:fs";
 import { chmod, chown, lchown, lstat, open, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { isInside } from "../util/paths.js";
 
 /**
  * Running the agent as a separate, unprivileged OS user (AGENT_USER).
@@ -337,9 +338,4 @@ async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
     if (entry.isDirectory()) await chownTree(full, uid, gid);
     else await chown(full, uid, gid);
   }
-}
-
-function isInside(child: string, parent: string): boolean {
-  const relative = path.relative(parent, child);
-  return relative === "" || (relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
 }
