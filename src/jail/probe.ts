@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
-import { BASE_ENV_ALLOWLIST, buildEnv, SpawnError } from "../util/exec.js";
+import { BASE_ENV_ALLOWLIST, buildEnv } from "../util/exec.js";
 import type { Jailer } from "./types.js";
 
 /**
@@ -74,7 +74,7 @@ export async function probeJail(jail: Jailer, homesRoot: string): Promise<JailPr
     }
     return { ok: false, reason: `agents cannot be jailed: bubblewrap (${bwrap}) failed: ${said}.`, fix: FIX_USERNS };
   } catch (err) {
-    const message = err instanceof SpawnError || err instanceof Error ? err.message : String(err);
+    const message = err instanceof Error ? err.message : String(err);
     return { ok: false, reason: `agents cannot be jailed: ${message}.`, fix: FIX_USERNS };
   } finally {
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
