@@ -20,6 +20,8 @@ function cap(text: string): string {
 
 /** One check run on the PR head, from "in progress" to its conclusion. */
 export class CheckRun {
+  private completedHook: (() => void) | null = null;
+
   private constructor(
     private readonly octokit: Octokit,
     private readonly coords: RepoCoords,
@@ -101,6 +103,12 @@ export class CheckRun {
     return new CheckRun(octokit, coords, id, url);
   }
 
+  /** Called once GitHub has the completion (the job's effect ledger records it). */
+  onCompleted(hook: () => void): this {
+    this.completedHook = hook;
+    return this;
+  }
+
   async progress(title: string, summary: string): Promise<void> {
     await this.octokit.rest.checks.update({
       ...this.coords,
@@ -124,6 +132,7 @@ export class CheckRun {
       completed_at: new Date().toISOString(),
       output: { ...output, annotations: annotations.slice(0, ANNOTATIONS_PER_REQUEST) },
     });
+    this.completedHook?.();
     for (let i = ANNOTATIONS_PER_REQUEST; i < annotations.length; i += ANNOTATIONS_PER_REQUEST) {
       await this.octokit.rest.checks.update({
         ...this.coords,

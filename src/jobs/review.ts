@@ -12,7 +12,8 @@ import type { Finding } from "../types.js";
 import type { JobContext } from "./context.js";
 import { runReviewPipeline, type ReviewRun } from "../engine/review.js";
 import { agentsTable, appWording, executorNames, pickAgents } from "./pick-agents.js";
-import { agentTimeout, pullPrompt, pullSource } from "./pull-source.js";
+import { agentTimeout } from "./pull-source.js";
+import { ReviewScope } from "./review-scope.js";
 import { scheduleRetry, splitAgreed } from "./retry-later.js";
 import { runAutoFix } from "./fix.js";
 import { describeFailure, runStatusOf, spentOf } from "./outcome.js";
@@ -42,7 +43,7 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
     return;
   }
   const started = Date.now();
-  const check = await openCheckRun(ctx, mode);
+  const check = (await openCheckRun(ctx, mode))?.onCompleted(() => ctx.run.effects.completed("check_run", checkName(ctx, mode)));
   if (!check) return;
   if (check.url) ctx.run.link({ checkRun: check.url });
   const progress = new ProgressReporter((title, summary) => check.progress(title, summary), formatProgress, {
@@ -54,12 +55,14 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
   // Findings this run posted for the first time: the only ones an automatic fix may act on, or
   // every push would open another fix PR for the same unfixed finding.
   let newlyPosted: Finding[] = [];
+  // The range (incremental on a push) and the conversation (open findings, people's decisions).
+  const scope = new ReviewScope(ctx, mode);
   try {
     await runReviewPipeline(
       {
         mode,
-        source: pullSource(ctx),
-        prompt: (tree) => pullPrompt(ctx, mode, tree, null),
+        source: scope.source(),
+        prompt: (tree) => scope.prompt(tree),
         pickAgents: () => pickAgents(ctx, mode),
         wording: appWording(ctx),
         minPriority: severityToPriority(ctx.config.review.min_severity),
@@ -81,7 +84,7 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
         },
         publish: async (review) => {
           await progress.stop();
-          const posted = await publishReview(ctx, mode, check, review, started);
+          const posted = await publishReview(ctx, mode, check, review, started, scope);
           newlyPosted = posted.newlyPosted;
           return { value: undefined, findings: posted.findings };
         },
@@ -110,7 +113,7 @@ async function openCheckRun(ctx: JobContext, mode: "review" | "audit"): Promise<
     try {
       const earlier = await CheckRun.find(octokit, coords, { name, headSha: pull.headSha, externalId: ctx.job.id, knownId: run.checkRunId });
       if (earlier && earlier.status !== "completed") {
-        if (earlier.check.id !== run.checkRunId) run.ownCheckRun(earlier.check.id);
+        if (earlier.check.id !== run.checkRunId) run.ownCheckRun(earlier.check.id, name);
         await earlier.check.progress(
           "Starting again…",
           `The app stopped during an earlier attempt of this review; starting again on \`${pull.headSha.slice(0, 12)}\`.`,
@@ -135,7 +138,7 @@ async function openCheckRun(ctx: JobContext, mode: "review" | "audit"): Promise<
     summary: `Checking out \`${pull.headSha.slice(0, 12)}\` and starting Codex.`,
     externalId: ctx.job.id,
   });
-  run.ownCheckRun(check.id);
+  run.ownCheckRun(check.id, name);
   return check;
 }
 
@@ -146,14 +149,18 @@ async function publishReview(
   check: CheckRun,
   { tree: checkout, combined, reviewable: onReviewable, relevant: aboveThreshold }: ReviewRun,
   started: number,
+  scope: ReviewScope,
 ): Promise<{ newlyPosted: Finding[]; findings: number }> {
   const { pull, coords, octokit } = ctx;
   const outcome = combined.outcome;
-  const { fresh: relevant, agreed } = splitAgreed(ctx.job, aboveThreshold);
-  const belowThreshold = onReviewable.length - relevant.length - agreed;
+  // People's decisions stand: findings on threads a person resolved or dismissed are not raised again.
+  const { kept: undecided, decided } = scope.keep(aboveThreshold);
+  const { fresh: relevant, agreed } = splitAgreed(ctx.job, undecided);
+  const belowThreshold = onReviewable.length - aboveThreshold.length;
 
   const retryNote = await scheduleRetry(ctx, combined.agents, relevant);
-  const allNotes = [...retryIntro(ctx, agreed), ...combined.notes, ...(retryNote ? [retryNote] : [])];
+  const decidedNote = decided > 0 ? [`${decided} ${decided === 1 ? "finding was" : "findings were"} left out: a person resolved or dismissed ${decided === 1 ? "it" : "them"} earlier.`] : [];
+  const allNotes = [...retryIntro(ctx, agreed), ...combined.notes, ...(retryNote ? [retryNote] : []), ...decidedNote];
   const notes = quoteNotes(allNotes);
 
   const posted = new Set(extractFingerprints((await botReviewBodies(octokit, coords, ctx.job.prNumber)).join("\n")));
@@ -169,7 +176,7 @@ async function publishReview(
     repoHtmlUrl: ctx.job.repo.htmlUrl,
     knownSecrets: ctx.secrets,
     agents: combined.agents.length > 1 ? combined.foundBy : null,
-    bodyNote: overLimitNote(checkout.overLimit.length),
+    bodyNote: overLimitNote(checkout.overLimit.length) + scope.bodyNote(),
     notes,
   });
   const { fresh, duplicatesSkipped, placement } = composed;
@@ -177,6 +184,8 @@ async function publishReview(
   // only the check run, which keeps the findings.
   const movedTo = await headMovedTo(ctx);
   const newlyPosted = movedTo === null ? fresh : [];
+  // The open findings the agent says the new commits fixed: their threads resolved, one reply each.
+  const threads = movedTo === null ? await scope.settleThreads(outcome.fixed ?? []) : { lines: [] };
 
   let reviewUrl: string | null = null;
   // An automatic run (or a retry) with nothing new stays quiet: the check run already says so.
@@ -216,6 +225,8 @@ async function publishReview(
           ]
         : []),
       output.summary,
+      scope.rangeNote(),
+      ...threads.lines,
       ...(combined.agents.length > 1 || combined.costUsd !== null ? [`### Agents\n\n${agentsTable(combined.agents)}`] : []),
       ...allNotes,
       ...(relevant.length > ANNOTATION_LIMIT ? [`_Annotations show the ${ANNOTATION_LIMIT} most severe of ${relevant.length} findings._`] : []),

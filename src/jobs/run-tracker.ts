@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { timePhase, type RunTracker } from "../engine/run.js";
+import type { Effect, EffectKind, EffectLedger } from "../store/effects.js";
 import type { RunLinks, RunPhase, RunResult, RunStore } from "../store/runs.js";
 import type { Job } from "../types.js";
 
@@ -12,7 +13,38 @@ export interface JobRunTracker extends RunTracker {
   /** The check run an earlier attempt created and recorded, or null. */
   readonly checkRunId: number | null;
   /** Records the check run the job created or took over, as soon as it exists. */
-  ownCheckRun(id: number): void;
+  ownCheckRun(id: number, name: string): void;
+  /** What this job created on GitHub (store/effects.ts); a no-op record when the app keeps no history. */
+  readonly effects: JobEffects;
+}
+
+/** The effect ledger bound to one job. */
+export interface JobEffects {
+  intend(kind: EffectKind, key: string, detail?: unknown): void;
+  created(kind: EffectKind, key: string, found: { githubId: string | number; url?: string | null }): void;
+  completed(kind: EffectKind, key: string, githubId?: string | number): void;
+  failed(kind: EffectKind, key: string, detail: unknown): void;
+  get(kind: EffectKind, key: string): Effect | null;
+}
+
+/** The ledger of `jobId`, whose failures are logged, never thrown: losing the record must not cost the job. */
+export function jobEffects(runs: RunStore | null, jobId: string, log: Logger): JobEffects {
+  const safely = <T>(what: string, fn: (ledger: EffectLedger) => T, fallback: T): T => {
+    if (!runs) return fallback;
+    try {
+      return fn(runs.effects);
+    } catch (err) {
+      log.warn({ err, what }, "effect ledger write failed");
+      return fallback;
+    }
+  };
+  return {
+    intend: (kind, key, detail) => safely("intend", (l) => l.intend(jobId, kind, key, detail), undefined),
+    created: (kind, key, found) => safely("created", (l) => l.created(jobId, kind, key, found), undefined),
+    completed: (kind, key, githubId) => safely("completed", (l) => l.completed(jobId, kind, key, githubId), undefined),
+    failed: (kind, key, detail) => safely("failed", (l) => l.failed(jobId, kind, key, detail), undefined),
+    get: (kind, key) => safely("get", (l) => l.get(jobId, kind, key), null),
+  };
 }
 
 const EVENT_BATCH = 50;
@@ -87,10 +119,11 @@ export function trackRun(runs: RunStore | null, job: Job, log: Logger): JobRunTr
     get checkRunId() {
       return checkRunId;
     },
-    ownCheckRun(id: number) {
+    ownCheckRun(id: number, name: string) {
       checkRunId = id;
-      safely("check run", (rid) => runs!.recordCheckRun(rid, id));
+      safely("check run", (rid) => runs!.recordCheckRun(rid, id, name));
     },
+    effects: jobEffects(runs, job.id, log),
     end(fallback: RunResult) {
       flush();
       const final = result ?? fallback;

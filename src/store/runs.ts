@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { Job, JobKind, Trigger, Usage } from "../types.js";
 import { checkpointInBackground } from "./checkpointer.js";
+import { EffectLedger } from "./effects.js";
 import { migrate, openDatabase, type Db, type Migration } from "./db.js";
 
 export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
@@ -277,6 +278,8 @@ export class RunNotFoundError extends Error {
  * Event lines and diffs are untrusted agent output: stored as-is, escaped by whoever renders them.
  */
 export class RunStore {
+  /** What each job created on GitHub (store/effects.ts), in the same file. */
+  readonly effects: EffectLedger;
   private readonly db: Db;
   private readonly ownsDb: boolean;
   private readonly maxEventBytes: number;
@@ -284,6 +287,7 @@ export class RunStore {
   private readonly maxDiffBytes: number;
   private readonly sql;
   private readonly listStatements = new Map<string, Database.Statement>();
+  private lastReviewedStatement: Database.Statement | null = null;
   private readonly releaseCheckpoints: (() => Promise<void>) | null;
 
   constructor(database: string | Db, options: RunStoreOptions = {}) {
@@ -291,6 +295,7 @@ export class RunStore {
     // Its own connection needs no fsync per event batch; the queue's connection keeps FULL.
     this.db = typeof database === "string" ? openDatabase(database, { synchronous: "NORMAL" }) : database;
     migrate(this.db, "runs", RUN_MIGRATIONS);
+    this.effects = new EffectLedger(this.db);
     this.releaseCheckpoints = this.ownsDb && options.backgroundCheckpoints ? checkpointInBackground(this.db) : null;
     this.maxEventBytes = options.maxEventBytes ?? MiB;
     this.maxEventLineBytes = options.maxEventLineBytes ?? 16 * 1024;
@@ -323,6 +328,7 @@ export class RunStore {
       events: db.prepare("SELECT line FROM run_events WHERE run_id = ? ORDER BY seq").pluck(),
       setDiff: db.prepare("UPDATE runs SET diff = ?, diff_truncated = ? WHERE id = ?"),
       oldRuns: db.prepare("SELECT id FROM runs WHERE queued_at < ? ORDER BY queued_at LIMIT ?").pluck(),
+      deleteEffects: db.prepare("DELETE FROM github_effects WHERE job_id = (SELECT job_id FROM runs WHERE id = ?)"),
       oldLogs: db
         .prepare(`SELECT id FROM runs WHERE logs_pruned_at IS NULL AND queued_at < ? AND status NOT IN ('queued', 'running')
           ORDER BY queued_at LIMIT ?`)
@@ -344,6 +350,7 @@ export class RunStore {
          @baseRef, @headRef, @workdir, 'running', 1, @now, @now, @host, @pid)`),
       setPatchOutput: db.prepare("UPDATE runs SET patch_output = ? WHERE id = ?"),
       setCheckRun: db.prepare("UPDATE runs SET check_run_id = ? WHERE id = ?"),
+      jobOf: db.prepare("SELECT job_id FROM runs WHERE id = ?").pluck(),
       ownedRunning: db.prepare("SELECT id, owner_pid FROM runs WHERE status = 'running' AND source != 'app' AND owner_host = ?"),
       pruneLocalEvents: db.prepare("DELETE FROM run_events WHERE run_id IN (SELECT id FROM runs WHERE queued_at < ? AND source != 'app')"),
       pruneLocalRuns: db.prepare("DELETE FROM runs WHERE queued_at < ? AND source != 'app'"),
@@ -400,8 +407,10 @@ export class RunStore {
   }
 
   /** Records the check run the job created on GitHub, as soon as it exists (see RunSummary.checkRunId). */
-  recordCheckRun(runId: string, checkRunId: number): void {
+  recordCheckRun(runId: string, checkRunId: number, name?: string): void {
     this.mustChange(this.sql.setCheckRun.run(checkRunId, runId).changes, runId);
+    const jobId = this.sql.jobOf.get(runId) as string | undefined;
+    if (name !== undefined && jobId) this.effects.created(jobId, "check_run", name, { githubId: checkRunId });
   }
 
   /**
@@ -416,6 +425,19 @@ export class RunStore {
       settled++;
     }
     return settled;
+  }
+
+  /**
+   * The head and base of the latest succeeded review of a pull request by another job: where an
+   * incremental review on the next push starts (jobs/review-scope.ts). Reads the runs_repo index.
+   */
+  lastReviewed(repo: string, prNumber: number, excludeJobId: string): { headSha: string; baseSha: string | null } | null {
+    this.lastReviewedStatement ??= this.db.prepare(
+      `SELECT head_sha, base_sha FROM runs WHERE repo = ? AND pr_number = ? AND mode = 'review' AND status = 'succeeded'
+        AND source = 'app' AND head_sha IS NOT NULL AND job_id <> ? ORDER BY id DESC LIMIT 1`,
+    );
+    const row = this.lastReviewedStatement.get(repo, prNumber, excludeJobId) as { head_sha: string; base_sha: string | null } | undefined;
+    return row ? { headSha: row.head_sha, baseSha: row.base_sha } : null;
   }
 
   /** The latest run of a job (the worker only has the job). */
@@ -571,6 +593,7 @@ export class RunStore {
         const ids = this.sql.oldRuns.all(cutoff, limit) as string[];
         for (const id of ids) {
           this.sql.deleteEvents.run(id);
+          this.sql.deleteEffects.run(id);
           this.sql.deleteRun.run(id);
         }
         return ids.length;
