@@ -38,6 +38,11 @@ export interface ReviewOutcome {
   explanation: string;
   /** 0..1 */
   confidence: number;
+  /**
+   * Ids of the earlier open findings (listed in an incremental review's prompt) that the agent says
+   * the new commits fixed. Absent when it reported none.
+   */
+  fixed?: string[];
 }
 
 /** Token usage of one agent run, summed over its turn. */

@@ -165,6 +165,12 @@ const reviewSchema = z
     max_inline_comments: z.number().int().min(1).max(50).default(20),
     /** Extra instructions for the reviewer. Trusted because it is read from the default branch. Default "". */
     instructions: z.string().max(20_000).default(""),
+    /**
+     * On a push (`synchronize`), review only what changed since the last head the bot reviewed, with
+     * the whole pull request available as context, and re-check the bot's open findings. A force-push
+     * that dropped the reviewed head, a changed base or a `@codex review` command reviews everything. Default true.
+     */
+    incremental: z.boolean().default(true),
   })
   .strict();
 

@@ -166,7 +166,7 @@ export function buildClaudeArgs(options: {
   if (options.reasoningEffort !== null) args.push("--effort", effortLevel(options.reasoningEffort));
   if (options.maxTurns !== null) args.push("--max-turns", String(options.maxTurns));
   if (options.maxBudgetUsd !== null) args.push("--max-budget-usd", String(options.maxBudgetUsd));
-  if (STRUCTURED_MODES.has(options.mode)) args.push("--json-schema", JSON.stringify(reviewJsonSchema()));
+  if (STRUCTURED_MODES.has(options.mode)) args.push("--json-schema", JSON.stringify(reviewJsonSchema({ validated: true })));
   if (options.settingsJson !== null) args.push("--settings", options.settingsJson);
   // The prompt comes on stdin, which run() closes.
   return args;

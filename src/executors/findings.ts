@@ -50,9 +50,19 @@ export const reviewOutputSchema = z.object({
   overall_correctness: z.enum(["patch is correct", "patch is incorrect"]),
   overall_explanation: z.string().describe("One to three sentences justifying the verdict."),
   overall_confidence_score: z.number().min(0).max(1),
+  fixed_findings: z
+    .array(z.string())
+    .describe("Ids of the earlier findings listed in the prompt as still open that the new commits fixed; empty when none were listed or none is fixed."),
 });
 
-export type ReviewOutput = z.infer<typeof reviewOutputSchema>;
+/**
+ * What is accepted back: the same, except that `fixed_findings` may be missing (an agent or a model
+ * that was given an older schema, a review without earlier findings): it reads as "none fixed".
+ * The wire schema above requires it only because strict structured outputs require every key.
+ */
+const parsedOutputSchema = reviewOutputSchema.extend({ fixed_findings: z.array(z.string()).default([]) });
+
+export type ReviewOutput = z.infer<typeof parsedOutputSchema>;
 
 type JsonObject = { [key: string]: JsonValue };
 type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
@@ -64,13 +74,22 @@ const DROPPED_KEYWORDS = new Set(["$schema", "default", "minLength", "maxLength"
  * JSON Schema for `codex exec --output-schema`, valid under OpenAI strict structured outputs: every
  * object closed and with all its properties required, optional values expressed as nullable types.
  * Throws if a future edit of the zod schema breaks those rules, so it cannot reach the provider.
+ * `validated`: for an agent that validates its own answer (claude), the later keys are optional.
  */
-export function reviewJsonSchema(): JsonObject {
+export function reviewJsonSchema(options: { validated?: boolean } = {}): JsonObject {
   const generated = z.toJSONSchema(reviewOutputSchema, { target: "draft-2020-12" }) as JsonObject;
   const schema = clean(generated) as JsonObject;
   assertStrict(schema, "$");
+  if (options.validated) {
+    // An agent that checks its answer against the schema itself (claude --json-schema) must still
+    // accept a review without the keys added later: they are optional there, as in parseReviewOutput.
+    schema.required = (schema.required as string[]).filter((key) => !LATER_KEYS.includes(key));
+  }
   return schema;
 }
+
+/** Top-level keys added after the first version of the format; a review without them is still valid. */
+const LATER_KEYS: readonly string[] = ["fixed_findings"];
 
 function clean(value: JsonValue): JsonValue {
   if (Array.isArray(value)) return value.map(clean);
@@ -116,7 +135,7 @@ export interface ParsedReview {
  */
 export function parseReviewOutput(text: string, worktree: string): ParsedReview {
   const json = parseJson(text);
-  const result = reviewOutputSchema.safeParse(json);
+  const result = parsedOutputSchema.safeParse(json);
   if (!result.success) {
     const shown = result.error.issues.slice(0, MAX_ISSUES_SHOWN);
     const more = result.error.issues.length - shown.length;
@@ -156,6 +175,7 @@ export function parseReviewOutput(text: string, worktree: string): ParsedReview 
       verdict: output.overall_correctness,
       explanation: output.overall_explanation,
       confidence: output.overall_confidence_score,
+      ...(output.fixed_findings.length > 0 ? { fixed: [...new Set(output.fixed_findings.map((id) => id.trim()).filter((id) => id.length > 0))] } : {}),
     },
     dropped,
   };

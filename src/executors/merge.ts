@@ -65,7 +65,9 @@ export function mergeReviews(results: readonly AgentReview[], options: MergeOpti
 
   const agents = new Map<Finding, string[]>();
   for (const m of merged) agents.set(m.finding, m.agents);
-  return { outcome: { ...combineVerdicts(results), findings: merged.map((m) => m.finding) }, agents };
+  // An earlier finding is fixed when any agent says so: the thread is resolved, and a person can reopen it.
+  const fixed = unique(results.flatMap((r) => r.review.fixed ?? []));
+  return { outcome: { ...combineVerdicts(results), findings: merged.map((m) => m.finding), ...(fixed.length > 0 ? { fixed } : {}) }, agents };
 }
 
 /** True when two findings describe the same problem at the same place. */

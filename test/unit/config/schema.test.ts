@@ -23,7 +23,7 @@ describe("repoConfigSchema defaults", () => {
       },
       commands: { allow_bots: [] },
       paths: { include: [], ignore: [...DEFAULT_IGNORE], extra_ignore: [] },
-      review: { min_severity: "P2", max_inline_comments: 20, instructions: "" },
+      review: { min_severity: "P2", max_inline_comments: 20, instructions: "", incremental: true },
       executors: ["codex"],
       fallback: { retry: false, retry_after_minutes: 10 },
       routing: { review: null, audit: null, ask: null, fix: null, tests: null },
@@ -69,7 +69,7 @@ describe("repoConfigSchema defaults", () => {
 
   it("fills the rest of a section that is given partly", () => {
     const cfg = repoConfigSchema.parse({ review: { min_severity: "P0" } });
-    expect(cfg.review).toEqual({ min_severity: "P0", max_inline_comments: 20, instructions: "" });
+    expect(cfg.review).toEqual({ min_severity: "P0", max_inline_comments: 20, instructions: "", incremental: true });
     expect(cfg.codex).toEqual(DEFAULT_CONFIG.codex);
   });
 

@@ -184,7 +184,7 @@ describe("buildClaudeArgs", () => {
       "--allowedTools", ...gitRules,
       "--disallowedTools", "Edit", "Write", "NotebookEdit", "WebFetch", "WebSearch", "mcp__*", ...guards,
     ]);
-    expect(JSON.parse(reviewArgs[reviewArgs.indexOf("--json-schema") + 1]!)).toEqual(reviewJsonSchema());
+    expect(JSON.parse(reviewArgs[reviewArgs.indexOf("--json-schema") + 1]!)).toEqual(reviewJsonSchema({ validated: true }));
     expect(reviewArgs.join(" ")).toContain("--model claude-sonnet-4-5 --max-turns 30 --max-budget-usd 2");
     expect(reviewArgs.join(" ")).not.toContain("npm test");
 

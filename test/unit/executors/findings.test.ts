@@ -69,6 +69,30 @@ describe("reviewJsonSchema", () => {
       description: expect.any(String),
     });
     expect(properties.overall_correctness.enum).toEqual(["patch is correct", "patch is incorrect"]);
+    expect(properties.fixed_findings).toMatchObject({ type: "array", items: { type: "string" } });
+  });
+
+  it("leaves fixed_findings optional for an agent that validates its own answer, and only that key", () => {
+    const strict = reviewJsonSchema();
+    const validated = reviewJsonSchema({ validated: true });
+    expect(strict.required).toContain("fixed_findings");
+    expect(validated.required).toEqual((strict.required as string[]).filter((k) => k !== "fixed_findings"));
+    expect(validated.properties).toEqual(strict.properties);
+  });
+});
+
+describe("fixed_findings", () => {
+  it("is optional on the way back: a review without it fixes nothing", () => {
+    expect(parseReviewOutput(review([]), WORKTREE).review.fixed).toBeUndefined();
+  });
+
+  it("carries the ids the agent reported, trimmed, without repeats or blanks", () => {
+    const { review: outcome } = parseReviewOutput(review([], { fixed_findings: [" F1", "F1", "", "F3"] }), WORKTREE);
+    expect(outcome.fixed).toEqual(["F1", "F3"]);
+  });
+
+  it("refuses a wrong type like any other field", () => {
+    expect(invalid(review([], { fixed_findings: "F1" })).message).toMatch(/fixed_findings/);
   });
 });
 
