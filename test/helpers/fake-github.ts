@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import nock from "nock";
+import { checkGraphqlContract, operationName } from "./graphql-contract.js";
 import { checkAgainstContract } from "./openapi-contract.js";
 
 export interface ApiCall {
@@ -20,6 +21,22 @@ interface Route {
   used: boolean;
 }
 
+type GraphqlHandler = (variables: Record<string, unknown>, call: ApiCall) => Reply;
+
+/** A review thread as GraphQL's `PullRequestReviewThread` answers it (the fields the app asks for). */
+export interface FakeThread {
+  id: string;
+  isResolved: boolean;
+  isOutdated: boolean;
+  path: string;
+  line: number | null;
+  startLine: number | null;
+  resolvedBy: { login: string } | null;
+  comments: { databaseId: number; body: string; author: { __typename: "Bot" | "User"; login: string } }[];
+}
+
+export const BOT_LOGIN = "codex-pr-bot[bot]";
+
 export const INSTALLATION_TOKEN = "ghs_TestInstallationToken0123456789abcdefAB";
 
 /**
@@ -32,6 +49,9 @@ export class FakeGitHub {
   readonly unexpected: ApiCall[] = [];
   private routes: Route[] = [];
   private nextId = 1000;
+  /** The pull request's review threads, as GraphQL lists them: the bot's reviews add theirs, replies join them. */
+  readonly threads: FakeThread[] = [];
+  private readonly graphqlRoutes = new Map<string, GraphqlHandler>();
 
   constructor(
     readonly owner: string,
@@ -46,6 +66,54 @@ export class FakeGitHub {
       201,
       { token: INSTALLATION_TOKEN, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: {}, repository_selection: "all" },
     ]);
+    // GraphQL: the operations the app sends, over `threads`; a test can replace one with onGraphql.
+    this.onGraphql("ReviewThreads", () => [
+      200,
+      {
+        data: {
+          repository: {
+            pullRequest: { reviewThreads: { pageInfo: { hasNextPage: false, endCursor: null }, nodes: this.threads.map((t) => ({ ...t, comments: { nodes: t.comments } })) } },
+          },
+        },
+      },
+    ]);
+    this.onGraphql("ResolveReviewThread", (vars) => {
+      const thread = this.threads.find((t) => t.id === vars.threadId);
+      if (!thread) return [200, { data: { resolveReviewThread: null }, errors: [{ type: "NOT_FOUND", message: `Could not resolve to a node with the global id of '${String(vars.threadId)}'` }] }];
+      thread.isResolved = true;
+      return [200, { data: { resolveReviewThread: { thread: { id: thread.id, isResolved: true } } } }];
+    });
+  }
+
+  /** Answers the GraphQL operation of this name (the document's `query Name` / `mutation Name`). */
+  onGraphql(operation: string, handler: GraphqlHandler): this {
+    this.graphqlRoutes.set(operation, handler);
+    return this;
+  }
+
+  /** GraphQL requests for an operation, their variables in order. */
+  graphql(operation: string): Record<string, unknown>[] {
+    return this.calls
+      .filter((c) => c.method === "POST" && c.path === "/graphql")
+      .map((c) => c.body as { query: string; variables?: Record<string, unknown> })
+      .filter((b) => operationName(b.query) === operation)
+      .map((b) => b.variables ?? {});
+  }
+
+  /** A thread the bot opened with a review comment, as GitHub creates it. */
+  addThread(comment: { id: number; path: string; line: number | null; start_line?: number | null; body: string }, author = { __typename: "Bot" as const, login: BOT_LOGIN }): FakeThread {
+    const thread: FakeThread = {
+      id: `PRRT_kwDO${comment.id}`,
+      isResolved: false,
+      isOutdated: false,
+      path: comment.path,
+      line: comment.line,
+      startLine: comment.start_line ?? null,
+      resolvedBy: null,
+      comments: [{ databaseId: comment.id, body: comment.body, author }],
+    };
+    this.threads.push(thread);
+    return thread;
   }
 
   on(method: string, pattern: RegExp, handler: RouteHandler, options: { once?: boolean } = {}): this {
@@ -81,9 +149,19 @@ export class FakeGitHub {
     this.on("PATCH", this.repoPath("/check-runs/(\\d+)"), (m) => [200, { id: Number(m[1]) }]);
     this.on("GET", this.repoPath("/pulls/(\\d+)/comments"), () => [200, options.existingComments ?? []]);
     this.on("GET", this.repoPath("/pulls/(\\d+)/reviews"), () => [200, []]);
-    this.on("POST", this.repoPath("/pulls/(\\d+)/reviews"), (m) => {
+    this.on("POST", this.repoPath("/pulls/(\\d+)/reviews"), (m, body) => {
       const id = this.nextId++;
+      // Each inline comment opens a thread, as on GitHub.
+      for (const c of (body as { comments?: { path: string; line: number; start_line?: number; body: string }[] }).comments ?? []) {
+        this.addThread({ id: this.nextId++, path: c.path, line: c.line, start_line: c.start_line ?? null, body: c.body });
+      }
       return [200, { id, html_url: `https://github.com/${this.owner}/${this.repo}/pull/${m[1]}#pullrequestreview-${id}` }];
+    });
+    this.on("POST", this.repoPath("/pulls/(\\d+)/comments/(\\d+)/replies"), (m, body) => {
+      const id = this.nextId++;
+      const thread = this.threads.find((t) => t.comments[0]?.databaseId === Number(m[2]));
+      thread?.comments.push({ databaseId: id, body: (body as { body: string }).body, author: { __typename: "Bot", login: BOT_LOGIN } });
+      return [201, { id, html_url: `https://github.com/${this.owner}/${this.repo}/pull/${m[1]}#discussion_r${id}` }];
     });
     this.on("POST", this.repoPath("/issues/comments/(\\d+)/reactions"), () => [201, { id: this.nextId++, content: "eyes" }]);
     this.on("POST", this.repoPath("/issues/(\\d+)/comments"), (m) => {
@@ -114,6 +192,7 @@ export class FakeGitHub {
     }
     const call: ApiCall = { method, path: uri, body };
     this.calls.push(call);
+    if (method === "POST" && path === "/graphql") return this.dispatchGraphql(call);
     checkAgainstContract(method, uri, body);
     for (const route of this.routes) {
       if (route.method !== method || (route.once && route.used)) continue;
@@ -124,6 +203,23 @@ export class FakeGitHub {
     }
     this.unexpected.push(call);
     return [501, { message: `no fake route for ${method} ${uri}` }];
+  }
+
+  private dispatchGraphql(call: ApiCall): Reply {
+    checkGraphqlContract(call.body);
+    const { query, variables } = (call.body ?? {}) as { query?: string; variables?: Record<string, unknown> };
+    let name: string | null = null;
+    try {
+      name = typeof query === "string" ? operationName(query) : null;
+    } catch {
+      // Not a document: the contract check has recorded why.
+    }
+    const handler = name === null ? undefined : this.graphqlRoutes.get(name);
+    if (!handler) {
+      this.unexpected.push(call);
+      return [200, { data: null, errors: [{ message: `no fake GraphQL operation ${name ?? "(unnamed)"}` }] }];
+    }
+    return handler(variables ?? {}, call);
   }
 
   /**

@@ -90,6 +90,11 @@ export function checkAgainstContract(method: string, uri: string, body: unknown)
   if (v !== null) violations.push(v);
 }
 
+/** Records a violation found by another contract (graphql-contract.ts), so the same check fails the test. */
+export function recordViolation(v: string): void {
+  violations.push(v);
+}
+
 /** The violations since the last call, cleared. */
 export function takeViolations(): string[] {
   return violations.splice(0);
