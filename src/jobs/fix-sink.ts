@@ -18,10 +18,11 @@ import { changedLines, type ReadyCandidate } from "../fix/best-of-two.js";
 import type { FixTarget } from "../fix/findings.js";
 import { branchBase, pickBranch } from "../fix/naming.js";
 import { patchComment, suggestionBody, suggestionsFromPatch } from "../fix/patch-comment.js";
-import { createFixPull } from "../github/fixups.js";
+import { branchHead, createFixPull, findFixPull, type OpenedPull } from "../github/fixups.js";
 import { fetchPull } from "../github/pulls.js";
 import { postReview, type ReviewComment } from "../github/reviews.js";
 import { redactSecrets } from "../review/sanitize.js";
+import type { Effect } from "../store/effects.js";
 import type { DiffFile } from "../types.js";
 import { fetchCommit, mergeConflicts, pushBranch, remoteBranches, type WorktreeGit } from "../workspace/commit.js";
 import type { JobContext } from "./context.js";
@@ -167,32 +168,48 @@ async function deliver(
   }
 
   const token = await ctx.token();
+  const effects = ctx.run.effects;
   const wanted = branchBase(req.mode, job.prNumber, pull.headSha);
   const taken = await remoteBranches(git, { url: job.repo.cloneUrl, token, prefix: wanted, signal });
-  const branch = pickBranch(wanted, taken);
+  // An earlier attempt of this job that chose a name and died before its push reached GitHub: the same name.
+  const earlier = ownFixBranch(ctx);
+  const branch = earlier && !taken.includes(earlier.key) ? earlier.key : pickBranch(wanted, taken);
+  const alt = d.alternative;
+  const altName = alt ? pickBranch(`${branch}-alt`, [...taken, branch]) : null;
+  // The report's alternative is the same object the body renders: it links the branch (unless its push fails).
+  if (alt) alt.report.branch = altName;
+  const opening = (): PendingFixPull => ({
+    title: fixTitle(report),
+    body: fixBody(report),
+    base: pull.headRef,
+    draft: verificationFailed(report),
+    report: { ...report, knownSecrets: [] },
+  });
+  // Before anything is pushed: what a retry needs to open and report this PR without the agent.
+  let pending = opening();
+  effects.intend("fix_pr", branch, pending);
+  effects.intend("fix_branch", branch, { role: "fix" } satisfies BranchDetail);
   await pushBranch(git, { url: job.repo.cloneUrl, token, sha: commit, branch, signal });
+  effects.created("fix_branch", branch, { githubId: commit });
   let altBranch: string | null = null;
-  if (d.alternative) {
-    const alt = d.alternative;
-    const name = pickBranch(`${branch}-alt`, [...taken, branch]);
+  if (alt && altName) {
+    effects.intend("fix_branch", altName, { role: "alternative" } satisfies BranchDetail);
     try {
-      await pushBranch(alt.git, { url: job.repo.cloneUrl, token, sha: alt.commit, branch: name, signal });
-      // The report's alternative is the same object the body renders: it now links the branch.
-      altBranch = alt.report.branch = name;
+      await pushBranch(alt.git, { url: job.repo.cloneUrl, token, sha: alt.commit, branch: altName, signal });
+      effects.created("fix_branch", altName, { githubId: alt.commit });
+      altBranch = altName;
     } catch (err) {
+      alt.report.branch = null;
+      effects.failed("fix_branch", altName, { role: "alternative" } satisfies BranchDetail);
+      pending = opening();
+      effects.intend("fix_pr", branch, pending);
       if (err instanceof Cancelled) throw err;
       // The fix itself is pushed: the PR still opens, and says the alternative is not available.
       ctx.log.warn({ err, agent: alt.report.agent }, "the alternative candidate could not be pushed");
     }
   }
-  const opened = await createFixPull(ctx.octokit, ctx.coords, {
-    title: fixTitle(report),
-    body: fixBody(report),
-    head: branch,
-    base: pull.headRef,
-    draft: verificationFailed(report),
-  });
-  const done = settled("succeeded", { fixPr: opened.url, comment: await req.reply(openedReply(report, opened)) });
+  const opened = await openFixPull(ctx, branch, pending);
+  const done = settled("succeeded", { fixPr: opened.url, comment: await replyOnce(ctx, req, openedReply(report, opened)) });
   ctx.log.info(
     {
       pull: opened.number,
@@ -207,6 +224,109 @@ async function deliver(
     "fix pull request opened",
   );
   return done;
+}
+
+/** What the ledger keeps with a pushed fix branch (effect "fix_branch"). */
+interface BranchDetail {
+  /** The fix PR's head, or the runner-up of best of two pushed beside it. */
+  role: "fix" | "alternative";
+}
+
+/** What the ledger keeps with the fix PR's intent (effect "fix_pr"): enough to open and report it again. */
+interface PendingFixPull {
+  title: string;
+  body: string;
+  base: string;
+  draft: boolean;
+  /** The report the reply is written from, without the secrets it is redacted against; null when lost. */
+  report: FixReport | null;
+}
+
+function isPendingFixPull(detail: unknown): detail is PendingFixPull {
+  const d = detail as Partial<PendingFixPull> | null;
+  return typeof d?.title === "string" && typeof d.body === "string" && typeof d.base === "string" && typeof d.report === "object";
+}
+
+/** The fix branch this job chose (the newest one), as the ledger has it. */
+function ownFixBranch(ctx: JobContext): Effect | null {
+  const own = ctx.run.effects.list("fix_branch").filter((e) => (e.detail as Partial<BranchDetail> | null)?.role === "fix");
+  return own.at(-1) ?? null;
+}
+
+/** Opens the fix PR for `branch`, recorded in the ledger as it is (an intent stays until GitHub answers). */
+async function openFixPull(ctx: JobContext, branch: string, pending: PendingFixPull): Promise<OpenedPull> {
+  const opened = await createFixPull(ctx.octokit, ctx.coords, { title: pending.title, body: pending.body, head: branch, base: pending.base, draft: pending.draft });
+  ctx.run.effects.created("fix_pr", branch, { githubId: opened.number, url: opened.url });
+  return opened;
+}
+
+/** The reply where the request was made, recorded so a retry does not post it twice. */
+async function replyOnce(ctx: JobContext, req: Pick<FixRequest, "reply">, body: string): Promise<string> {
+  const recorded = ctx.run.effects.get("reply", "");
+  if (recorded?.state === "created" && recorded.url) return recorded.url;
+  ctx.run.effects.intend("reply", "");
+  const url = await req.reply(body);
+  ctx.run.effects.created("reply", "", { githubId: url, url });
+  return url;
+}
+
+/**
+ * A retried fix job (issue 22) whose earlier attempt pushed its branch and died before the PR was
+ * opened or reported: it opens the PR for that branch (or finds the one already there) and reports it
+ * as the first attempt would have, instead of running the agent again and pushing a second branch.
+ * Null when no earlier attempt's branch reached GitHub: the job runs as usual (and pushes to the
+ * name the earlier attempt chose).
+ */
+export async function resumePushedFix(ctx: JobContext, req: Pick<FixRequest, "mode" | "requestedBy" | "reply">): Promise<Settled | null> {
+  const effects = ctx.run.effects;
+  const pushed = ownFixBranch(ctx);
+  if (!pushed || pushed.state === "failed") return null;
+  const branch = pushed.key;
+  if (pushed.state === "intended") {
+    // The push may or may not have reached GitHub before the app died.
+    const sha = await branchHead(ctx.octokit, ctx.coords, branch);
+    if (sha === null) return null;
+    effects.created("fix_branch", branch, { githubId: sha });
+  }
+  const intent = effects.get("fix_pr", branch);
+  const pending = isPendingFixPull(intent?.detail) ? intent.detail : null;
+  let opened: OpenedPull;
+  let how: "recorded" | "found" | "opened";
+  if (intent?.state === "created" && intent.githubId !== null && intent.url !== null) {
+    opened = { number: Number(intent.githubId), url: intent.url, draft: pending?.draft ?? false };
+    how = "recorded";
+  } else {
+    // The POST may have reached GitHub before the app died: look before opening a second one.
+    const found = await findFixPull(ctx.octokit, ctx.coords, branch);
+    if (found) {
+      opened = { number: found.number, url: found.html_url, draft: found.draft ?? false };
+      effects.created("fix_pr", branch, { githubId: found.number, url: found.html_url });
+      how = "found";
+    } else {
+      opened = await openFixPull(ctx, branch, pending ?? lostPull(ctx, req, branch));
+      how = "opened";
+    }
+  }
+  const text = pending?.report
+    ? openedReply({ ...pending.report, knownSecrets: ctx.secrets }, opened)
+    : `${req.requestedBy ? `@${req.requestedBy} ` : ""}I opened #${opened.number} with ${req.mode === "tests" ? "tests" : "a fix"}: ${opened.url}`;
+  const comment = await replyOnce(ctx, req, text);
+  ctx.log.info({ pull: opened.number, branch, attempt: ctx.run.attempt, how }, "fix pull request of an earlier attempt reported");
+  return settled("succeeded", { fixPr: opened.url, comment });
+}
+
+/** The PR for a branch pushed by an attempt that died before it wrote down the PR's text (older versions). */
+function lostPull(ctx: JobContext, req: Pick<FixRequest, "mode">, branch: string): PendingFixPull {
+  const what = req.mode === "tests" ? "Tests" : "Fix";
+  return {
+    title: `${what} for #${ctx.job.prNumber}`,
+    body:
+      `Merging this pull request updates #${ctx.job.prNumber}.\n\n` +
+      `The app stopped after pushing \`${branch}\` and before it opened this pull request; the description it had written was lost. The commits say what changed.`,
+    base: ctx.pull.headRef,
+    draft: false,
+    report: null,
+  };
 }
 
 function alternativeOf(c: ReadyCandidate<ReadyChange>): PendingAlternative {

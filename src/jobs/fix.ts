@@ -16,7 +16,7 @@ import { getReviewComment, replyInThread } from "../github/threads.js";
 import { redactSecrets } from "../review/sanitize.js";
 import type { Finding } from "../types.js";
 import type { JobContext } from "./context.js";
-import { githubFixSink, reportBase, type FixRequest } from "./fix-sink.js";
+import { githubFixSink, reportBase, resumePushedFix, type FixRequest } from "./fix-sink.js";
 import { describeFailure } from "./outcome.js";
 import { pickAgents } from "./pick-agents.js";
 import { agentTimeout, pullChangePrompt, pullSource } from "./pull-source.js";
@@ -54,6 +54,14 @@ export async function runFix(ctx: JobContext, mode: FixMode): Promise<void> {
     return;
   }
   try {
+    // The app died during an earlier attempt: a branch it pushed gets its PR, not a second agent run.
+    if (ctx.run.attempt > 1) {
+      const resumed = await resumePushedFix(ctx, { mode, requestedBy: command?.sender ?? null, reply });
+      if (resumed) {
+        if (resumed.result) ctx.run.settle(resumed.result);
+        return;
+      }
+    }
     const instruction = job.instruction?.trim() || null;
     let targets: FixTarget[] = [];
     if (thread) {

@@ -25,6 +25,8 @@ export interface JobEffects {
   completed(kind: EffectKind, key: string, githubId?: string | number): void;
   failed(kind: EffectKind, key: string, detail: unknown): void;
   get(kind: EffectKind, key: string): Effect | null;
+  /** This job's effects of one kind (e.g. the fix branches it pushed), oldest first. */
+  list(kind: EffectKind): Effect[];
 }
 
 /** The ledger of `jobId`, whose failures are logged, never thrown: losing the record must not cost the job. */
@@ -44,6 +46,7 @@ export function jobEffects(runs: RunStore | null, jobId: string, log: Logger): J
     completed: (kind, key, githubId) => safely("completed", (l) => l.completed(jobId, kind, key, githubId), undefined),
     failed: (kind, key, detail) => safely("failed", (l) => l.failed(jobId, kind, key, detail), undefined),
     get: (kind, key) => safely("get", (l) => l.get(jobId, kind, key), null),
+    list: (kind) => safely("list", (l) => l.forJob(jobId).filter((e) => e.kind === kind), []),
   };
 }
 
