@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { run } from "../../src/util/exec.js";
@@ -252,4 +252,49 @@ function evaluate(source: string, context: Record<string, unknown>, jobFailed: b
   const value = or();
   if (pos !== tokens.length) throw new Error(`expression ${source}: unexpected ${tokens[pos]}`);
   return value;
+}
+
+/**
+ * actions/cache as a runner replays it, with a directory for the cache service: the step restores
+ * the directory saved under `key` into `path` (a hit: `cache-hit=true`), or nothing; its post step,
+ * which the runner runs after the job when the job succeeded, saves `path` under `key` after a miss.
+ * Copies are hard links (`cp -al`): a 400 MB CLI is "restored" in a fraction of a second.
+ */
+export class ActionsCache {
+  readonly restores: { key: string; path: string; hit: boolean }[] = [];
+
+  constructor(readonly store: string) {
+    mkdirSync(store, { recursive: true });
+  }
+
+  readonly standIn: UsesStandIn = async (step) => {
+    const key = step.with.key ?? "";
+    const target = step.with.path ?? "";
+    if (key === "" || target === "") return { ok: false, log: "::error::Input required and not supplied: key/path\n" };
+    const saved = path.join(this.store, encodeURIComponent(key));
+    const hit = existsSync(saved);
+    if (hit) {
+      mkdirSync(path.dirname(target), { recursive: true });
+      rmSync(target, { recursive: true, force: true });
+      await copyTree(saved, target);
+    }
+    this.restores.push({ key, path: target, hit });
+    appendFileSync(step.env.GITHUB_OUTPUT!, `cache-hit=${String(hit)}\n`);
+    return { ok: true, log: hit ? `Cache restored from key: ${key}\n` : `Cache not found for input keys: ${key}\n` };
+  };
+
+  /** The post steps: after a successful job, each missed key is saved from its path (when it exists). */
+  async post(status: CompositeRun["status"]): Promise<void> {
+    if (status !== "success") return;
+    for (const r of this.restores.splice(0)) {
+      const saved = path.join(this.store, encodeURIComponent(r.key));
+      if (r.hit || existsSync(saved) || !existsSync(r.path)) continue;
+      await copyTree(r.path, saved);
+    }
+  }
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  const r = await run("cp", ["-al", from, to], { cwd: path.dirname(from), env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new Error(`cp -al ${from} ${to}: ${r.stderr}`);
 }

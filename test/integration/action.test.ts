@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import AjvModule from "ajv-draft-04";
@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { fingerprint, fingerprintMarker } from "../../src/review/fingerprint.js";
 import { RunStore } from "../../src/store/runs.js";
 import { buildEnv, run } from "../../src/util/exec.js";
-import { readActionYml, runComposite } from "../helpers/composite-action.js";
+import { ActionsCache, readActionYml, runComposite, type ActionYml } from "../helpers/composite-action.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
 import { execCommand, message, startMockResponses, type MockResponses } from "../helpers/mock-responses.js";
 import { makeTempDir } from "../helpers/tmp.js";
@@ -400,11 +400,24 @@ describe("codex-pr-bot action", () => {
  * action.yml itself, as a hosted runner runs it (test/helpers/composite-action.ts): the composite
  * steps with their expressions, `if:` conditions, continue-on-error and output files, after a replay
  * of actions/checkout's git commands with its defaults (persist-credentials, fetch-depth 1, the
- * merge commit). The install step is not run (`node dist/cli.js` is the CLI from source through
- * tsx); code scanning's upload-sarif is a stand-in that posts to the stand-in GitHub as it does.
+ * merge commit). Every step runs, the set-up too: the action's directory is this working tree's
+ * source without a bundle (as on main), so the Install step builds it with esbuild over the dev
+ * install (node_modules linked in) and installs the pinned agent CLI with npm; npm's own cache is
+ * the offline source (prefer-offline: the same `npm install <pkg>@<version>`, the registry asked
+ * only when the cache lacks it). actions/cache is replayed as a directory copy (ActionsCache);
+ * code scanning's upload-sarif is a stand-in that posts to the stand-in GitHub as it does.
  */
 describe("action.yml as a workflow runs it", () => {
-  const ACTION = readActionYml(path.join(ROOT, "action.yml"));
+  /** The action as a ref without a prebuilt bundle holds it: its tracked source, no dist/. */
+  const actionPath = path.join(base, "action");
+  for (const entry of ["action.yml", "package.json", "package-lock.json", "scripts", "src"]) cpSync(path.join(ROOT, entry), path.join(actionPath, entry), { recursive: true });
+  symlinkSync(path.join(ROOT, "node_modules"), path.join(actionPath, "node_modules"));
+  const ACTION: ActionYml = readActionYml(path.join(actionPath, "action.yml"));
+  const PINNED = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies as Record<string, string>;
+  /** npm's cache of this machine (the test's HOME is a scratch dir): the offline source of the CLIs. */
+  const NPM_CACHE = process.env.npm_config_cache || path.join(process.env.HOME ?? "/root", ".npm");
+  /** The cache service, shared by the runs of this describe as by a repository's workflow runs. */
+  const cache = new ActionsCache(path.join(base, "actions-cache"));
   const basic = Buffer.from(`x-access-token:${TOKEN}`).toString("base64");
   /** Every form of the token that must appear nowhere: raw, base64 (with and without the user), URL-encoded. */
   const TOKEN_FORMS = [TOKEN, basic, basic.replace(/=+$/, ""), Buffer.from(TOKEN).toString("base64").replace(/=+$/, ""), encodeURIComponent(basic)];
@@ -439,14 +452,9 @@ describe("action.yml as a workflow runs it", () => {
     mergeSha = (await gitIn(work, "rev-parse", "HEAD")).trim();
     await gitIn(work, "push", "-q", "origin", `HEAD:refs/pull/${PR}/merge`, `origin/feature:refs/pull/${PR}/head`);
 
-    // `node dist/cli.js` runs the CLI from source; no sudo (the sandbox step then warns, as on a runner without it).
+    // No sudo (the sandbox step then warns, as on a runner without it).
     shims = path.join(base, "shims");
     mkdirSync(shims);
-    writeFileSync(
-      path.join(shims, "node"),
-      `#!/bin/sh\nif [ "$1" = "${ROOT}/dist/cli.js" ]; then shift; exec "${TSX}" "${CLI}" "$@"; fi\nexec "${process.execPath}" "$@"\n`,
-      { mode: 0o755 },
-    );
     writeFileSync(path.join(shims, "sudo"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
   });
 
@@ -490,12 +498,18 @@ describe("action.yml as a workflow runs it", () => {
     await gitIn(dir, "checkout", "-q", "--force", `refs/remotes/pull/${PR}/merge`);
   }
 
-  async function runWorkflow(options: { with?: Record<string, string>; persist?: "config" | "include" | false; path?: string; env?: Record<string, string> } = {}) {
+  async function runWorkflow(
+    options: { with?: Record<string, string>; persist?: "config" | "include" | false; path?: string; env?: Record<string, string>; cache?: ActionsCache; skip?: Record<string, string> } = {},
+  ) {
     const dir = makeTempDir("workflow");
+    const actionsCache = options.cache ?? cache;
     const workspace = path.join(dir, "workspace");
     const runnerTemp = path.join(dir, "runner-temp");
+    // A fresh runner's tool cache: empty until actions/cache restores into it.
+    const toolCache = path.join(dir, "tool-cache");
     mkdirSync(workspace);
     mkdirSync(runnerTemp);
+    mkdirSync(toolCache);
     await actionsCheckout(path.join(workspace, options.path ?? ""), options.persist ?? "config", runnerTemp);
     const event = {
       action: "synchronize",
@@ -510,8 +524,8 @@ describe("action.yml as a workflow runs it", () => {
     const run = await runComposite({
       action: ACTION,
       with: options.with ?? {},
-      github: { action_path: ROOT, token: TOKEN, workspace, event, repository: "octo/demo", sha: mergeSha },
-      runner: { os: "Linux", temp: runnerTemp },
+      github: { action_path: actionPath, token: TOKEN, workspace, event, repository: "octo/demo", sha: mergeSha },
+      runner: { os: "Linux", temp: runnerTemp, tool_cache: toolCache },
       env: {
         PATH: `${shims}:${process.env.PATH!}`,
         HOME: path.join(dir, "home"),
@@ -525,13 +539,18 @@ describe("action.yml as a workflow runs it", () => {
         GITHUB_SHA: mergeSha,
         GITHUB_WORKSPACE: workspace,
         RUNNER_TEMP: runnerTemp,
+        RUNNER_TOOL_CACHE: toolCache,
         ACTIONS_RUNTIME_TOKEN: RUNTIME_TOKEN,
         CODEX_HOME_TEMPLATE: hostileTemplate,
+        npm_config_cache: NPM_CACHE,
+        npm_config_prefer_offline: "true",
         ...options.env,
       },
       dir: path.join(dir, "runner"),
-      skip: { "Install codex-pr-bot": "item 2 of issue 21; `node dist/cli.js` runs the CLI from source here" },
+      ...(options.skip ? { skip: options.skip } : {}),
       uses: {
+        "Cache codex": actionsCache.standIn,
+        "Cache claude": actionsCache.standIn,
         // github/codeql-action/upload-sarif: validates ref and sha, then POSTs the gzipped SARIF.
         "Upload SARIF": async (step) => {
           uploads.push(step);
@@ -547,7 +566,8 @@ describe("action.yml as a workflow runs it", () => {
         },
       },
     });
-    return { run, workspace, runnerTemp, uploads };
+    await actionsCache.post(run.status);
+    return { run, workspace, runnerTemp, toolCache, uploads };
   }
 
   it("with checkout's defaults and a hostile agent: no form of the token reaches the model or anything the bot writes; code scanning without Advanced Security is a warning", async () => {
@@ -579,8 +599,9 @@ describe("action.yml as a workflow runs it", () => {
       r.summary,
       r.log,
       JSON.stringify(r.outputs),
-      readFileSync(path.join(runnerTemp, "codex-pr-bot-state", "codex-pr-bot.sqlite")).toString("latin1"),
     ];
+    // No run history in the Action (it would die with the runner): nothing there to leak either.
+    expect(existsSync(path.join(runnerTemp, "codex-pr-bot-state", "codex-pr-bot.sqlite"))).toBe(false);
     expect(readFileSync(sarifFile, "utf8")).toContain("[REDACTED]");
     for (const form of TOKEN_FORMS) for (const [i, text] of written.entries()) expect(text.includes(form), `form ${form} in text #${i}`).toBe(false);
 
@@ -595,6 +616,32 @@ describe("action.yml as a workflow runs it", () => {
     expect(r.status).toBe("success");
     // The shallow merge checkout was deepened by the action itself.
     expect(r.log).not.toMatch(/fetch-depth/);
+  });
+
+  it("sets up in seconds: builds the bundle, installs only the codex CLI executor codex needs, at the pinned version, and restores it from actions/cache next time", async () => {
+    const own = new ActionsCache(makeTempDir("actions-cache"));
+    const codexId = `codex-${PINNED["@openai/codex"]}-${process.platform}-${process.arch}`;
+    const first = await runWorkflow({ cache: own, with: { executor: "codex", "upload-sarif": "false" } });
+    expect(first.run.status).toBe("success");
+    // The review ran on the bundle and the installed CLI: posted, as in every other run.
+    expect(gh.bodies("POST", /\/pulls\/7\/reviews$/)).toHaveLength(1);
+    expect(existsSync(path.join(actionPath, "dist", "action-bundle", "cli.js"))).toBe(true);
+    expect(first.run.steps.filter((st) => st.ran).map((st) => st.name)).toEqual(["Plan the agent CLIs", "Cache codex", "Install codex-pr-bot", "Allow codex's sandbox", "Review"]);
+    // Only codex, at the version package.json pins; claude-code is nowhere on the runner.
+    expect(readdirSync(path.join(first.toolCache, "codex-pr-bot"))).toEqual([codexId]);
+    const installed = JSON.parse(readFileSync(path.join(first.toolCache, "codex-pr-bot", codexId, "node_modules", "@openai", "codex", "package.json"), "utf8")) as { version: string };
+    expect(installed.version).toBe(PINNED["@openai/codex"]);
+    const tree = (await run("find", [first.toolCache, "-maxdepth", "6", "-name", "claude*"], { cwd: first.toolCache, env: { PATH: process.env.PATH! } })).stdout;
+    expect(tree).toBe("");
+    expect(first.run.log).toContain(`installed @openai/codex@${PINNED["@openai/codex"]}`);
+    expect(first.run.log).toContain(`Cache not found for input keys: codex-pr-bot-${codexId}`);
+
+    // The next run on a fresh runner: a cache hit, no npm install; only the set-up steps run here.
+    const second = await runWorkflow({ cache: own, with: { executor: "codex" }, skip: { Review: "the set-up alone", Finish: "no review ran" } });
+    expect(second.run.steps.find((st) => st.name === "Install codex-pr-bot")).toMatchObject({ outcome: "success" });
+    expect(second.run.log).toContain(`Cache restored from key: codex-pr-bot-${codexId}`);
+    expect(second.run.log).toContain(`@openai/codex@${PINNED["@openai/codex"]}: from the cache`);
+    expect(second.run.log).not.toMatch(/installed @openai\/codex/);
   });
 
   it("checkout v6's credentials file, a checkout in a subdirectory (`path`), code scanning on: uploaded for the head, fail-on fails the job", async () => {
