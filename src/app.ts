@@ -2,6 +2,8 @@ import path from "node:path";
 import type { ApplicationFunction, ApplicationFunctionOptions, Probot } from "probot";
 import type { Executor } from "./executors/types.js";
 import type { Octokit } from "./github/client.js";
+import { installationClient } from "./github/installation-client.js";
+import { applyClientPolicy, clientPolicyFromEnv } from "./github/policy.js";
 import { onIssueComment } from "./handlers/issue-comment.js";
 import { onPullRequest, PULL_REQUEST_EVENTS } from "./handlers/pull-request.js";
 import { onReviewComment } from "./handlers/review-comment.js";
@@ -38,13 +40,14 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
     const settings = options.settings ?? loadSettings();
     const durable = options.durable ?? readDurableSettings(process.env, { dataDir: settings.dataDir, concurrency: settings.concurrency });
     const log = app.log.child({ name: "codex-pr-bot" });
+    const policy = clientPolicyFromEnv();
     const runs = options.runs === undefined ? new RunStore(durable.databasePath, { backgroundCheckpoints: true }) : options.runs;
 
     const deps = buildPipelineDeps({
       settings,
       runs,
       log,
-      installationOctokit: async (id) => (await app.auth(id)) as Octokit,
+      installationOctokit: (id) => installationClient(app, id, policy),
       ...(options.workspaces ? { workspaces: options.workspaces } : {}),
       ...(options.executor ? { executor: options.executor } : {}),
     });
@@ -54,9 +57,14 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
     const queue = runs && durable.workers > 0 ? new RecordingQueue(inner, runs, log) : inner;
     deps.followUp = (job) => queue.enqueue(job);
 
-    app.on([...PULL_REQUEST_EVENTS], onPullRequest(queue));
-    app.on("issue_comment.created", onIssueComment(queue, settings.handles));
-    app.on("pull_request_review_comment.created", onReviewComment(queue, settings.handles));
+    // The handlers' own requests (permission checks, config reads, refusals) follow the same policy.
+    const withPolicy = <C extends { octokit: Octokit }>(handler: (context: C) => Promise<void>) => (context: C) => {
+      applyClientPolicy(context.octokit, policy);
+      return handler(context);
+    };
+    app.on([...PULL_REQUEST_EVENTS], withPolicy(onPullRequest(queue)));
+    app.on("issue_comment.created", withPolicy(onIssueComment(queue, settings.handles)));
+    app.on("pull_request_review_comment.created", withPolicy(onReviewComment(queue, settings.handles)));
     appOptions?.addHandler(runsRoutes({ runs, token: durable.runsToken, stats: async () => (await queue.stats?.()) ?? { pending: 0, running: 0 } }));
 
     if (settings.agentUser) {

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { createProbot } from "probot";
-import type { Octokit } from "../github/client.js";
+import { installationClient } from "../github/installation-client.js";
+import { clientPolicyFromEnv } from "../github/policy.js";
 import { buildPipelineDeps, buildQueue, sweepLeftovers } from "../jobs/assemble.js";
 import { readDurableSettings } from "../jobs/create-queue.js";
 import { RecordingQueue } from "../jobs/recording-queue.js";
@@ -71,7 +72,7 @@ export async function workerCommand(args: string[], io: CliIO): Promise<number> 
     settings,
     runs,
     log,
-    installationOctokit: async (id) => (await probot.auth(id)) as unknown as Octokit,
+    installationOctokit: (id) => installationClient(probot, id, clientPolicyFromEnv(env)),
   });
   const inner = buildQueue(deps, durable, workers);
   // Follow-ups (a failed agent's retry) show on the runs page as queued, like webhook jobs.

@@ -1,4 +1,5 @@
 import type { Octokit, RepoCoords } from "./client.js";
+import type { WriteOptions } from "./policy.js";
 
 export type Annotation = {
   path: string;
@@ -46,6 +47,27 @@ export class CheckRun {
       status: "in_progress",
       started_at: new Date().toISOString(),
       output: { title: input.title, summary: cap(input.summary) },
+      request: { lookup: checkRunLookup(octokit, coords, input.name, input.headSha, (c) => input.externalId !== undefined && c.external_id === input.externalId) },
+    });
+    return new CheckRun(octokit, coords, data.id, data.html_url ?? "");
+  }
+
+  /**
+   * A check run waiting for a worker (`queued`), created when the job is accepted: the pull request
+   * shows the bot has it at once. The worker turns it `in_progress` with begin().
+   */
+  static async queue(
+    octokit: Octokit,
+    coords: RepoCoords,
+    input: { name: string; headSha: string; title: string; summary: string; externalId: string },
+  ): Promise<CheckRun> {
+    const { data } = await octokit.rest.checks.create({
+      ...coords,
+      name: input.name,
+      head_sha: input.headSha,
+      external_id: input.externalId,
+      status: "queued",
+      output: { title: input.title, summary: cap(input.summary) },
     });
     return new CheckRun(octokit, coords, data.id, data.html_url ?? "");
   }
@@ -87,6 +109,7 @@ export class CheckRun {
     coords: RepoCoords,
     input: { name: string; headSha: string; conclusion: Conclusion; title: string; summary: string },
   ): Promise<void> {
+    const since = Date.now() - 10 * 60_000;
     await octokit.rest.checks.create({
       ...coords,
       name: input.name,
@@ -95,6 +118,15 @@ export class CheckRun {
       conclusion: input.conclusion,
       completed_at: new Date().toISOString(),
       output: { title: input.title, summary: cap(input.summary) },
+      request: {
+        lookup: checkRunLookup(
+          octokit,
+          coords,
+          input.name,
+          input.headSha,
+          (c) => c.conclusion === input.conclusion && c.output.title === input.title && Date.parse(c.started_at ?? "") >= since,
+        ),
+      },
     });
   }
 
@@ -107,6 +139,17 @@ export class CheckRun {
   onCompleted(hook: () => void): this {
     this.completedHook = hook;
     return this;
+  }
+
+  /** A queued check run taken up by its worker: `in_progress` from now. */
+  async begin(title: string, summary: string): Promise<void> {
+    await this.octokit.rest.checks.update({
+      ...this.coords,
+      check_run_id: this.id,
+      status: "in_progress",
+      started_at: new Date().toISOString(),
+      output: { title, summary: cap(summary) },
+    });
   }
 
   async progress(title: string, summary: string): Promise<void> {
@@ -143,16 +186,39 @@ export class CheckRun {
   }
 }
 
+type ListedCheckRun = Awaited<ReturnType<Octokit["rest"]["checks"]["listForRef"]>>["data"]["check_runs"][number];
+
+/** For policy.ts: the check run a failed create may have made, found on the head by name and `mine`. */
+function checkRunLookup(
+  octokit: Octokit,
+  coords: RepoCoords,
+  name: string,
+  headSha: string,
+  mine: (c: ListedCheckRun) => boolean,
+): WriteOptions["lookup"] {
+  return async () => {
+    const { data } = await octokit.rest.checks.listForRef({ ...coords, ref: headSha, check_name: name, filter: "all", per_page: 100 });
+    return data.check_runs.filter(mine).sort((a, b) => b.id - a.id)[0] ?? null;
+  };
+}
+
 export interface FoundCheckRun {
   check: CheckRun;
   status: string;
   conclusion: string | null;
+  /** The commit it is on (a queued check run of a command may be on a head the pull request left since). */
+  headSha: string;
 }
 
 function found(
   octokit: Octokit,
   coords: RepoCoords,
-  data: { id: number; html_url: string | null; status: string; conclusion: string | null },
+  data: { id: number; html_url: string | null; status: string; conclusion: string | null; head_sha: string },
 ): FoundCheckRun {
-  return { check: CheckRun.existing(octokit, coords, data.id, data.html_url ?? ""), status: data.status, conclusion: data.conclusion };
+  return {
+    check: CheckRun.existing(octokit, coords, data.id, data.html_url ?? ""),
+    status: data.status,
+    conclusion: data.conclusion,
+    headSha: data.head_sha,
+  };
 }

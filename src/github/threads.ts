@@ -1,5 +1,6 @@
 import { httpStatus, type Octokit, type RepoCoords } from "./client.js";
-import { reactToComment } from "./comments.js";
+import { lookBackFrom, reactToComment } from "./comments.js";
+import type { WriteOptions } from "./policy.js";
 
 /**
  * Review threads: the inline comment conversations of a PR. Their comments have their own ids,
@@ -30,12 +31,23 @@ export async function getReviewComment(octokit: Octokit, coords: RepoCoords, com
 
 /** Replies in the thread whose first comment is `commentId` (GitHub refuses replies to replies). */
 export async function replyInThread(octokit: Octokit, coords: RepoCoords, pullNumber: number, commentId: number, body: string): Promise<string> {
-  const { data } = await octokit.rest.pulls.createReplyForReviewComment({ ...coords, pull_number: pullNumber, comment_id: commentId, body });
+  const since = lookBackFrom(Date.now());
+  const lookup = async () => {
+    const comments = await octokit.paginate(octokit.rest.pulls.listReviewComments, { ...coords, pull_number: pullNumber, since, per_page: 100 });
+    return comments.find((c) => c.in_reply_to_id === commentId && c.user?.type === "Bot" && c.body === body) ?? null;
+  };
+  const { data } = await octokit.rest.pulls.createReplyForReviewComment({
+    ...coords,
+    pull_number: pullNumber,
+    comment_id: commentId,
+    body,
+    request: { lookup } satisfies WriteOptions,
+  });
   return data.html_url;
 }
 
 export async function reactToReviewComment(octokit: Octokit, coords: RepoCoords, commentId: number, content: "eyes" | "confused"): Promise<void> {
-  await octokit.rest.reactions.createForPullRequestReviewComment({ ...coords, comment_id: commentId, content });
+  await octokit.rest.reactions.createForPullRequestReviewComment({ ...coords, comment_id: commentId, content, request: { idempotent: true } satisfies WriteOptions });
 }
 
 /** Reacts to the comment that carried a command, wherever it was written. */
