@@ -47,7 +47,7 @@ export async function postReview(octokit: Octokit, coords: RepoCoords, input: Po
   }
   const marked = (body: string): string => (jobId === undefined ? body : `${body}\n${jobReviewMarker(jobId)}`);
   // A POST whose answer was lost may have posted it: the client's write policy asks this before sending it again.
-  const request = jobId === undefined ? {} : { request: { lookup: () => jobReview(octokit, coords, input.pullNumber, jobId) } };
+  const request = jobId === undefined ? {} : { request: { lookup: () => jobReview(octokit, coords, input.pullNumber, jobId) } satisfies WriteOptions };
   const base = { ...coords, pull_number: input.pullNumber, commit_id: input.commitId, event: "COMMENT" as const, ...request };
   try {
     const { data } = await octokit.rest.pulls.createReview({ ...base, body: marked(input.body), comments: input.comments });

@@ -190,12 +190,16 @@ async function publishReview(
   let reviewUrl: string | null = null;
   // An automatic run (or a retry) with nothing new stays quiet: the check run already says so.
   if (movedTo === null && (fresh.length > 0 || (ctx.job.trigger.kind === "command" && !ctx.job.retry))) {
+    // An earlier attempt of this job may have posted it before the app died: found by its job marker, not posted twice.
+    const lookFirst = ctx.run.attempt > 1 || ctx.run.effects.get("review", pull.headSha)?.state === "intended";
+    ctx.run.effects.intend("review", pull.headSha);
     const review = await postReview(
       octokit,
       coords,
-      { pullNumber: ctx.job.prNumber, commitId: pull.headSha, body: composed.body, comments: composed.comments, fallbackBody: composed.fallbackBody },
+      { pullNumber: ctx.job.prNumber, commitId: pull.headSha, body: composed.body, comments: composed.comments, fallbackBody: composed.fallbackBody, jobId: ctx.job.id, lookFirst },
       ctx.log,
     );
+    ctx.run.effects.created("review", pull.headSha, { githubId: review.id, url: review.url });
     reviewUrl = review.url;
   }
 
