@@ -12,6 +12,7 @@ import { readDurableSettings, type DurableSettings } from "./jobs/create-queue.j
 import type { JobQueue } from "./jobs/queue.js";
 import { RecordingQueue } from "./jobs/recording-queue.js";
 import { createWorker } from "./jobs/run-job.js";
+import { queuedJobLookup, sweepCheckRuns } from "./jobs/sweep-check-runs.js";
 import { loadSettings, type Settings } from "./settings.js";
 import { AGENT_UMASK } from "./security/agent-user.js";
 import { appJail } from "./jail/for-settings.js";
@@ -75,7 +76,10 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
 
     if (durable.workers > 0) {
       void sweepLeftovers(deps);
+      const since = Date.now();
       queue.start(createWorker(deps));
+      // After the queue recovered its jobs: check runs left in progress by jobs that will not run again.
+      void sweepCheckRuns(deps, queuedJobLookup(inner), since);
     }
     if (runs) scheduleRetention(runs, { runDays: durable.runRetentionDays, logDays: durable.runLogRetentionDays }, log);
 

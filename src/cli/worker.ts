@@ -3,6 +3,7 @@ import { createProbot } from "probot";
 import { installationClient } from "../github/installation-client.js";
 import { clientPolicyFromEnv } from "../github/policy.js";
 import { buildPipelineDeps, buildQueue, sweepLeftovers } from "../jobs/assemble.js";
+import { queuedJobLookup, sweepCheckRuns } from "../jobs/sweep-check-runs.js";
 import { readDurableSettings } from "../jobs/create-queue.js";
 import { RecordingQueue } from "../jobs/recording-queue.js";
 import { createWorker } from "../jobs/run-job.js";
@@ -82,7 +83,10 @@ export async function workerCommand(args: string[], io: CliIO): Promise<number> 
   if (!values["skip-sweep"]) {
     await sweepLeftovers(deps);
   }
+  const since = Date.now();
   queue.start(createWorker(deps));
+  // After the queue recovered its jobs: check runs left in progress by jobs that will not run again.
+  void sweepCheckRuns(deps, queuedJobLookup(inner), since);
   log.info({ workers, dataDir: settings.dataDir }, "codex-pr-bot worker ready");
 
   await new Promise<void>((resolve) => {
