@@ -12,8 +12,11 @@ export type Executor = "codex" | "claude";
 export type ParsedCommand =
   /** `text`: everything after the word (rest of its line plus all following lines), trimmed; "" if none. */
   | { executor: Executor; kind: CommandKind; text: string }
-  /** A word the bot does not know, or "" for a bare "@codex"; the handler answers with help. */
-  | { executor: Executor; kind: "unknown"; word: string };
+  /**
+   * A word the bot does not know, or "" for a bare "@codex"; the handler answers with help. `rest`:
+   * everything after the handle, word included, trimmed (in a review thread: a question, "@codex why …").
+   */
+  | { executor: Executor; kind: "unknown"; word: string; rest: string };
 
 /**
  * Accepted words (lower case) → command. Aliases are the names people reach for first. A Map, not
@@ -84,11 +87,11 @@ export function parseCommand(body: string, handles: readonly Executor[]): Parsed
 
     const rest = [(mention[2] ?? "").trimStart(), ...lines.slice(i + 1)].join("\n");
     const wordMatch = /^\S+/.exec(rest);
-    if (!wordMatch) return { executor, kind: "unknown", word: "" };
+    if (!wordMatch) return { executor, kind: "unknown", word: "", rest: "" };
 
     const word = wordMatch[0];
     const kind = COMMAND_WORDS.get(word.toLowerCase().replace(TRAILING_PUNCTUATION, ""));
-    if (!kind) return { executor, kind: "unknown", word };
+    if (!kind) return { executor, kind: "unknown", word, rest: rest.trim() };
     return { executor, kind, text: rest.slice(word.length).trim() };
   }
   return null;

@@ -144,8 +144,10 @@ export function targetsFromReviewBody(body: string, url: string): FixTarget[] {
  * The open findings on a PR: root inline comments by bots that carry a marker and are not outdated
  * (an outdated comment sits on code that has changed since, so it is likely addressed), then the
  * outside-the-diff entries of bot reviews. One per fingerprint, most severe first, at most MAX_TARGETS.
+ * `closed`: fingerprints whose threads are resolved or were dismissed (review/conversation.ts): a
+ * person's decision stands, and a fixed finding is not fixed again.
  */
-export function openTargets(comments: readonly ReviewCommentLike[], reviews: readonly ReviewLike[]): FixTarget[] {
+export function openTargets(comments: readonly ReviewCommentLike[], reviews: readonly ReviewLike[], closed: ReadonlySet<string> = new Set()): FixTarget[] {
   const found: FixTarget[] = [];
   for (const c of comments) {
     if (c.in_reply_to_id != null || c.line == null) continue;
@@ -158,6 +160,7 @@ export function openTargets(comments: readonly ReviewCommentLike[], reviews: rea
   }
   const seen = new Set<string>();
   const unique = found.filter((t) => {
+    if (t.fingerprint !== null && closed.has(t.fingerprint)) return false;
     const key = t.fingerprint ?? `${t.path}:${t.endLine}:${t.title}`;
     if (seen.has(key)) return false;
     seen.add(key);

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "probot";
-import { parseCommand } from "../commands/parse.js";
+import { parseCommand, type ParsedCommand } from "../commands/parse.js";
 import type { JobQueue } from "../jobs/queue.js";
 import type { Job } from "../types.js";
 import { admitCommand } from "./command-gate.js";
@@ -12,9 +12,10 @@ import { repoSnapshot } from "./repo.js";
 type ReviewCommentContext = Context<"pull_request_review_comment.created">;
 
 /**
- * `@codex fix` as a reply in a review thread: "fix this one". Only `fix` is taken here, and only as
- * a reply (the thread's first comment says which finding); the job checks that the thread is one of
- * the bot's findings. Bots are ignored unless allow-listed, and write access and the rate limits are
+ * Commands as a reply in a review thread (the thread's first comment says what it is about):
+ * `@codex fix` is "fix this one" (the job checks that the thread is one of the bot's findings), and
+ * `@codex ask …` or any question (`@codex why …`) is answered in the thread, with its file, lines and
+ * earlier comments as context (jobs/ask.ts). Bots are ignored unless allow-listed, and write access and the rate limits are
  * checked (command-gate.ts), like on the conversation tab; refusals are answered in the thread.
  */
 export function onReviewComment(queue: JobQueue, handles: readonly ("codex" | "claude")[]) {
@@ -28,7 +29,8 @@ export function onReviewComment(queue: JobQueue, handles: readonly ("codex" | "c
     if (parentId === undefined || parentId === null) return;
 
     const command = parseCommand(comment.body, handles);
-    if (!command || command.kind !== "fix") return;
+    const asked = threadCommand(command);
+    if (!command || !asked) return;
 
     const repo = repoSnapshot(payload.repository);
     const coords = { owner: repo.owner, repo: repo.name };
@@ -46,7 +48,7 @@ export function onReviewComment(queue: JobQueue, handles: readonly ("codex" | "c
       ...coords,
       prNumber: payload.pull_request.number,
       sender,
-      command: `${command.executor} fix@${parentId} ${command.text}`,
+      command: `${command.executor} ${asked.mode}@${parentId} ${asked.text}`,
       head: payload.pull_request.head?.sha,
     };
     const target = { octokit: context.octokit, reviewThreadParentId: parentId, allowedBot: fromBot };
@@ -58,7 +60,7 @@ export function onReviewComment(queue: JobQueue, handles: readonly ("codex" | "c
       installationId,
       repo,
       prNumber: payload.pull_request.number,
-      mode: "fix",
+      mode: asked.mode,
       trigger: {
         kind: "command",
         commentId: comment.id,
@@ -67,13 +69,27 @@ export function onReviewComment(queue: JobQueue, handles: readonly ("codex" | "c
         executor: command.executor,
         reviewThread: { parentId },
       },
-      instruction: command.text.length > 0 ? command.text : null,
+      instruction: asked.text.length > 0 ? asked.text : null,
       // Fetched when the job runs, like for other commands: the head may move while it waits.
       pull: null,
       enqueuedAt: Date.now(),
       ...(fromBot ? { policy: { allowedBot: true } } : {}),
     };
+    // A question goes straight to the queue (enqueueFix holds only fixes back).
     const result = await enqueueFix(queue, job, context.octokit, context.log);
-    context.log.info({ jobId: job.id, pr: job.prNumber, mode: "fix", thread: parentId, ...result }, "review thread command queued");
+    context.log.info({ jobId: job.id, pr: job.prNumber, mode: asked.mode, thread: parentId, ...result }, "review thread command queued");
   };
+}
+
+/**
+ * What a reply in a review thread asks for: `@codex fix` fixes the thread's finding; `@codex ask …`
+ * or any other question (`@codex why …`) is answered in the thread. Other commands are the
+ * conversation tab's, and a bare mention asks nothing.
+ */
+export function threadCommand(command: ParsedCommand | null): { mode: "fix" | "ask"; text: string } | null {
+  if (!command) return null;
+  if (command.kind === "fix") return { mode: "fix", text: command.text };
+  if (command.kind === "ask") return command.text.length > 0 ? { mode: "ask", text: command.text } : null;
+  if (command.kind === "unknown") return command.rest.length > 0 ? { mode: "ask", text: command.rest } : null;
+  return null;
 }

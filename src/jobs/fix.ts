@@ -20,6 +20,7 @@ import { githubFixSink, reportBase, resumePushedFix, type FixRequest } from "./f
 import { describeFailure } from "./outcome.js";
 import { pickAgents } from "./pick-agents.js";
 import { agentTimeout, pullChangePrompt, pullSource } from "./pull-source.js";
+import { closedThreadFingerprints } from "./review-scope.js";
 import { mentionPrefix } from "./trigger.js";
 
 /**
@@ -77,7 +78,8 @@ export async function runFix(ctx: JobContext, mode: FixMode): Promise<void> {
       targets = [target];
     } else if (mode === "fix" && instruction === null) {
       const { comments, reviews } = await findingSources(ctx.octokit, ctx.coords, job.prNumber);
-      targets = openTargets(comments, reviews);
+      // Only unresolved findings: what a person resolved or dismissed, or the bot saw fixed, stays as it is.
+      targets = openTargets(comments, reviews, await closedThreadFingerprints(ctx));
       if (targets.length === 0) {
         if (command) await reply(usageReply(command.sender));
         else ctx.run.settle({ status: "failed", error: "there are no open findings of the bot on this pull request to fix: dispatch fix_pr with an instruction" });

@@ -1,6 +1,6 @@
 import type { Source, Tree, WritableTree } from "../engine/source.js";
 import { leftOut } from "../engine/source.js";
-import { buildChangePrompt, buildPrompt, type PromptFinding } from "../prompts/build.js";
+import { buildChangePrompt, buildPrompt, type PromptFinding, type PromptThread } from "../prompts/build.js";
 import { checkoutPull, type CheckedOut } from "./checkout.js";
 import type { JobContext } from "./context.js";
 
@@ -37,9 +37,9 @@ function pullContext(ctx: JobContext, tree: Tree) {
   };
 }
 
-/** Review, audit or ask (with `question`) of the pull request. */
-export function pullPrompt(ctx: JobContext, mode: "review" | "audit" | "ask", tree: Tree, question: string | null): string {
-  return buildPrompt({ mode, ...pullContext(ctx, tree), question });
+/** Review, audit or ask (with `question`, and the review `thread` it was asked in) of the pull request. */
+export function pullPrompt(ctx: JobContext, mode: "review" | "audit" | "ask", tree: Tree, question: string | null, thread: PromptThread | null = null): string {
+  return buildPrompt({ mode, ...pullContext(ctx, tree), question, thread });
 }
 
 /** Fix or tests on the pull request. */

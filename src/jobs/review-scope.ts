@@ -5,6 +5,7 @@ import { listReviewThreads, resolveReviewThread } from "../github/review-threads
 import { replyInThread } from "../github/threads.js";
 import { buildPrompt } from "../prompts/build.js";
 import {
+  closedFingerprints,
   EMPTY_CONVERSATION,
   fixedReply,
   isDecided,
@@ -215,5 +216,18 @@ export class ReviewScope {
     }
     if (fixedIds.length > 0 || settled.fixed.length > 0) ctx.log.info({ fixed: settled.fixed.length, outdated: settled.outdated.length }, "open findings re-checked");
     return { fixed: settled.fixed, outdated: settled.outdated, lines };
+  }
+}
+
+/**
+ * Fingerprints of the bot's findings whose threads are closed: resolved (by a person, or by the bot
+ * as fixed) or dismissed. Empty when the threads cannot be read: then nothing is held back.
+ */
+export async function closedThreadFingerprints(ctx: JobContext): Promise<Set<string>> {
+  try {
+    return closedFingerprints(readConversation(await listReviewThreads(ctx.octokit, ctx.coords, ctx.job.prNumber)));
+  } catch (err) {
+    ctx.log.warn({ err }, "could not read the review threads; fixing every open finding");
+    return new Set();
   }
 }

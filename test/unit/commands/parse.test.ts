@@ -42,17 +42,26 @@ describe("parseCommand: words and aliases", () => {
       executor: "codex",
       kind: "unknown",
       word: "Frobnicate",
+      rest: "Frobnicate the thing",
+    });
+  });
+
+  it("keeps everything after the handle of an unknown word: a question asked in a review thread", () => {
+    expect(parseCommand("@codex why does this return Infinity?\nIt used to throw.", codex)).toMatchObject({
+      kind: "unknown",
+      word: "why",
+      rest: "why does this return Infinity?\nIt used to throw.",
     });
   });
 
   it("reports a bare mention as unknown with an empty word", () => {
-    expect(parseCommand("@codex", codex)).toEqual({ executor: "codex", kind: "unknown", word: "" });
-    expect(parseCommand("@codex   \n", codex)).toEqual({ executor: "codex", kind: "unknown", word: "" });
+    expect(parseCommand("@codex", codex)).toEqual({ executor: "codex", kind: "unknown", word: "", rest: "" });
+    expect(parseCommand("@codex   \n", codex)).toEqual({ executor: "codex", kind: "unknown", word: "", rest: "" });
   });
 
   it("does not find words on Object.prototype", () => {
-    expect(parseCommand("@codex constructor", codex)).toEqual({ executor: "codex", kind: "unknown", word: "constructor" });
-    expect(parseCommand("@codex __proto__", codex)).toEqual({ executor: "codex", kind: "unknown", word: "__proto__" });
+    expect(parseCommand("@codex constructor", codex)).toEqual({ executor: "codex", kind: "unknown", word: "constructor", rest: "constructor" });
+    expect(parseCommand("@codex __proto__", codex)).toEqual({ executor: "codex", kind: "unknown", word: "__proto__", rest: "__proto__" });
   });
 });
 

@@ -143,4 +143,28 @@ describe("comment handlers", () => {
     expect(h.jobs).toEqual([]);
     expect(h.warnings).toEqual([expect.objectContaining({ problems: ["comment.body: invalid_type"] })]);
   });
+
+  it("a reply in a review thread: `@codex fix` fixes, a question or `@codex ask` is answered there, other words are not taken", async () => {
+    const h = harness();
+    let id = 10;
+    const reply = (body: string, inReplyTo: number | null = 2) => ({
+      pull_request: { number: 7, head: { sha: SHA_A } },
+      comment: { id: id++, body, user: { login: "maintainer", type: "User" }, html_url: "u", in_reply_to_id: inReplyTo },
+      repository: { owner: { login: "octo" }, name: "demo", default_branch: "main", clone_url: "c", html_url: "h" },
+      installation: { id: 1 },
+      sender: { login: "maintainer", type: "User" },
+    });
+    const handle = onReviewComment(h.queue, ["codex"]);
+    await handle(h.context("pull_request_review_comment", reply("@codex why does this return Infinity?")));
+    await handle(h.context("pull_request_review_comment", reply("@codex ask is the zero check needed here?")));
+    await handle(h.context("pull_request_review_comment", reply("@codex fix")));
+    await handle(h.context("pull_request_review_comment", reply("@codex review")));
+    await handle(h.context("pull_request_review_comment", reply("@codex")));
+    await handle(h.context("pull_request_review_comment", reply("@codex why not?", null)));
+    expect(h.jobs.map((j) => [j.mode, j.instruction, j.trigger.kind === "command" ? j.trigger.reviewThread : null])).toEqual([
+      ["ask", "why does this return Infinity?", { parentId: 2 }],
+      ["ask", "is the zero check needed here?", { parentId: 2 }],
+      ["fix", null, { parentId: 2 }],
+    ]);
+  });
 });
