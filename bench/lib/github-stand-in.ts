@@ -44,6 +44,20 @@ export interface StandInCheckRun {
   output?: { title?: string; summary?: string };
 }
 
+/** A pull request the app opened (a fix-up PR). */
+export interface StandInFixPull {
+  number: number;
+  /** "owner/name" */
+  repo: string;
+  state: "open" | "closed";
+  title: string;
+  body: string;
+  draft: boolean;
+  html_url: string;
+  head: { ref: string; repo: { full_name: string } };
+  base: { ref: string };
+}
+
 type Handler = (m: RegExpMatchArray, body: unknown, url: URL) => Reply;
 
 export class GitHubStandIn {
@@ -51,13 +65,15 @@ export class GitHubStandIn {
   url = "";
   private server: http.Server | null = null;
   private nextId = 1000;
-  private readonly reviews = new Map<string, { body: string; user: { login: string; type: string } }[]>();
+  private readonly reviews = new Map<string, { id?: number; html_url?: string; body: string; user: { login: string; type: string } }[]>();
   private readonly reviewComments = new Map<string, { body: string; user: { login: string; type: string } }[]>();
   private readonly listeners = new Set<(call: StandInCall) => void>();
   private readonly routes: { method: string; pattern: RegExp; route: string; handler: Handler }[] = [];
   private held: (() => void)[] | null = null;
   private heldRoute = "GET /repos/:o/:r/contents/:path";
   private readonly pulls = new Map<string, unknown>();
+  /** Pull requests the app opened (POST /repos/:o/:r/pulls), oldest first. */
+  readonly fixPulls: StandInFixPull[] = [];
   /** Check runs as created and updated (status, conclusion, output, external_id), by id. */
   readonly checkRuns = new Map<number, StandInCheckRun>();
 
@@ -123,9 +139,10 @@ export class GitHubStandIn {
       const id = this.nextId++;
       const b = body as { body?: string; comments?: { body: string }[] };
       const key = prKey(m);
-      this.reviews.set(key, [...(this.reviews.get(key) ?? []), { body: b.body ?? "", user: bot }]);
+      const html_url = `https://github.com/${m[1]}/${m[2]}/pull/${m[3]}#pullrequestreview-${id}`;
+      this.reviews.set(key, [...(this.reviews.get(key) ?? []), { id, html_url, body: b.body ?? "", user: bot }]);
       this.reviewComments.set(key, [...(this.reviewComments.get(key) ?? []), ...(b.comments ?? []).map((c) => ({ body: c.body, user: bot }))]);
-      return [200, { id, html_url: `https://github.com/${m[1]}/${m[2]}/pull/${m[3]}#pullrequestreview-${id}` }];
+      return [200, { id, html_url }];
     });
     this.add("GET", new RegExp(`^${repo}/pulls/(\\d+)$`), "GET /repos/:o/:r/pulls/:n", (m) => {
       const pull = this.pulls.get(prKey(m));
@@ -143,6 +160,37 @@ export class GitHubStandIn {
       201,
       { id: this.nextId++, content: "eyes" },
     ]);
+    // Fix-up pull requests (issue 22's crash tests): opened by the app, listed by head branch and state.
+    this.add("POST", new RegExp(`^${repo}/pulls$`), "POST /repos/:o/:r/pulls", (m, body) => {
+      const b = body as { head: string; base: string; title: string; body?: string; draft?: boolean };
+      const full = `${m[1]}/${m[2]}`;
+      const number = 500 + this.fixPulls.length + 1;
+      const pull: StandInFixPull = {
+        number,
+        repo: full,
+        state: "open",
+        title: b.title,
+        body: b.body ?? "",
+        draft: b.draft ?? false,
+        html_url: `https://github.com/${full}/pull/${number}`,
+        head: { ref: b.head, repo: { full_name: full } },
+        base: { ref: b.base },
+      };
+      this.fixPulls.push(pull);
+      return [201, pull];
+    });
+    this.add("GET", new RegExp(`^${repo}/pulls$`), "GET /repos/:o/:r/pulls", (m, _body, url) => {
+      const head = url.searchParams.get("head");
+      const state = url.searchParams.get("state") ?? "open";
+      const base = url.searchParams.get("base");
+      const pulls = this.fixPulls
+        .filter((p) => p.repo === `${m[1]}/${m[2]}`)
+        .filter((p) => head === null || head === `${m[1]}:${p.head.ref}`)
+        .filter((p) => state === "all" || p.state === state)
+        .filter((p) => base === null || p.base.ref === base)
+        .reverse();
+      return [200, pulls];
+    });
   }
 
   private add(method: string, pattern: RegExp, route: string, handler: Handler): void {

@@ -110,7 +110,8 @@ export class ReviewScope {
       prBody: pull.body,
       question: null,
       since: since === null ? null : { sha: since, prFiles: tree.files.length },
-      openFindings: this.conversation.open.map((f) => ({ id: f.id, path: f.path, line: f.outdated ? null : f.line, title: f.title })),
+      // Re-checked by reviews only: an audit looks for something else.
+      openFindings: this.mode === "review" ? this.conversation.open.map((f) => ({ id: f.id, path: f.path, line: f.outdated ? null : f.line, title: f.title })) : [],
     });
   }
 
@@ -193,7 +194,7 @@ export class ReviewScope {
    */
   async settleThreads(fixedIds: readonly string[]): Promise<SettledThreads> {
     const { ctx } = this;
-    const settled = settleOpenFindings(this.conversation.open, fixedIds);
+    const settled = settleOpenFindings(this.mode === "review" ? this.conversation.open : [], fixedIds);
     const failed: OpenFinding[] = [];
     for (const f of settled.fixed) {
       try {
