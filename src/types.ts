@@ -240,4 +240,16 @@ export interface Job {
     /** What the first run reported, so the retry can tell agreement from news (most severe first, capped). */
     earlier: Finding[];
   };
+  /**
+   * Set on a job put back on the queue because GitHub could not be used (rate limited, or down past
+   * the client's retry budget: jobs/defer.ts). It carries on the work of job `of` (the first job of
+   * the chain), taking over its check run.
+   */
+  resume?: {
+    of: string;
+    checkRunId: number | null;
+    /** How many times the work has been put back so far. */
+    deferrals: number;
+    reason: string;
+  };
 }

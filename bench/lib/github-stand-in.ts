@@ -58,6 +58,15 @@ export interface StandInFixPull {
   base: { ref: string };
 }
 
+/** A failure the stand-in answers instead of GitHub's success (injectFaults). */
+export interface StandInFault {
+  status: number;
+  /** "before": refused, nothing happened (a 403 limit, an outage); "after": it happened, the answer is lost (a 502 on a created review). */
+  when: "before" | "after";
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
 type Handler = (m: RegExpMatchArray, body: unknown, url: URL) => Reply;
 
 export class GitHubStandIn {
@@ -66,6 +75,8 @@ export class GitHubStandIn {
   private server: http.Server | null = null;
   private nextId = 1000;
   private readonly reviews = new Map<string, { id?: number; html_url?: string; body: string; user: { login: string; type: string } }[]>();
+  /** Comments the app posted on the conversation tab, by "owner/name#n". */
+  readonly issueComments = new Map<string, { id: number; body: string; user: { login: string; type: string }; html_url: string }[]>();
   private readonly reviewComments = new Map<string, { body: string; user: { login: string; type: string } }[]>();
   private readonly listeners = new Set<(call: StandInCall) => void>();
   private readonly routes: { method: string; pattern: RegExp; route: string; handler: Handler }[] = [];
@@ -74,6 +85,10 @@ export class GitHubStandIn {
   private readonly pulls = new Map<string, unknown>();
   /** Pull requests the app opened (POST /repos/:o/:r/pulls), oldest first. */
   readonly fixPulls: StandInFixPull[] = [];
+  /** Faults injected so far (injectFaults), in order. */
+  readonly faultsInjected: { route: string; status: number; when: "before" | "after" }[] = [];
+  private faultPlan: ((request: { method: string; route: string; attempt: number }) => StandInFault | null) | null = null;
+  private readonly attemptsByRoute = new Map<string, number>();
   /** Check runs as created and updated (status, conclusion, output, external_id), by id. */
   readonly checkRuns = new Map<number, StandInCheckRun>();
 
@@ -148,14 +163,24 @@ export class GitHubStandIn {
       const pull = this.pulls.get(prKey(m));
       return pull === undefined ? [404, { message: "Not Found" }] : [200, pull];
     });
-    this.add("POST", new RegExp(`^${repo}/issues/(\\d+)/comments$`), "POST /repos/:o/:r/issues/:n/comments", (m) => {
+    this.add("POST", new RegExp(`^${repo}/issues/(\\d+)/comments$`), "POST /repos/:o/:r/issues/:n/comments", (m, body) => {
       const id = this.nextId++;
-      return [201, { id, html_url: `https://github.com/${m[1]}/${m[2]}/pull/${m[3]}#issuecomment-${id}` }];
+      const comment = { id, body: (body as { body?: string }).body ?? "", user: bot, html_url: `https://github.com/${m[1]}/${m[2]}/pull/${m[3]}#issuecomment-${id}` };
+      this.issueComments.set(prKey(m), [...(this.issueComments.get(prKey(m)) ?? []), comment]);
+      return [201, comment];
     });
+    this.add("GET", new RegExp(`^${repo}/issues/(\\d+)/comments$`), "GET /repos/:o/:r/issues/:n/comments", (m) => [200, this.issueComments.get(prKey(m)) ?? []]);
     this.add("POST", new RegExp(`^${repo}/issues/comments/(\\d+)/reactions$`), "POST /repos/:o/:r/issues/comments/:id/reactions", () => [
       201,
       { id: this.nextId++, content: "eyes" },
     ]);
+    // GraphQL: only the review-threads query (github/review-threads.ts) is answered, with no threads
+    // (the stand-in keeps review comments, not threads); any other query still gets 501.
+    this.add("POST", /^\/graphql$/, "POST /graphql", (_m, body) => {
+      const query = (body as { query?: string } | null)?.query ?? "";
+      if (!query.includes("reviewThreads")) return [501, { message: "stand-in: only the reviewThreads query is answered" }];
+      return [200, { data: { repository: { pullRequest: { reviewThreads: { pageInfo: { hasNextPage: false, endCursor: null }, nodes: [] } } } } }];
+    });
     this.add("POST", new RegExp(`^${repo}/pulls/comments/(\\d+)/reactions$`), "POST /repos/:o/:r/pulls/comments/:id/reactions", () => [
       201,
       { id: this.nextId++, content: "eyes" },
@@ -211,6 +236,14 @@ export class GitHubStandIn {
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * Fault injection (issue 16): `plan` sees each request (its route and how many times that route
+   * was called, this one included) and may answer it with a failure instead. Null clears it.
+   */
+  injectFaults(plan: ((request: { method: string; route: string; attempt: number }) => StandInFault | null) | null): void {
+    this.faultPlan = plan;
   }
 
   /** What GET /repos/:o/:r/pulls/:n answers from now on (the PR as the last webhook described it). */
@@ -274,6 +307,11 @@ export class GitHubStandIn {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const url = new URL(req.url ?? "/", "http://stand-in");
+      // GitHub Enterprise's API prefix: Probot's createProbot() (`codex-pr-bot worker`) reaches the
+      // stand-in through GHE_HOST/GHE_PROTOCOL, i.e. at <url>/api/v3; the routes are the same.
+      // Its GraphQL endpoint there is /api/graphql.
+      if (url.pathname === "/api/v3" || url.pathname.startsWith("/api/v3/")) url.pathname = url.pathname.slice("/api/v3".length) || "/";
+      else if (url.pathname === "/api/graphql") url.pathname = "/graphql";
       const method = req.method ?? "GET";
       const raw = Buffer.concat(chunks).toString("utf8");
       let body: unknown = raw;
@@ -287,21 +325,31 @@ export class GitHubStandIn {
       let status = 501;
       let reply: unknown = { message: `stand-in: no route for ${method} ${url.pathname}` };
       let route = `${method} (unknown) ${url.pathname}`;
+      let fault: StandInFault | null = null;
       for (const r of this.routes) {
         if (r.method !== method) continue;
         const m = url.pathname.match(r.pattern);
         if (!m) continue;
         route = r.route;
-        [status, reply] = r.handler(m, body, url);
+        const seen = (this.attemptsByRoute.get(route) ?? 0) + 1;
+        this.attemptsByRoute.set(route, seen);
+        fault = this.faultPlan?.({ method, route, attempt: seen }) ?? null;
+        // "before": GitHub refused it and nothing happened; "after": it took effect and the answer is lost.
+        if (fault?.when !== "before") [status, reply] = r.handler(m, body, url);
         break;
       }
-      const answer = (): void => this.answer(res, { method, path: url.pathname, route, at, status, body }, reply);
+      if (fault) {
+        this.faultsInjected.push({ route, status: fault.status, when: fault.when });
+        status = fault.status;
+        reply = fault.body ?? { message: fault.status === 403 ? "You have exceeded a secondary rate limit." : "stand-in: injected fault" };
+      }
+      const answer = (): void => this.answer(res, { method, path: url.pathname, route, at, status, body }, reply, fault?.headers);
       if (this.held && route === this.heldRoute) this.held.push(answer);
       else answer();
     });
   }
 
-  private answer(res: http.ServerResponse, received: StandInCall, reply: unknown): void {
+  private answer(res: http.ServerResponse, received: StandInCall, reply: unknown, extraHeaders: Record<string, string> = {}): void {
     const call: StandInCall = {
       ...received,
       body: this.options.keepBodies === false || received.method === "GET" ? null : received.body,
@@ -315,6 +363,7 @@ export class GitHubStandIn {
       "x-ratelimit-limit": "15000",
       "x-ratelimit-remaining": "14999",
       "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600),
+      ...extraHeaders,
     });
     res.end(text);
     for (const listener of [...this.listeners]) listener(call);

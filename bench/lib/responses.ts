@@ -5,7 +5,7 @@ import { wallMs } from "./common.js";
 /**
  * A scripted, instant OpenAI Responses API for the real codex binary (the SSE dialect codex 0.169.0
  * accepts; see test/helpers/mock-responses.ts, which this follows): every request is answered with
- * one assistant message, the text `answer()` returns at that moment, after an optional delay that
+ * one assistant message, the text `answer(request body)` returns at that moment, after an optional delay that
  * stands in for model time. Requests are timestamped.
  */
 export interface ResponsesServer {
@@ -15,11 +15,16 @@ export interface ResponsesServer {
   close(): Promise<void>;
 }
 
-export async function startResponses(answer: () => string, options: { delayMs?: number } = {}): Promise<ResponsesServer> {
+/**
+ * `delayMs` is the model time of every request, or a function of the request's 1-based number (a
+ * few slow requests among instant ones).
+ */
+export async function startResponses(answer: (request: string) => string, options: { delayMs?: number | ((n: number) => number) } = {}): Promise<ResponsesServer> {
   const requests: { at: number; doneAt: number }[] = [];
   const server = http.createServer((req, res) => {
     const at = wallMs();
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       if (req.method !== "POST" || !(req.url ?? "").endsWith("/responses")) {
         res.writeHead(404, { "content-type": "application/json" });
@@ -35,7 +40,7 @@ export async function startResponses(answer: () => string, options: { delayMs?: 
           { type: "response.created", response: { id } },
           {
             type: "response.output_item.done",
-            item: { type: "message", role: "assistant", id: `msg_${id}`, content: [{ type: "output_text", text: answer() }] },
+            item: { type: "message", role: "assistant", id: `msg_${id}`, content: [{ type: "output_text", text: answer(Buffer.concat(chunks).toString("utf8")) }] },
           },
           {
             type: "response.completed",
@@ -56,7 +61,8 @@ export async function startResponses(answer: () => string, options: { delayMs?: 
         res.end();
         entry.doneAt = wallMs();
       };
-      if (options.delayMs) setTimeout(reply, options.delayMs);
+      const delay = typeof options.delayMs === "function" ? options.delayMs(n) : options.delayMs;
+      if (delay) setTimeout(reply, delay);
       else reply();
     });
   });

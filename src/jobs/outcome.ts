@@ -3,6 +3,7 @@ import { formatUsd } from "../executors/pricing.js";
 import { count, tokensOf } from "../executors/token-ceiling.js";
 import { codeFence, redactSecrets } from "../review/sanitize.js";
 import type { Conclusion } from "../github/checks.js";
+import { AmbiguousWriteError, GitHubUnavailableError } from "../github/policy.js";
 import type { FinalRunStatus, RunResult } from "../store/runs.js";
 
 export interface FailureReport {
@@ -46,12 +47,33 @@ export function describeFailure(err: unknown, known: readonly string[], jobId: s
       unexpected: false,
     };
   }
+  const github = gitHubFailure(err);
+  if (github) {
+    return {
+      conclusion: "failure",
+      title: "GitHub failed",
+      summary: `${clean(github)}\n\nThe agent's work is not lost: ask again with \`@codex review\` (or redeliver the event) and a review composed but not posted is posted without running the agent again.`,
+      unexpected: false,
+    };
+  }
   return {
     conclusion: "failure",
     title: "Internal error",
     summary: `codex-pr-bot hit an unexpected error and stopped. The operator can find it in the logs under job id \`${jobId}\`.`,
     unexpected: true,
   };
+}
+
+/** What GitHub did wrong, when `err` is GitHub's failure rather than the bot's or the agent's; null otherwise. */
+function gitHubFailure(err: unknown): string | null {
+  if (err instanceof GitHubUnavailableError || err instanceof AmbiguousWriteError) return err.message;
+  const status = (err as { status?: unknown } | null)?.status;
+  const request = (err as { request?: { method?: string; url?: string } } | null)?.request;
+  if (typeof status === "number" && request?.method && request.url) {
+    const message = err instanceof Error ? err.message.split("\n")[0]!.slice(0, 300) : "";
+    return `GitHub answered ${status} to ${request.method} ${new URL(request.url, "https://api.github.com").pathname}${message ? `: ${message}` : ""}.`;
+  }
+  return null;
 }
 
 function failureTitle(err: ExecutorError, agent: string): string {

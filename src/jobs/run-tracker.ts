@@ -25,6 +25,8 @@ export interface JobEffects {
   completed(kind: EffectKind, key: string, githubId?: string | number): void;
   failed(kind: EffectKind, key: string, detail: unknown): void;
   get(kind: EffectKind, key: string): Effect | null;
+  /** Gives what this job created of `kind` to the job that carries its work on (jobs/defer.ts). */
+  handOver(kind: EffectKind, toJobId: string): void;
   /** This job's effects of one kind (e.g. the fix branches it pushed), oldest first. */
   list(kind: EffectKind): Effect[];
 }
@@ -46,6 +48,7 @@ export function jobEffects(runs: RunStore | null, jobId: string, log: Logger): J
     completed: (kind, key, githubId) => safely("completed", (l) => l.completed(jobId, kind, key, githubId), undefined),
     failed: (kind, key, detail) => safely("failed", (l) => l.failed(jobId, kind, key, detail), undefined),
     get: (kind, key) => safely("get", (l) => l.get(jobId, kind, key), null),
+    handOver: (kind, toJobId) => safely("hand over", (l) => l.handOver(jobId, toJobId, kind), undefined),
     list: (kind) => safely("list", (l) => l.forJob(jobId).filter((e) => e.kind === kind), []),
   };
 }

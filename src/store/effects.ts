@@ -117,6 +117,7 @@ export class EffectLedger {
         WHERE e.kind = 'review' AND e.state = 'failed' AND e.key = @head AND r.repo = @repo AND r.pr_number = @pr AND r.mode = @mode
         ORDER BY e.updated_at DESC LIMIT 1`),
       deleteForJob: db.prepare("DELETE FROM github_effects WHERE job_id = ?"),
+      handOver: db.prepare("UPDATE OR REPLACE github_effects SET job_id = @to, updated_at = @now WHERE job_id = @from AND kind = @kind"),
     };
   }
 
@@ -176,6 +177,11 @@ export class EffectLedger {
       | EffectRow
       | undefined;
     return row ? toEffect(row) : null;
+  }
+
+  /** The job carrying on `from`'s work (jobs/defer.ts) owns what `from` created of this kind from now on. */
+  handOver(from: string, to: string, kind: EffectKind): void {
+    this.sql.handOver.run({ from, to, kind, now: Date.now() });
   }
 
   forget(jobId: string): void {
