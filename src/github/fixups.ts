@@ -1,4 +1,5 @@
 import { httpStatus, type Octokit, type RepoCoords } from "./client.js";
+import type { WriteOptions } from "./policy.js";
 
 export interface OpenedPull {
   number: number;
@@ -19,7 +20,7 @@ export async function createFixPull(
   input: { title: string; body: string; head: string; base: string; draft: boolean },
 ): Promise<OpenedPull> {
   const request = { ...coords, title: input.title, body: input.body, head: input.head, base: input.base, maintainer_can_modify: false };
-  const options = { request: { lookup: () => findFixPull(octokit, coords, input.head) } };
+  const options = { request: { lookup: () => findFixPull(octokit, coords, input.head) } satisfies WriteOptions };
   try {
     const { data } = await octokit.rest.pulls.create({ ...request, draft: input.draft, ...options });
     return { number: data.number, url: data.html_url, draft: data.draft ?? input.draft };
