@@ -1,3 +1,4 @@
+import type { WriteOptions } from "./policy.js";
 import type { Octokit, RepoCoords } from "./client.js";
 
 /**
@@ -136,5 +137,6 @@ export async function listReviewThreads(octokit: Octokit, coords: RepoCoords, pu
 
 /** Resolves a thread (idempotent on GitHub's side: resolving a resolved thread changes nothing). */
 export async function resolveReviewThread(octokit: Octokit, threadId: string): Promise<void> {
-  await octokit.graphql(RESOLVE_THREAD_MUTATION, { threadId });
+  // Resolving a resolved thread changes nothing: the write policy may repeat it (github/policy.ts).
+  await octokit.graphql(RESOLVE_THREAD_MUTATION, { threadId, request: { idempotent: true } satisfies WriteOptions });
 }
