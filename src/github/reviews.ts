@@ -46,16 +46,26 @@ export async function postReview(octokit: Octokit, coords: RepoCoords, input: Po
     if (earlier) return earlier;
   }
   const marked = (body: string): string => (jobId === undefined ? body : `${body}\n${jobReviewMarker(jobId)}`);
-  // A POST whose answer was lost may have posted it: the client's write policy asks this before sending it again.
-  const request = jobId === undefined ? {} : { request: { lookup: () => jobReview(octokit, coords, input.pullNumber, jobId) } satisfies WriteOptions };
-  const base = { ...coords, pull_number: input.pullNumber, commit_id: input.commitId, event: "COMMENT" as const, ...request };
+  // A POST whose answer was lost may have posted it: the client's write policy (policy.ts) asks this
+  // before sending it again. The job's review by its marker; without a job, the bot's review of this
+  // very body on this commit.
+  const request = (body: string) => ({
+    lookup: async () => {
+      if (jobId !== undefined) return jobReview(octokit, coords, input.pullNumber, jobId);
+      const reviews = await octokit.paginate(octokit.rest.pulls.listReviews, { ...coords, pull_number: input.pullNumber, per_page: 100 });
+      return reviews.find((r) => r.user?.type === "Bot" && r.body === body && r.commit_id === input.commitId) ?? null;
+    },
+  }) satisfies WriteOptions;
+  const base = { ...coords, pull_number: input.pullNumber, commit_id: input.commitId, event: "COMMENT" as const };
   try {
-    const { data } = await octokit.rest.pulls.createReview({ ...base, body: marked(input.body), comments: input.comments });
+    const body = marked(input.body);
+    const { data } = await octokit.rest.pulls.createReview({ ...base, body, comments: input.comments, request: request(body) });
     return { id: data.id, url: data.html_url, inlineRejected: false };
   } catch (err) {
     if (httpStatus(err) !== 422 || input.comments.length === 0) throw err;
     log.warn({ err: errorMessage(err), comments: input.comments.length }, "GitHub rejected inline comments; posting them in the review body");
-    const { data } = await octokit.rest.pulls.createReview({ ...base, body: marked(input.fallbackBody()) });
+    const body = marked(input.fallbackBody());
+    const { data } = await octokit.rest.pulls.createReview({ ...base, body, request: request(body) });
     return { id: data.id, url: data.html_url, inlineRejected: true };
   }
 }
