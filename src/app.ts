@@ -3,6 +3,7 @@ import type { ApplicationFunction, ApplicationFunctionOptions, Probot } from "pr
 import type { Executor } from "./executors/types.js";
 import type { Octokit } from "./github/client.js";
 import { installationClient } from "./github/installation-client.js";
+import { signalClient } from "./github/signal-client.js";
 import { applyClientPolicy, clientPolicyFromEnv } from "./github/policy.js";
 import { onIssueComment } from "./handlers/issue-comment.js";
 import { onPullRequest, PULL_REQUEST_EVENTS } from "./handlers/pull-request.js";
@@ -10,6 +11,7 @@ import { onReviewComment } from "./handlers/review-comment.js";
 import { buildPipelineDeps, buildQueue, sweepLeftovers } from "./jobs/assemble.js";
 import { readDurableSettings, type DurableSettings } from "./jobs/create-queue.js";
 import type { JobQueue } from "./jobs/queue.js";
+import { FirstSignals } from "./jobs/first-signal.js";
 import { RecordingQueue } from "./jobs/recording-queue.js";
 import { createWorker } from "./jobs/run-job.js";
 import { queuedJobLookup, sweepCheckRuns } from "./jobs/sweep-check-runs.js";
@@ -53,10 +55,14 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       ...(options.executor ? { executor: options.executor } : {}),
     });
     const inner = options.queue ?? buildQueue(deps, durable, durable.workers);
+    // First signals (a queued check run, the 👀) at enqueue, web-only processes included, through a
+    // client of their own so they don't wait behind the workers' writes (github/signal-client.ts).
+    const firstSignals = new FirstSignals({ octokit: (id) => signalClient(app, id, policy), queue: inner, runs, log });
     // A web-only process (WORKERS=0) can't know when a worker elsewhere finishes a job, so it leaves
     // the run record to the worker that runs it instead of leaving a "queued" record behind.
-    const queue = runs && durable.workers > 0 ? new RecordingQueue(inner, runs, log) : inner;
+    const queue = new RecordingQueue(inner, durable.workers > 0 ? runs : null, log, firstSignals);
     deps.followUp = (job) => queue.enqueue(job);
+    deps.signals = inner.signals;
 
     // The handlers' own requests (permission checks, config reads, refusals) follow the same policy.
     const withPolicy = <C extends { octokit: Octokit }>(handler: (context: C) => Promise<void>) => (context: C) => {
@@ -66,7 +72,7 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
     app.on([...PULL_REQUEST_EVENTS], withPolicy(onPullRequest(queue)));
     app.on("issue_comment.created", withPolicy(onIssueComment(queue, settings.handles)));
     app.on("pull_request_review_comment.created", withPolicy(onReviewComment(queue, settings.handles)));
-    appOptions?.addHandler(runsRoutes({ runs, token: durable.runsToken, stats: async () => (await queue.stats?.()) ?? { pending: 0, running: 0 } }));
+    appOptions?.addHandler(runsRoutes({ runs, token: durable.runsToken, stats: async () => (await queue.stats?.()) ?? { pending: 0, running: 0 }, position: (job) => queue.position(job) }));
 
     if (settings.agentUser) {
       // Checkouts made while an agent runs must be closed to it from the start, not after a chmod.

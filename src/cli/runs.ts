@@ -1,7 +1,10 @@
 import { parseArgs } from "node:util";
+import Database from "better-sqlite3";
+import type { QueuePosition } from "../jobs/queue.js";
+import { queuePositions } from "../jobs/sqlite-queue.js";
 import { existingRunDatabases, runDatabaseCandidates, settleAbandoned } from "../local/history.js";
 import { RUN_SOURCES, RUN_STATUSES, RunStore, type RunFilter, type RunSource, type RunStatus, type RunSummary } from "../store/runs.js";
-import { describeOrigin, localRange, runTarget } from "../web/runs-routes.js";
+import { describeOrigin, localRange, runTarget, statusWithPlace } from "../web/runs-routes.js";
 import { EXIT, UsageError, type CliIO } from "./io.js";
 
 export const RUNS_HELP = `Usage: codex-pr-bot runs [options]
@@ -51,8 +54,10 @@ export async function runsCommand(args: string[], io: CliIO): Promise<number> {
   const filter: RunFilter = { repo: values.repo, status: values.status as RunStatus | undefined, source: values.source as RunSource | undefined, limit };
   const files = existingRunDatabases(io.env, io.cwd);
   const runs = listRuns(files, filter);
+  const places = queuedPlaces(files, runs);
   if (values.json) {
-    io.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+    const out = runs.map((r) => (places.has(r.id) ? { ...r, queue: places.get(r.id) } : r));
+    io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return EXIT.ok;
   }
   if (runs.length === 0) {
@@ -61,7 +66,7 @@ export async function runsCommand(args: string[], io: CliIO): Promise<number> {
     return EXIT.ok;
   }
   io.stdout.write(`${"RUN".padEnd(23)}  ${"QUEUED (UTC)".padEnd(19)}  ${"STATUS".padEnd(9)} ${"MODE".padEnd(6)} ${"FROM".padEnd(6)} WHAT\n`);
-  for (const r of runs) io.stdout.write(`${line(r)}\n`);
+  for (const r of runs) io.stdout.write(`${line(r, places)}\n`);
   return EXIT.ok;
 }
 
@@ -84,7 +89,37 @@ export function listRuns(files: readonly string[], filter: RunFilter): RunSummar
   return all.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, filter.limit ?? 50);
 }
 
-function line(r: RunSummary): string {
+/**
+ * Where the queued runs stand, read from the embedded queue's table in the same files (run ids
+ * are unique across files). A BullMQ deployment's queue is in Redis: no places then.
+ */
+export function queuedPlaces(files: readonly string[], runs: readonly RunSummary[]): Map<string, QueuePosition> {
+  const out = new Map<string, QueuePosition>();
+  const queued = runs.filter((r) => r.status === "queued" && r.jobId !== null && r.installationId !== null);
+  if (queued.length === 0) return out;
+  for (const file of files) {
+    let db: Database.Database | null = null;
+    try {
+      db = new Database(file, { readonly: true, fileMustExist: true });
+      const jobs = queued.map((r) => {
+        const [owner = "", name = ""] = r.repo.split("/");
+        return { id: r.jobId!, installationId: r.installationId!, repo: { owner, name }, runId: r.id };
+      });
+      const places = queuePositions(db, jobs);
+      for (const j of jobs) {
+        const p = places.get(j.id);
+        if (p) out.set(j.runId, p);
+      }
+    } catch {
+      // A file without a readable queue: its runs are listed without places.
+    } finally {
+      db?.close();
+    }
+  }
+  return out;
+}
+
+function line(r: RunSummary, places: ReadonlyMap<string, QueuePosition> = new Map()): string {
   const when = new Date(r.queuedAt).toISOString().replace("T", " ").slice(0, 19);
   const context = r.source === "app" ? describeOrigin(r) : (localRange(r) ?? "");
   const executors = r.executors.length > 0 ? ` ${r.executors.join("+")}` : "";
@@ -92,7 +127,7 @@ function line(r: RunSummary): string {
   const findings = r.findings !== null ? ` ${r.findings} finding(s)` : "";
   const patch = r.patchOutput === null ? "" : r.patchOutput === "applied" ? " patch applied" : ` patch: ${r.patchOutput}`;
   const error = r.error ? ` (${oneLine(r.error)})` : "";
-  return `${r.id}  ${when}  ${r.status.padEnd(9)} ${r.mode.padEnd(6)} ${r.source.padEnd(6)} ${plain(runTarget(r))} [${plain(context)}]${executors}${took}${findings}${plain(patch)}${error}`;
+  return `${r.id}  ${when}  ${statusWithPlace(r, places).padEnd(9)} ${r.mode.padEnd(6)} ${r.source.padEnd(6)} ${plain(runTarget(r))} [${plain(context)}]${executors}${took}${findings}${plain(patch)}${error}`;
 }
 
 /** Errors and refs may come from agents or repositories: one line, no control characters, bounded. */

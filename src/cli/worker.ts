@@ -79,6 +79,7 @@ export async function workerCommand(args: string[], io: CliIO): Promise<number> 
   // Follow-ups (a failed agent's retry) show on the runs page as queued, like webhook jobs.
   const queue = new RecordingQueue(inner, runs, log);
   deps.followUp = (job) => queue.enqueue(job);
+  deps.signals = inner.signals;
 
   if (!values["skip-sweep"]) {
     await sweepLeftovers(deps);

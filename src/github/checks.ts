@@ -68,6 +68,7 @@ export class CheckRun {
       external_id: input.externalId,
       status: "queued",
       output: { title: input.title, summary: cap(input.summary) },
+      request: { lookup: checkRunLookup(octokit, coords, input.name, input.headSha, (c) => c.external_id === input.externalId) },
     });
     return new CheckRun(octokit, coords, data.id, data.html_url ?? "");
   }

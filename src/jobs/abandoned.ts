@@ -3,6 +3,7 @@ import type { Octokit, RepoCoords } from "../github/client.js";
 import { replyToPull } from "../github/comments.js";
 import type { Job } from "../types.js";
 import type { PipelineDeps } from "./deps.js";
+import { firstSignalCheckName, takeOverFirstSignal } from "./first-signal.js";
 import { checkName } from "./review.js";
 import { expectsReply, mentionPrefix, requestNote } from "./trigger.js";
 
@@ -43,30 +44,44 @@ export async function reportAbandoned(deps: PipelineDeps, job: Job, reason: stri
 }
 
 /**
- * A pending job replaced by a newer push: close its run as cancelled. One that had started before the
- * app went down (it was put back to run again) also completes the check run it created as cancelled.
+ * A pending job replaced by a newer push: close its run as cancelled, and complete the check run it
+ * has as cancelled: the queued one its intake created (first-signal.ts), or the one an attempt that
+ * started before the app went down created (it was put back to run again).
  */
 export async function recordSuperseded(deps: PipelineDeps, job: Job, reason: string): Promise<void> {
+  // Taken first: the intake sends nothing more for it, and a first signal still being sent is waited for.
+  const sent = await takeOverFirstSignal(deps.signals, job, deps.log);
   let started = false;
   let checkRunId: number | null = null;
+  const name = firstSignalCheckName(job) ?? (job.mode === "review" || job.mode === "audit" ? checkName({ job }, job.mode) : null);
+  let recorded = false;
   try {
     const run = deps.runs?.byJob(job.id);
     started = (run?.attempts ?? 0) > 0;
     checkRunId = run?.checkRunId ?? null;
+    const effect = name !== null ? deps.runs?.effects.get(job.id, "check_run", name) : null;
+    recorded = effect?.state === "intended" || effect?.state === "created";
+    if (checkRunId === null && effect?.state === "created" && effect.githubId !== null) checkRunId = Number(effect.githubId);
     if (run && (run.status === "queued" || run.status === "running")) deps.runs!.finish(run.id, { status: "cancelled", error: reason });
   } catch (err) {
     deps.log.warn({ err, jobId: job.id }, "could not record the superseded run");
   }
-  if (!started || (job.mode !== "review" && job.mode !== "audit") || !job.pull) return;
+  if (sent !== null && sent !== "unknown" && sent.checkRunId !== null) checkRunId ??= sent.checkRunId;
+  const queued = checkRunId !== null || recorded || sent === "unknown";
+  if ((!started && !queued) || name === null || !job.pull) return;
+  const head = `\`${job.pull.headSha.slice(0, 12)}\``;
   try {
     const { octokit } = await deps.auth(job.installationId);
-    await completeOwnCheckRun(octokit, { owner: job.repo.owner, repo: job.repo.name }, job, checkRunId, {
-      name: checkName({ job }, job.mode),
+    const completed = await completeOwnCheckRun(octokit, { owner: job.repo.owner, repo: job.repo.name }, job, checkRunId, {
+      name,
       headSha: job.pull.headSha,
       conclusion: "cancelled",
       title: "Cancelled: the pull request moved on",
-      summary: `This review of \`${job.pull.headSha.slice(0, 12)}\` was interrupted when the app stopped, and will not run again: ${reason}. The new head is reviewed instead.`,
+      summary: started
+        ? `This review of ${head} was interrupted when the app stopped, and will not run again: ${reason}. The new head is reviewed instead.`
+        : `This review of ${head} was still waiting in the queue when the pull request moved on (${reason}), so it will not run. The new head is reviewed instead.`,
     });
+    if (completed === "completed") deps.runs?.effects.completed(job.id, "check_run", name, checkRunId ?? undefined);
   } catch (err) {
     deps.log.error({ err, jobId: job.id }, "could not complete the superseded job's check run");
   }

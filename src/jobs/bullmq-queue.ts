@@ -4,12 +4,17 @@ import type { Job } from "../types.js";
 import {
   isAutomatic,
   logicalKey,
+  NAMED_AHEAD,
   prKey,
   type DurableQueueOptions,
   type EnqueueResult,
   type JobQueue,
   type JobWorker,
+  type PositionOf,
+  type QueuePosition,
   type QueueStats,
+  type SentSignal,
+  type SignalClaims,
 } from "./queue.js";
 
 export interface BullQueueOptions extends DurableQueueOptions {
@@ -78,6 +83,13 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
 `;
 
+// The intake's publish: only over its own claim, never over a worker's take-over.
+const PUBLISH_SIGNAL = `
+if redis.call('GET', KEYS[1]) ~= 'sending' then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+
 const DELETE_IF = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -131,6 +143,8 @@ export class BullQueue implements JobQueue {
   private worker: JobWorker | null = null;
   private stopping = false;
   private closed = false;
+  /** Through Redis: the intake (a web-only process, say) and the worker may be different processes. */
+  readonly signals: SignalClaims;
 
   constructor(private readonly options: BullQueueOptions) {
     const name = options.queueName ?? "codex-pr-bot";
@@ -143,6 +157,7 @@ export class BullQueue implements JobQueue {
     this.redis.on("error", (err) => options.log.warn({ err: redact(err) }, "redis connection error"));
     this.queue = new Queue<Job, string, "job">(name, { connection: this.redis, prefix });
     this.queue.on("error", (err) => options.log.warn({ err: redact(err) }, "bullmq queue error"));
+    this.signals = new RedisSignalClaims(this.redis, `${this.ns}:signal`);
   }
 
   async enqueue(job: Job): Promise<EnqueueResult> {
@@ -179,6 +194,7 @@ export class BullQueue implements JobQueue {
       }
       throw err;
     }
+    await this.noteWaiting(job).catch((err: unknown) => this.options.log.warn({ err: redact(err), jobId: job.id }, "could not index the job's queue position"));
     if (isAutomatic(job)) {
       const message: CancelMessage = { pr: prKey(job), head, by: job.id };
       this.cancelOutdated(message);
@@ -265,6 +281,31 @@ export class BullQueue implements JobQueue {
     return { pending, running: counts.active ?? 0 };
   }
 
+  /**
+   * From a per-installation sorted set of waiting jobs (scored by enqueue time) kept beside BullMQ's
+   * lists: ZRANK is O(log n), and only the NAMED_AHEAD×10 oldest entries ahead are read to name the
+   * repository's own. BullMQ's own lists can't say this cheaply (a job delayed because its PR was busy
+   * sits in another list), and they mix installations.
+   */
+  async position(job: PositionOf): Promise<QueuePosition | null> {
+    if (this.closed) return null;
+    const [waiting, info] = this.waitingKeys(job.installationId);
+    const rank = await this.redis.zrank(waiting, job.id);
+    if (rank === null) return null;
+    const running = await this.redis.zcount(`${this.ns}:installation:${job.installationId}`, String(Date.now()), "+inf");
+    const aheadInRepo: QueuePosition["aheadInRepo"] = [];
+    if (rank > 0) {
+      const ids = await this.redis.zrange(waiting, "0", String(Math.min(rank, NAMED_AHEAD * 10) - 1));
+      const rows = ids.length > 0 ? await this.redis.hmget(info, ...ids) : [];
+      for (const raw of rows) {
+        if (raw === null || aheadInRepo.length >= NAMED_AHEAD) continue;
+        const other = JSON.parse(raw) as { repo: string; prNumber: number; mode: Job["mode"] };
+        if (other.repo === `${job.repo.owner}/${job.repo.name}`) aheadInRepo.push({ prNumber: other.prNumber, mode: other.mode });
+      }
+    }
+    return { ahead: rank, running, aheadInRepo };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -282,6 +323,7 @@ export class BullQueue implements JobQueue {
     if (await this.isOutdated(job)) {
       log.info("pending review superseded by a newer push");
       await this.releaseRequest(job);
+      await this.forgetWaiting(job);
       try {
         await this.options.onSuperseded?.(job, "superseded by a newer push");
       } catch (err) {
@@ -297,13 +339,19 @@ export class BullQueue implements JobQueue {
       throw new DelayedError();
     }
 
+    await this.forgetWaiting(job);
     const entry: Running = { job, controller: new AbortController(), endReason: null };
     this.running.set(id, entry);
     const keepAlive = setInterval(() => void this.keepAlive(id, entry), Math.max(50, Math.floor(this.lockMs / 3)));
     try {
       // The push may have landed between the first check and taking the lock.
-      if (await this.isOutdated(job)) this.abort(entry, "superseded", new Error("superseded by a newer push"));
-      else await this.worker!(job, entry.controller.signal);
+      if (await this.isOutdated(job)) {
+        this.abort(entry, "superseded", new Error("superseded by a newer push"));
+        // The worker never sees it: its first signal (a queued check run) is completed here.
+        await Promise.resolve(this.options.onSuperseded?.(job, "superseded by a newer push")).catch((err: unknown) =>
+          log.error({ err }, "onSuperseded handler failed"),
+        );
+      } else await this.worker!(job, entry.controller.signal);
     } catch (err) {
       // The worker maps errors to user-facing outcomes itself; anything here is a bug.
       log.error({ err }, "job worker threw");
@@ -352,6 +400,7 @@ export class BullQueue implements JobQueue {
 
   private async onFailed(job: Job, err: Error): Promise<void> {
     await this.releaseRequest(job).catch(() => undefined);
+    await this.forgetWaiting(job).catch(() => undefined);
     const stalled = /stalled/i.test(err.message);
     const reason = stalled
       ? `The job was interrupted ${this.maxAttempts} time${this.maxAttempts === 1 ? "" : "s"} (the process running it stopped) and will not be retried.`
@@ -376,6 +425,33 @@ export class BullQueue implements JobQueue {
     entry.controller.abort(cause);
   }
 
+  private async noteWaiting(job: Job): Promise<void> {
+    const [waiting, info] = this.waitingKeys(job.installationId);
+    const ttl = 7 * DAY_MS;
+    await this.redis
+      .multi()
+      .zadd(waiting, job.enqueuedAt, job.id)
+      .hset(info, job.id, JSON.stringify({ repo: `${job.repo.owner}/${job.repo.name}`, prNumber: job.prNumber, mode: job.mode }))
+      .pexpire(waiting, ttl)
+      .pexpire(info, ttl)
+      .exec();
+  }
+
+  private async forgetWaiting(job: Job): Promise<void> {
+    const [waiting, info] = this.waitingKeys(job.installationId);
+    const redis = this.consumer ?? this.redis;
+    await redis
+      .multi()
+      .zrem(waiting, job.id)
+      .hdel(info, job.id)
+      .exec()
+      .catch((err: unknown) => this.options.log.warn({ err: redact(err), jobId: job.id }, "could not drop the job from the queue position index"));
+  }
+
+  private waitingKeys(installationId: number): [string, string] {
+    return [`${this.ns}:waiting:${installationId}`, `${this.ns}:waiting-info:${installationId}`];
+  }
+
   private activeKey(job: Job): string {
     return `${this.ns}:active:${logicalKey(job)}`;
   }
@@ -390,6 +466,49 @@ export class BullQueue implements JobQueue {
 
   private cancelChannel(): string {
     return `${this.ns}:cancel`;
+  }
+}
+
+/** SignalClaims kept in Redis, one key per job: "sending" (the intake's claim), the sent signal as JSON, or "taken". */
+class RedisSignalClaims implements SignalClaims {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  async claim(jobId: string): Promise<boolean> {
+    return (await this.redis.set(this.key(jobId), "sending", "PX", DAY_MS, "NX")) !== null;
+  }
+
+  async publish(jobId: string, sent: SentSignal): Promise<void> {
+    await this.redis.eval(PUBLISH_SIGNAL, 1, this.key(jobId), JSON.stringify(sent), DAY_MS);
+  }
+
+  async takeOver(jobId: string, waitMs: number): Promise<SentSignal | null | "unknown"> {
+    const key = this.key(jobId);
+    if ((await this.redis.set(key, "taken", "PX", DAY_MS, "NX")) !== null) return null;
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const value = await this.redis.get(key);
+      if (value === null || value === "taken") return null;
+      if (value !== "sending") {
+        await this.redis.set(key, "taken", "PX", DAY_MS);
+        return JSON.parse(value) as SentSignal;
+      }
+      if (Date.now() >= deadline) {
+        await this.redis.set(key, "taken", "PX", DAY_MS);
+        return "unknown";
+      }
+      await sleep(100);
+    }
+  }
+
+  async taken(jobId: string): Promise<boolean> {
+    return (await this.redis.get(this.key(jobId))) === "taken";
+  }
+
+  private key(jobId: string): string {
+    return `${this.prefix}:${jobId}`;
   }
 }
 

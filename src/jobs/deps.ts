@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Executor } from "../executors/types.js";
 import type { Job } from "../types.js";
-import type { EnqueueResult } from "./queue.js";
+import type { EnqueueResult, SignalClaims } from "./queue.js";
 import type { Octokit } from "../github/client.js";
 import type { Settings } from "../settings.js";
 import type { RunStore } from "../store/runs.js";
@@ -30,4 +30,6 @@ export interface PipelineDeps {
    * (tests with no queue) means follow-ups are not possible and the run says so.
    */
   followUp?: (job: Job) => Promise<EnqueueResult>;
+  /** The queue's hand-over of first signals (jobs/first-signal.ts); unset: the worker sends its own. */
+  signals?: SignalClaims;
 }

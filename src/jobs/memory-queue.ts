@@ -1,6 +1,18 @@
 import type { Logger } from "pino";
 import type { Job } from "../types.js";
-import { isAutomatic, logicalKey, prKey, type EnqueueResult, type JobQueue, type JobWorker } from "./queue.js";
+import {
+  isAutomatic,
+  logicalKey,
+  NAMED_AHEAD,
+  prKey,
+  type EnqueueResult,
+  type JobQueue,
+  type JobWorker,
+  type PositionOf,
+  type QueuePosition,
+  type SupersededHandler,
+} from "./queue.js";
+import { LocalSignalClaims } from "./signal-claims.js";
 
 interface Running {
   job: Job;
@@ -13,6 +25,8 @@ export interface MemoryQueueOptions {
   log: Logger;
   /** How many delivery ids to remember for redelivery detection. */
   rememberDeliveries?: number;
+  /** Told when a pending review is dropped for a newer head (its first signal is completed as cancelled). */
+  onSuperseded?: SupersededHandler;
 }
 
 /**
@@ -30,6 +44,7 @@ export class MemoryQueue implements JobQueue {
   private stopping = false;
   private idleWaiters: (() => void)[] = [];
   private wakeTimer: NodeJS.Timeout | null = null;
+  readonly signals = new LocalSignalClaims();
 
   constructor(private readonly options: MemoryQueueOptions) {}
 
@@ -65,6 +80,25 @@ export class MemoryQueue implements JobQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** A scan of the pending list: this queue lives in one process and holds what its workers have not started. */
+  async position(job: PositionOf): Promise<QueuePosition | null> {
+    let ahead = 0;
+    const aheadInRepo: QueuePosition["aheadInRepo"] = [];
+    for (const other of this.pending) {
+      if (other.id === job.id) {
+        let running = 0;
+        for (const r of this.running.values()) if (r.job.installationId === job.installationId) running++;
+        return { ahead, running, aheadInRepo };
+      }
+      if (other.installationId !== job.installationId) continue;
+      ahead++;
+      if (aheadInRepo.length < NAMED_AHEAD && other.repo.owner === job.repo.owner && other.repo.name === job.repo.name) {
+        aheadInRepo.push({ prNumber: other.prNumber, mode: other.mode });
+      }
+    }
+    return null;
+  }
+
   /** A newer head makes older automatic reviews of the same PR pointless. */
   private supersedeOlder(job: Job): void {
     const pr = prKey(job);
@@ -74,6 +108,13 @@ export class MemoryQueue implements JobQueue {
         this.pending.splice(i, 1);
         this.activeKeys.delete(logicalKey(other));
         this.options.log.info({ jobId: other.id, by: job.id }, "pending review superseded by a newer push");
+        const handler = this.options.onSuperseded;
+        if (handler) {
+          const reason = `superseded by a push of ${job.pull?.headSha ?? "a newer head"}`;
+          Promise.resolve()
+            .then(() => handler(other, reason))
+            .catch((err: unknown) => this.options.log.error({ err, jobId: other.id }, "onSuperseded handler failed"));
+        }
       }
     }
     const running = this.running.get(pr);

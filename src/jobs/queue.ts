@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Job } from "../types.js";
+import type { Job, JobKind } from "../types.js";
 
 /** Runs one job. The signal fires when the job is superseded or the app shuts down. */
 export type JobWorker = (job: Job, signal: AbortSignal) => Promise<void>;
@@ -24,6 +24,71 @@ export interface JobQueue {
   stats?(): Promise<QueueStats>;
   /** Releases connections and file handles after stop() (durable queues only). */
   close?(): Promise<void>;
+  /**
+   * Where a pending job stands among its installation's pending jobs; null once it started, ended or
+   * was dropped (or the queue does not know it). Read from an index, cheap enough per delivery.
+   */
+  position?(job: PositionOf): Promise<QueuePosition | null>;
+  /** Who sends a job's first signal (jobs/first-signal.ts): the intake or, when it started first, its worker. */
+  readonly signals?: SignalClaims;
+}
+
+/**
+ * A pending job's place. Counted per installation: PER_INSTALLATION_CONCURRENCY is what holds an
+ * installation's jobs back, and another installation's backlog is none of its business.
+ */
+export interface QueuePosition {
+  /** Pending jobs of the same installation that start before this one (0: it is next). */
+  ahead: number;
+  /** Jobs of the same installation running now. */
+  running: number;
+  /**
+   * The first few of `ahead` in the same repository, oldest first. Only these are named: a check run
+   * on one repository must not name another (possibly private) repository's pull requests.
+   */
+  aheadInRepo: { prNumber: number; mode: JobKind }[];
+}
+
+/** What a position is asked for: a job, or a run record's job (the runs page and CLI). */
+export type PositionOf = Pick<Job, "id" | "installationId"> & { repo: Pick<Job["repo"], "owner" | "name"> };
+
+/** "next", "2nd", …: a pending job's place for people (ahead = 0 is next). */
+export function placeLabel(ahead: number): string {
+  if (ahead === 0) return "next";
+  const n = ahead + 1;
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? "th" : (["th", "st", "nd", "rd"][n % 10] ?? "th");
+  return `${n}${suffix}`;
+}
+
+/** How many of `ahead` a position names at most. */
+export const NAMED_AHEAD = 5;
+
+/** What the intake sent for a job before a worker took it. */
+export interface SentSignal {
+  checkRunId: number | null;
+  checkRunName: string | null;
+  /** The 👀 on the command's comment was sent. */
+  reacted: boolean;
+}
+
+/**
+ * The hand-over of a job's first signal between the intake (which sends it while the job waits) and
+ * the worker (which takes it over), possibly in another process. Exactly one of them creates the
+ * check run: the intake claims the job before it writes; a worker that starts first marks it taken,
+ * so the intake sends nothing and the worker creates its check run as it always did.
+ */
+export interface SignalClaims {
+  /** The intake's claim; false when a worker (or a supersede) already took the job. */
+  claim(jobId: string): Promise<boolean>;
+  /** The intake says what it sent (after a claim). */
+  publish(jobId: string, sent: SentSignal): Promise<void>;
+  /**
+   * Marks the job taken and returns what the intake sent, waiting up to waitMs while it is still
+   * sending. null: the intake sent nothing; "unknown": it was still sending after waitMs.
+   */
+  takeOver(jobId: string, waitMs: number): Promise<SentSignal | null | "unknown">;
+  /** True once takeOver() ran for the job (the intake stops updating its check run). */
+  taken(jobId: string): Promise<boolean>;
 }
 
 export interface QueueStats {

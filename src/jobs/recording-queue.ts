@@ -1,22 +1,33 @@
 import type { Logger } from "pino";
 import type { RunStore } from "../store/runs.js";
 import type { Job } from "../types.js";
-import type { EnqueueResult, JobQueue, JobWorker, QueueStats } from "./queue.js";
+import type { FirstSignals } from "./first-signal.js";
+import type { EnqueueResult, JobQueue, JobWorker, PositionOf, QueuePosition, QueueStats, SignalClaims } from "./queue.js";
 
 /**
  * Puts every accepted job on the runs page as "queued" the moment it is accepted, so operators see
- * the backlog, not only what already started. Duplicates are not recorded: they are not jobs.
+ * the backlog, not only what already started, and sends its first signals on the pull request (a
+ * queued check run, the 👀 on a command: first-signal.ts) in the background, after the webhook's
+ * answer. Duplicates are neither recorded nor signalled: they are not jobs.
+ *
+ * `runs` is null in a web-only process (WORKERS=0): it can't know when a worker elsewhere finishes a
+ * job, so the run record is left to the worker; the first signals are sent all the same.
  */
 export class RecordingQueue implements JobQueue {
   constructor(
     private readonly inner: JobQueue,
-    private readonly runs: RunStore,
+    private readonly runs: RunStore | null,
     private readonly log: Logger,
+    private readonly firstSignals: FirstSignals | null = null,
   ) {}
+
+  get signals(): SignalClaims | undefined {
+    return this.inner.signals;
+  }
 
   async enqueue(job: Job): Promise<EnqueueResult> {
     const result = await this.inner.enqueue(job);
-    if (result.accepted) {
+    if (result.accepted && this.runs) {
       try {
         // The worker may already have started it (and created the run): check first.
         if (!this.runs.byJob(job.id)) this.runs.create(job);
@@ -24,7 +35,14 @@ export class RecordingQueue implements JobQueue {
         this.log.warn({ err, jobId: job.id }, "could not record the queued run");
       }
     }
+    const signals = this.firstSignals;
+    // The next turn: the handler's answer to GitHub goes out first. send() logs its own failures.
+    if (result.accepted && signals) setImmediate(() => void signals.send(job));
     return result;
+  }
+
+  position(job: PositionOf): Promise<QueuePosition | null> {
+    return this.inner.position ? this.inner.position(job) : Promise.resolve(null);
   }
 
   start(worker: JobWorker): void {
@@ -32,6 +50,7 @@ export class RecordingQueue implements JobQueue {
   }
 
   stop(graceMs?: number): Promise<void> {
+    this.firstSignals?.stop();
     return this.inner.stop(graceMs);
   }
 

@@ -102,17 +102,34 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
 }
 
 /**
- * The job's check run: the one an earlier attempt of this job created (the app died during it), taken
- * over and updated, else a new one, recorded in the run store as it is created. Null when an earlier
- * attempt already completed it: its result is on GitHub and posting again would duplicate it.
+ * The job's check run: the `queued` one the intake created when the job was accepted (first-signal.ts),
+ * turned `in_progress`; or the one an earlier attempt of this job created (the app died during it),
+ * taken over and updated; else a new one, recorded in the run store as it is created. Null when an
+ * earlier attempt already completed it: its result is on GitHub and posting again would duplicate it.
  */
 async function openCheckRun(ctx: JobContext, mode: "review" | "audit"): Promise<CheckRun | null> {
   const { pull, coords, octokit, run } = ctx;
   const name = checkName(ctx, mode);
-  if (run.checkRunId !== null || run.attempt > 1) {
+  // "intended": the intake's create may have reached GitHub without its answer reaching us.
+  const intended = run.effects.get("check_run", name)?.state === "intended";
+  if (run.checkRunId !== null || run.attempt > 1 || intended) {
     try {
       const earlier = await CheckRun.find(octokit, coords, { name, headSha: pull.headSha, externalId: ctx.job.id, knownId: run.checkRunId });
-      if (earlier && earlier.status !== "completed") {
+      if (earlier && earlier.status !== "completed" && earlier.headSha !== pull.headSha) {
+        // A command's queued check run is on the head when it was accepted; the pull request moved on since.
+        await earlier.check.complete({
+          conclusion: "cancelled",
+          title: `Moved on: reviewing ${pull.headSha.slice(0, 7)} instead`,
+          summary: `The pull request moved from \`${earlier.headSha.slice(0, 12)}\` to \`${pull.headSha.slice(0, 12)}\` while this ${mode} waited in the queue; it runs on the new head, in the check run on that commit.`,
+        });
+        run.effects.completed("check_run", name, earlier.check.id);
+        ctx.log.info({ checkRunId: earlier.check.id, from: earlier.headSha, to: pull.headSha }, "the queued check run's head moved: completed it, starting one on the new head");
+      } else if (earlier && earlier.status === "queued") {
+        if (earlier.check.id !== run.checkRunId) run.ownCheckRun(earlier.check.id, name);
+        await earlier.check.begin("Starting…", `Checking out \`${pull.headSha.slice(0, 12)}\` and starting Codex.`);
+        ctx.log.info({ checkRunId: earlier.check.id, attempt: run.attempt }, "took over the queued check run");
+        return earlier.check;
+      } else if (earlier && earlier.status !== "completed") {
         if (earlier.check.id !== run.checkRunId) run.ownCheckRun(earlier.check.id, name);
         await earlier.check.progress(
           "Starting again…",
@@ -121,8 +138,8 @@ async function openCheckRun(ctx: JobContext, mode: "review" | "audit"): Promise<
         ctx.log.info({ checkRunId: earlier.check.id, attempt: run.attempt }, "took over the check run of an earlier attempt");
         return earlier.check;
       }
-      // Cancelled (a shutdown interrupted it, the job was put back): it stays as it is and this run gets a new one.
-      if (earlier && earlier.conclusion !== "cancelled") {
+      // Cancelled (a shutdown interrupted it, the job was put back; or its head moved): it stays as it is and this run gets a new one.
+      else if (earlier && earlier.conclusion !== "cancelled") {
         ctx.log.info({ checkRunId: earlier.check.id, conclusion: earlier.conclusion }, "an earlier attempt already completed this review");
         return null;
       }

@@ -18,7 +18,8 @@ import type { PipelineDeps } from "./deps.js";
 import { describeFailure, runStatusOf, spentOf } from "./outcome.js";
 import type { JobWorker } from "./queue.js";
 import { trackRun } from "./run-tracker.js";
-import { CHECK_NAMES, runReview } from "./review.js";
+import { autoReviewSkipReason, CHECK_NAMES, runReview } from "./review.js";
+import { adoptFirstSignal, completeFirstCheckRun, firstSignalCheckName, takeOverFirstSignal } from "./first-signal.js";
 import { expectsReply, mentionPrefix, requestNote } from "./trigger.js";
 
 /** Secrets of the app itself, known before any token is minted. */
@@ -44,8 +45,11 @@ export function createWorker(deps: PipelineDeps): JobWorker {
       return t;
     };
     const trigger = job.trigger;
+    // The intake's queued check run and 👀 (first-signal.ts) are this job's: taken over before the run is read.
+    const firstSignal = await takeOverFirstSignal(deps.signals, job, log);
     const run = trackRun(deps.runs, job, log);
     run.begin();
+    const { reacted } = adoptFirstSignal(firstSignal, job, run);
 
     try {
       // A dispatch needs no check: whoever dispatched it holds the app's private key.
@@ -60,6 +64,11 @@ export function createWorker(deps: PipelineDeps): JobWorker {
             job.prNumber,
             `@${trigger.sender} sorry, only people with write access to this repository can run codex-pr-bot commands.`,
           );
+          await completeFirstCheckRun(octokit, coords, job, run, {
+            conclusion: "cancelled",
+            title: "Not run: no write access",
+            summary: `@${trigger.sender} has no write access to this repository, so the command was not run.`,
+          });
           return;
         }
       }
@@ -83,18 +92,20 @@ export function createWorker(deps: PipelineDeps): JobWorker {
           ...(trigger.kind === "command" && trigger.unknownWord !== undefined ? { unknownWord: trigger.unknownWord } : {}),
         });
         const problem = configError ? `\n\n${describeFailure(configError, secrets, job.id).summary}` : "";
-        if (trigger.kind === "command" && trigger.unknownWord === undefined) await reactToComment(octokit, coords, trigger.commentId, "eyes");
+        if (trigger.kind === "command" && trigger.unknownWord === undefined && !reacted) await reactToComment(octokit, coords, trigger.commentId, "eyes");
         await replyToPull(octokit, coords, job.prNumber, help + problem);
         return;
       }
 
-      if (trigger.kind === "command") await reactToCommand(octokit, coords, trigger, "eyes");
+      if (trigger.kind === "command" && !reacted) await reactToCommand(octokit, coords, trigger, "eyes");
       const pull = job.pull ?? (await fetchPull(octokit, coords, job.prNumber));
 
       if (configError) {
         const report = describeFailure(configError, secrets, job.id);
         log.warn({ details: configError.details }, "invalid repository configuration");
-        if (job.mode === "review" || job.mode === "audit") {
+        const output = { conclusion: report.conclusion, title: report.title, summary: report.summary };
+        // The queued check run from the intake is completed with the report; without one, a completed one.
+        if ((job.mode === "review" || job.mode === "audit") && !(await completeFirstCheckRun(octokit, coords, job, run, output))) {
           await CheckRun.conclude(octokit, coords, {
             name: CHECK_NAMES[job.mode],
             headSha: pull.headSha,
@@ -110,6 +121,15 @@ export function createWorker(deps: PipelineDeps): JobWorker {
       }
 
       const ctx: JobContext = { job, deps, log, octokit, token, coords, signal, pull, config, configSource, secrets, run };
+      const skip = job.mode === "review" || job.mode === "audit" ? autoReviewSkipReason(ctx) : null;
+      if (skip) {
+        // runReview skips it too; the queued check run from the intake must not stay queued.
+        await completeFirstCheckRun(octokit, coords, job, run, {
+          conclusion: "neutral",
+          title: `Skipped: ${skip}`,
+          summary: `No automatic review of \`${pull.headSha.slice(0, 12)}\`: ${skip} (the repository's \`auto_review\` settings). Ask with \`@codex review\` to review it anyway.`,
+        });
+      }
       // The agents the job asks for (a command's or dispatch's choice, else the routing), not always codex.
       run.describe({ baseSha: pull.baseSha, headSha: pull.headSha, prTitle: pull.title, executors: executorNames(ctx, job.mode) });
       switch (job.mode) {
@@ -133,6 +153,14 @@ export function createWorker(deps: PipelineDeps): JobWorker {
       const report = describeFailure(err, secrets, job.id, agentLabel(named));
       log[report.unexpected ? "error" : "warn"]({ err }, "job failed");
       run.settle({ status: runStatusOf(report.conclusion), error: report.title, ...spentOf(err) });
+      // Failed before the review completed its check run (the pull request could not be read, …): the
+      // queued one from the intake says so instead of staying queued.
+      const checkName = firstSignalCheckName(job);
+      if (checkName !== null && run.effects.get("check_run", checkName)?.state === "created") {
+        await completeFirstCheckRun(octokit, coords, job, run, { conclusion: report.conclusion, title: report.title, summary: report.summary }).catch(
+          (checkErr: unknown) => log.error({ err: checkErr }, "could not complete the job's check run"),
+        );
+      }
       if (expectsReply(trigger)) {
         const body = `${mentionPrefix(trigger)}**${report.title}**\n\n${report.summary}${requestNote(trigger)}`;
         await replyToPull(octokit, coords, job.prNumber, body).catch((replyErr: unknown) =>

@@ -6,15 +6,19 @@ import type { Job } from "../types.js";
 import {
   isAutomatic,
   logicalKey,
+  NAMED_AHEAD,
   prKey,
   type AbandonedHandler,
   type DurableQueueOptions,
   type EnqueueResult,
   type JobQueue,
   type JobWorker,
+  type PositionOf,
+  type QueuePosition,
   type QueueStats,
   type SupersededHandler,
 } from "./queue.js";
+import { LocalSignalClaims } from "./signal-claims.js";
 
 export type JobStatus = "pending" | "running" | "done" | "failed" | "cancelled" | "superseded";
 
@@ -168,6 +172,8 @@ export class SqliteQueue implements JobQueue {
   private readonly walSync: WalSync | null;
   private readonly releaseCheckpoints: (() => Promise<void>) | null;
   private readonly sql;
+  /** In this process: the embedded queue runs its jobs where they were accepted. */
+  readonly signals = new LocalSignalClaims();
 
   constructor(private readonly options: SqliteQueueOptions) {
     this.ownsDb = typeof options.database === "string";
@@ -236,6 +242,16 @@ export class SqliteQueue implements JobQueue {
           COALESCE(SUM(status = 'running'), 0) AS running
         FROM queue_jobs WHERE status IN ('pending', 'running')`),
       state: db.prepare("SELECT * FROM queue_jobs WHERE id = ?"),
+      // position(): each an index range (queue_jobs_installation is (installation_id, status) + seq,
+      // the rowid), never a scan of the table.
+      pendingSeq: db.prepare("SELECT seq FROM queue_jobs WHERE id = ? AND status = 'pending'").pluck(),
+      aheadCount: db
+        .prepare("SELECT COUNT(*) FROM queue_jobs WHERE installation_id = ? AND status = 'pending' AND seq < ?")
+        .pluck(),
+      runningCount: db.prepare("SELECT COUNT(*) FROM queue_jobs WHERE installation_id = ? AND status = 'running'").pluck(),
+      aheadInRepo: db.prepare(`SELECT pr_key, payload FROM queue_jobs
+        WHERE installation_id = @installationId AND status = 'pending' AND seq < @seq AND pr_key >= @lo AND pr_key < @hi
+        ORDER BY seq LIMIT ${NAMED_AHEAD}`),
       pruneDeliveries: db.prepare("DELETE FROM queue_deliveries WHERE received_at < ?"),
       pruneJobs: db.prepare(
         "DELETE FROM queue_jobs WHERE finished_at < ? AND status IN ('done', 'failed', 'cancelled', 'superseded')",
@@ -427,6 +443,11 @@ export class SqliteQueue implements JobQueue {
     return this.sql.counts.get() as QueueStats;
   }
 
+  async position(job: PositionOf): Promise<QueuePosition | null> {
+    if (this.closed) return null;
+    return positionIn(this.sql, job);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     // Enqueues already handed in are committed (and synced) before the connection goes.
@@ -565,6 +586,50 @@ export class SqliteQueue implements JobQueue {
     this.idleWaiters = [];
     waiters.forEach((w) => w());
   }
+}
+
+type PositionStatements = Pick<SqliteQueue["sql"], "pendingSeq" | "aheadCount" | "runningCount" | "aheadInRepo">;
+
+function positionIn(sql: PositionStatements, job: PositionOf): QueuePosition | null {
+  const seq = sql.pendingSeq.get(job.id) as number | undefined;
+  if (seq === undefined) return null;
+  const repo = `${job.repo.owner}/${job.repo.name}#`;
+  // pr_key is "owner/name#N": the repository's keys sort between "owner/name#" and "owner/name$".
+  const rows = sql.aheadInRepo.all({ installationId: job.installationId, seq, lo: repo, hi: `${repo.slice(0, -1)}$` }) as {
+    pr_key: string;
+    payload: string;
+  }[];
+  return {
+    ahead: sql.aheadCount.get(job.installationId, seq) as number,
+    running: sql.runningCount.get(job.installationId) as number,
+    aheadInRepo: rows.map((r) => {
+      const other = JSON.parse(r.payload) as Job;
+      return { prNumber: other.prNumber, mode: other.mode };
+    }),
+  };
+}
+
+/**
+ * Positions of pending jobs read straight from a database file's queue table (the `runs` CLI, which
+ * has no queue of its own); empty when the file holds no embedded queue (BullMQ deployments).
+ */
+export function queuePositions(db: Db, jobs: readonly PositionOf[]): Map<string, QueuePosition> {
+  const out = new Map<string, QueuePosition>();
+  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'queue_jobs'").get();
+  if (!exists || jobs.length === 0) return out;
+  const sql: PositionStatements = {
+    pendingSeq: db.prepare("SELECT seq FROM queue_jobs WHERE id = ? AND status = 'pending'").pluck(),
+    aheadCount: db.prepare("SELECT COUNT(*) FROM queue_jobs WHERE installation_id = ? AND status = 'pending' AND seq < ?").pluck(),
+    runningCount: db.prepare("SELECT COUNT(*) FROM queue_jobs WHERE installation_id = ? AND status = 'running'").pluck(),
+    aheadInRepo: db.prepare(`SELECT pr_key, payload FROM queue_jobs
+      WHERE installation_id = @installationId AND status = 'pending' AND seq < @seq AND pr_key >= @lo AND pr_key < @hi
+      ORDER BY seq LIMIT ${NAMED_AHEAD}`),
+  };
+  for (const job of jobs) {
+    const p = positionIn(sql, job);
+    if (p) out.set(job.id, p);
+  }
+  return out;
 }
 
 function supersedeReason(job: Job): string {

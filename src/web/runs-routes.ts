@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { QueueStats } from "../jobs/queue.js";
+import { placeLabel, type PositionOf, type QueuePosition, type QueueStats } from "../jobs/queue.js";
 import { describeTrigger } from "../jobs/trigger.js";
 import { RUN_PHASES, RUN_SOURCES, RUN_STATUSES, type RunDetail, type RunSource, type RunStatus, type RunStore, type RunSummary } from "../store/runs.js";
 
@@ -14,6 +14,8 @@ export interface RunsRoutesOptions {
   token: string | null;
   /** Queue counts for /health; omitted when the queue cannot count. */
   stats?: () => Promise<QueueStats>;
+  /** A queued run's place in the queue (JobQueue.position); omitted when the queue cannot tell. */
+  position?: (job: PositionOf) => Promise<QueuePosition | null>;
 }
 
 const COOKIE = "codex_pr_bot_runs";
@@ -65,7 +67,7 @@ export function runsRoutes(options: RunsRoutesOptions): NodeHandler {
     }
 
     if (path === "/runs") {
-      list(res, options.runs, url, json);
+      await list(res, options.runs, url, json, options.position);
       return true;
     }
     const id = decodeURIComponent(path.slice("/runs/".length));
@@ -95,7 +97,39 @@ async function health(res: ServerResponse, stats: RunsRoutesOptions["stats"]): P
   }
 }
 
-function list(res: ServerResponse, runs: NonNullable<RunsRoutesOptions["runs"]>, url: URL, json: boolean): void {
+/** Places of the listed runs still queued, by run id (read from the queue's index, one lookup each). */
+export async function queuedPositions(
+  items: readonly RunSummary[],
+  position: RunsRoutesOptions["position"],
+): Promise<Map<string, QueuePosition>> {
+  const out = new Map<string, QueuePosition>();
+  if (!position) return out;
+  for (const r of items) {
+    if (r.status !== "queued" || r.jobId === null || r.installationId === null) continue;
+    const [owner = "", name = ""] = r.repo.split("/");
+    try {
+      const p = await position({ id: r.jobId, installationId: r.installationId, repo: { owner, name } });
+      if (p) out.set(r.id, p);
+    } catch {
+      // The page still lists the run, only without its place.
+    }
+  }
+  return out;
+}
+
+/** "queued (3rd, 2 ahead)" for a queued run whose place is known, else the status. */
+export function statusWithPlace(r: Pick<RunSummary, "id" | "status">, places: ReadonlyMap<string, QueuePosition>): string {
+  const p = places.get(r.id);
+  return p ? `${r.status} (${placeLabel(p.ahead)}${p.ahead > 0 ? `, ${p.ahead} ahead` : ""})` : r.status;
+}
+
+async function list(
+  res: ServerResponse,
+  runs: NonNullable<RunsRoutesOptions["runs"]>,
+  url: URL,
+  json: boolean,
+  position?: RunsRoutesOptions["position"],
+): Promise<void> {
   const repo = url.searchParams.get("repo")?.trim() || undefined;
   const statusParam = url.searchParams.get("status")?.trim() || undefined;
   const status = RUN_STATUSES.includes(statusParam as RunStatus) ? (statusParam as RunStatus) : undefined;
@@ -116,14 +150,20 @@ function list(res: ServerResponse, runs: NonNullable<RunsRoutesOptions["runs"]>,
   const limit = Number.isFinite(limitParam) ? limitParam : 50;
   const items = runs.list({ repo, status, source, before, limit });
   const next = items.length > 0 && items.length >= Math.min(200, Math.max(1, limit)) ? items.at(-1)!.id : null;
+  const places = await queuedPositions(items, position);
   if (json) {
-    sendJson(res, 200, { runs: items, next });
+    // A queued run carries its place: { ahead, running, aheadInRepo }.
+    sendJson(res, 200, { runs: items.map((r) => (places.has(r.id) ? { ...r, queue: places.get(r.id) } : r)), next });
     return;
   }
-  send(res, 200, "text/html; charset=utf-8", listPage(items, { repo, status, source, next }));
+  send(res, 200, "text/html; charset=utf-8", listPage(items, { repo, status, source, next }, places));
 }
 
-function listPage(items: RunSummary[], f: { repo?: string; status?: RunStatus; source?: RunSource; next: string | null }): string {
+function listPage(
+  items: RunSummary[],
+  f: { repo?: string; status?: RunStatus; source?: RunSource; next: string | null },
+  places: ReadonlyMap<string, QueuePosition>,
+): string {
   const options = ["", ...RUN_STATUSES]
     .map((s) => `<option value="${esc(s)}"${s === (f.status ?? "") ? " selected" : ""}>${esc(s || "any status")}</option>`)
     .join("");
@@ -135,7 +175,7 @@ function listPage(items: RunSummary[], f: { repo?: string; status?: RunStatus; s
   <td>${esc(r.prTitle ?? localRange(r) ?? "")}</td>
   <td>${esc(r.mode)}</td>
   <td>${esc(describeOrigin(r))}</td>
-  <td class="s-${esc(r.status)}">${esc(r.status)}</td>
+  <td class="s-${esc(r.status)}">${esc(statusWithPlace(r, places))}</td>
   <td class="when">${esc(time(r.queuedAt))}</td>
   <td>${esc(duration(total(r)))}</td>
   <td>${r.findings ?? ""}</td>
