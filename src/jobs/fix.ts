@@ -186,6 +186,26 @@ async function performFix(ctx: JobContext, req: FixRequest): Promise<void> {
   );
 }
 
+/**
+ * A review's retry whose earlier attempt completed the review and died in its automatic fix, after
+ * the fix branch was pushed (issue 22): the fix PR for that branch, reported on the pull request,
+ * instead of a branch left without one. Nothing when no earlier attempt pushed one. Never throws.
+ */
+export async function resumeAutoFix(ctx: JobContext): Promise<void> {
+  if (ctx.job.trigger.kind !== "event" || ctx.run.attempt < 2) return;
+  try {
+    const resumed = await resumePushedFix(ctx, {
+      mode: "fix",
+      requestedBy: null,
+      reply: (body) => replyToPull(ctx.octokit, ctx.coords, ctx.job.prNumber, body),
+    });
+    const fixPr = resumed?.result?.links?.fixPr;
+    if (fixPr !== undefined) ctx.run.link({ fixPr });
+  } catch (err) {
+    ctx.log.warn({ err }, "could not open the fix pull request of an earlier attempt");
+  }
+}
+
 /** A tracker for a fix that rides along in another run: only the fix PR's link is kept. */
 function ridingAlong(run: RunTracker): RunTracker {
   return {

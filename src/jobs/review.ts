@@ -15,7 +15,7 @@ import { agentsTable, appWording, executorNames, pickAgents } from "./pick-agent
 import { agentTimeout } from "./pull-source.js";
 import { ReviewScope } from "./review-scope.js";
 import { scheduleRetry, splitAgreed } from "./retry-later.js";
-import { runAutoFix } from "./fix.js";
+import { resumeAutoFix, runAutoFix } from "./fix.js";
 import { describeFailure, runStatusOf, spentOf } from "./outcome.js";
 import { ProgressReporter } from "./progress.js";
 
@@ -44,7 +44,8 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
   }
   const started = Date.now();
   const check = (await openCheckRun(ctx, mode))?.onCompleted(() => ctx.run.effects.completed("check_run", checkName(ctx, mode)));
-  if (!check) return;
+  // An earlier attempt finished the review: only an automatic fix it may have left half done remains.
+  if (!check) return resumeAutoFix(ctx);
   if (check.url) ctx.run.link({ checkRun: check.url });
   const progress = new ProgressReporter((title, summary) => check.progress(title, summary), formatProgress, {
     intervalMs: ctx.deps.settings.progressIntervalMs,

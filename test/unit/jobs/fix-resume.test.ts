@@ -2,6 +2,7 @@ import path from "node:path";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { JobContext } from "../../../src/jobs/context.js";
+import { resumeAutoFix } from "../../../src/jobs/fix.js";
 import { resumePushedFix } from "../../../src/jobs/fix-sink.js";
 import { trackRun } from "../../../src/jobs/run-tracker.js";
 import { RunStore } from "../../../src/store/runs.js";
@@ -68,13 +69,13 @@ interface World {
 }
 
 /** A second attempt of `job` (the first one began and died), over a real run store and ledger. */
-function world(seed: (runs: RunStore) => void): World {
+function world(seed: (runs: RunStore) => void, j: Job = job): World {
   const runs = new RunStore(path.join(makeTempDir("fix-resume"), "runs.sqlite"));
   stores.push(runs);
-  const first = trackRun(runs, job, log);
+  const first = trackRun(runs, j, log);
   first.begin();
   seed(runs);
-  const run = trackRun(runs, job, log);
+  const run = trackRun(runs, j, log);
   run.begin();
   const w: World = { ctx: null as unknown as JobContext, runs, created: [], listed: [], replies: [], refs: new Map(), existing: [] };
   const octokit = {
@@ -89,6 +90,12 @@ function world(seed: (runs: RunStore) => void): World {
           return { data: { number: 9, html_url: "https://github.com/octo/demo/pull/9", draft: p.draft } };
         },
       },
+      issues: {
+        createComment: async (p: { body: string }) => {
+          w.replies.push(p.body);
+          return { data: { html_url: `https://github.com/octo/demo/pull/7#issuecomment-${100 + w.replies.length}` } };
+        },
+      },
       git: {
         getRef: async (p: { ref: string }) => {
           const sha = w.refs.get(p.ref);
@@ -99,7 +106,7 @@ function world(seed: (runs: RunStore) => void): World {
     },
   };
   w.ctx = {
-    job,
+    job: j,
     log,
     octokit,
     coords: { owner: "octo", repo: "demo" },
@@ -185,5 +192,24 @@ describe("resumePushedFix", () => {
     const altOnly = world((runs) => runs.effects.created(job.id, "fix_branch", `${BRANCH}-alt`, { githubId: "e".repeat(40) }));
     expect(await resumePushedFix(altOnly.ctx, request(altOnly))).toBeNull();
     expect([...none.created, ...altOnly.created, ...none.replies, ...altOnly.replies]).toEqual([]);
+  });
+
+  it("an automatic review's retry whose earlier attempt died in its automatic fix, after the push: the fix PR, linked from the run", async () => {
+    const review: Job = { ...job, id: "job-review-1", mode: "review", trigger: { kind: "event", event: "pull_request", action: "synchronize", sender: "alice" }, instruction: null };
+    const w = world((runs) => {
+      runs.effects.intend(review.id, "fix_pr", BRANCH, { ...PENDING, report: { ...PENDING.report, requestedBy: null } });
+      runs.effects.intend(review.id, "fix_branch", BRANCH, { role: "fix" });
+      runs.effects.created(review.id, "fix_branch", BRANCH, { githubId: "c".repeat(40) });
+    }, review);
+    await resumeAutoFix(w.ctx);
+    expect(w.created).toHaveLength(1);
+    expect(w.replies).toHaveLength(1);
+    expect(w.replies[0]).toMatch(/^I opened #9 with a fix: https:\/\/github\.com\/octo\/demo\/pull\/9/);
+    expect(w.runs.byJob(review.id)?.links).toMatchObject({ fixPr: "https://github.com/octo/demo/pull/9" });
+
+    // A command's review, or a first attempt, leaves it alone.
+    const none = world(() => undefined, review);
+    await resumeAutoFix(none.ctx);
+    expect([...none.listed, ...none.created, ...none.replies]).toEqual([]);
   });
 });
