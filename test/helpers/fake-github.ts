@@ -94,7 +94,7 @@ export class FakeGitHub {
   /** GraphQL requests for an operation, their variables in order. */
   graphql(operation: string): Record<string, unknown>[] {
     return this.calls
-      .filter((c) => c.method === "POST" && c.path === "/graphql")
+      .filter((c) => c.method === "POST" && /^(?:\/api)?\/graphql$/.test(c.path))
       .map((c) => c.body as { query: string; variables?: Record<string, unknown> })
       .filter((b) => operationName(b.query) === operation)
       .map((b) => b.variables ?? {});
@@ -192,7 +192,8 @@ export class FakeGitHub {
     }
     const call: ApiCall = { method, path: uri, body };
     this.calls.push(call);
-    if (method === "POST" && path === "/graphql") return this.dispatchGraphql(call);
+    // GraphQL: /graphql on GitHub.com, /api/graphql on an Enterprise Server.
+    if (method === "POST" && /^(?:\/api)?\/graphql$/.test(path)) return this.dispatchGraphql(call);
     checkAgainstContract(method, uri, body);
     for (const route of this.routes) {
       if (route.method !== method || (route.once && route.used)) continue;
