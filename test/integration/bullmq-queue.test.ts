@@ -252,4 +252,47 @@ describe.skipIf(skip)("BullQueue (real Redis)", () => {
     expect(await third.enqueue(job({ pull: j.pull }))).toEqual({ accepted: true });
     await third.idle();
   }, 30_000);
+  it("position: the installation's pending jobs ahead from its index, this repository's named; gone once started (issue 23)", async () => {
+    const qn = name();
+    const q = open(qn);
+    const w = controlledWorker();
+    q.start(w.worker);
+    const first = job({ pr: 1 });
+    await q.enqueue(first);
+    await waitFor(() => w.started.length === 1, "the first job to start");
+    const a = job({ pr: 2 });
+    const elsewhere = { ...job({ pr: 7 }), repo: { ...first.repo, name: "private-one" } };
+    const otherInstallation = { ...job({ pr: 3 }), installationId: 2 };
+    const b = job({ pr: 4, mode: "audit", command: true });
+    for (const j of [a, elsewhere, otherInstallation, b]) expect((await q.enqueue(j)).accepted).toBe(true);
+    expect(await q.position(first)).toBeNull();
+    expect(await q.position(a)).toEqual({ ahead: 0, running: 1, aheadInRepo: [] });
+    expect(await q.position(b)).toEqual({ ahead: 2, running: 1, aheadInRepo: [{ prNumber: 2, mode: "review" }] });
+    w.finish(first.id);
+    await waitFor(() => w.started.length === 2, "the next job to start");
+    expect(await q.position(a)).toBeNull();
+    expect(await q.position(b)).toMatchObject({ ahead: 1, aheadInRepo: [] });
+    for (const id of w.started) w.finish(id);
+  });
+
+  it("signals: the intake's claim and a worker's take-over meet in Redis, across two queue objects (issue 23)", async () => {
+    const qn = name();
+    const web = open(qn, { concurrency: 0 });
+    const worker = open(qn);
+    // The intake first: the worker's take-over waits for what it sent.
+    expect(await web.signals.claim("j1")).toBe(true);
+    const taking = worker.signals.takeOver("j1", 5_000);
+    await tick(50);
+    await web.signals.publish("j1", { checkRunId: 42, checkRunName: "codex-pr-bot / review", reacted: false });
+    expect(await taking).toEqual({ checkRunId: 42, checkRunName: "codex-pr-bot / review", reacted: false });
+    expect(await web.signals.taken("j1")).toBe(true);
+    // The worker first: the intake may not send anything.
+    expect(await worker.signals.takeOver("j2", 1_000)).toBeNull();
+    expect(await web.signals.claim("j2")).toBe(false);
+    // Taken while still sending after the wait: "unknown", and a late publish does not undo the take-over.
+    expect(await web.signals.claim("j3")).toBe(true);
+    expect(await worker.signals.takeOver("j3", 200)).toBe("unknown");
+    await web.signals.publish("j3", { checkRunId: 1, checkRunName: "n", reacted: true });
+    expect(await web.signals.taken("j3")).toBe(true);
+  });
 });

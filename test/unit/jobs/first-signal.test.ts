@@ -1,8 +1,23 @@
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { firstSignalCheckName, InstallationPacer, queuedOutput, wantsEyes, worthUpdating } from "../../../src/jobs/first-signal.js";
+import type { Octokit } from "../../../src/github/client.js";
+import {
+  FirstSignals,
+  firstSignalCheckName,
+  InstallationPacer,
+  queuedOutput,
+  takeOverFirstSignal,
+  wantsEyes,
+  worthUpdating,
+} from "../../../src/jobs/first-signal.js";
+import { MemoryQueue } from "../../../src/jobs/memory-queue.js";
+import { RecordingQueue } from "../../../src/jobs/recording-queue.js";
+import { RunStore } from "../../../src/store/runs.js";
 import { CHECK_NAMES } from "../../../src/jobs/review.js";
 import { LocalSignalClaims } from "../../../src/jobs/signal-claims.js";
-import { makeJob } from "../../helpers/queue-fixtures.js";
+import { controlledWorker, makeJob, waitFor } from "../../helpers/queue-fixtures.js";
+
+const log = pino({ level: "silent" });
 
 const at = (ahead: number, aheadInRepo: { prNumber: number; mode: "review" | "audit" }[] = []) => ({ ahead, running: 2, aheadInRepo });
 
@@ -77,5 +92,91 @@ describe("first signals (issue 23)", () => {
     expect(at1[1]! - at1[0]!).toBeGreaterThanOrEqual(95);
     expect(at1[2]! - at1[1]!).toBeGreaterThanOrEqual(95);
     expect(log.find((l) => l.what === "2a")!.at).toBeLessThan(50);
+  });
+});
+
+describe("FirstSignals.send with the queue's hand-over (issue 23)", () => {
+  function fakeOctokit() {
+    const calls: { what: string; body: Record<string, unknown> }[] = [];
+    let id = 500;
+    const octokit = {
+      rest: {
+        checks: {
+          create: async (body: Record<string, unknown>) => {
+            calls.push({ what: "create", body });
+            return { data: { id: ++id, html_url: `https://github.com/o/r/runs/${id}` } };
+          },
+          update: async (body: Record<string, unknown>) => {
+            calls.push({ what: "update", body });
+            return { data: {} };
+          },
+        },
+        reactions: {
+          createForIssueComment: async (body: Record<string, unknown>) => {
+            calls.push({ what: "eyes", body });
+            return { data: {} };
+          },
+        },
+      },
+    };
+    return { octokit: octokit as unknown as Octokit, calls };
+  }
+
+  it("a job waiting for a busy worker gets a queued check run and its 👀, recorded, and its worker takes them over", async () => {
+    const { octokit, calls } = fakeOctokit();
+    const runs = new RunStore(":memory:");
+    const inner = new MemoryQueue({ concurrency: 1, log });
+    const signals = new FirstSignals({ octokit: async () => octokit, queue: inner, runs, log, spacingMs: 10 });
+    const queue = new RecordingQueue(inner, runs, log, signals);
+    const w = controlledWorker();
+    queue.start(w.worker);
+    const busy = makeJob({ pr: 1 });
+    await queue.enqueue(busy);
+    await waitFor(() => w.started.length === 1, "the busy job");
+    // The memory queue started it within enqueue(): the intake sends nothing, its worker makes its own.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toEqual([]);
+
+    const command = { ...makeJob({ pr: 2, mode: "audit", command: true }), pull: null };
+    const withHead = { ...command, pull: busy.pull };
+    await queue.enqueue(withHead);
+    await waitFor(() => calls.some((c) => c.what === "create") && calls.some((c) => c.what === "eyes"), "the command's first signals");
+    // The 👀 first: it is what the person who asked looks for.
+    expect(calls.map((c) => c.what)).toEqual(["eyes", "create"]);
+    const created = calls.filter((c) => c.what === "create").at(-1)!;
+    expect(created.body).toMatchObject({ name: CHECK_NAMES.audit, status: "queued", external_id: withHead.id });
+    expect((created.body.output as { title: string }).title).toBe("Queued: next in line");
+    const run = runs.byJob(withHead.id)!;
+    expect(run.checkRunId).toBe(501);
+    expect(runs.effects.get(withHead.id, "reaction", "eyes")?.state).toBe("created");
+
+    // Its worker: the check run and the 👀 are handed over, and the intake stops touching them.
+    w.finish(busy.id);
+    await waitFor(() => w.started.length === 2, "the command's job");
+    const sent = await takeOverFirstSignal(queue.signals, withHead, log);
+    expect(sent).toEqual({ checkRunId: run.checkRunId, checkRunName: CHECK_NAMES.audit, reacted: true });
+    expect(await queue.signals!.taken(withHead.id)).toBe(true);
+    w.finish(withHead.id);
+    await queue.stop(0);
+    runs.close();
+  });
+
+  it("a job a free worker takes at once: exactly one of intake and worker creates its check run", async () => {
+    const { octokit, calls } = fakeOctokit();
+    const inner = new MemoryQueue({ concurrency: 2, log });
+    const signals = new FirstSignals({ octokit: async () => octokit, queue: inner, runs: null, log, spacingMs: 10 });
+    const queue = new RecordingQueue(inner, null, log, signals);
+    const own: string[] = [];
+    queue.start(async (job) => {
+      const sent = await takeOverFirstSignal(queue.signals, job, log);
+      if (sent === null || sent === "unknown" || sent.checkRunId === null) own.push(job.id);
+    });
+    const jobs = [makeJob({ pr: 1 }), makeJob({ pr: 2 }), makeJob({ pr: 3 })];
+    for (const j of jobs) await queue.enqueue(j);
+    await queue.idle();
+    await new Promise((r) => setTimeout(r, 100));
+    const byIntake = calls.filter((c) => c.what === "create").map((c) => c.body.external_id);
+    expect([...byIntake, ...own].sort()).toEqual(jobs.map((j) => j.id).sort());
+    await queue.stop(0);
   });
 });
