@@ -644,6 +644,28 @@ describe("action.yml as a workflow runs it", () => {
     expect(second.run.log).not.toMatch(/installed @openai\/codex/);
   });
 
+  it("plans a cache per agent the executor needs, keyed by the pinned version, and refuses an unknown executor", async () => {
+    const plan = async (executor: string): Promise<{ code: number | null; outputs: string; stderr: string }> => {
+      const r = await run(process.execPath, [path.join(actionPath, "scripts", "action-agents.mjs"), "plan"], {
+        cwd: actionPath,
+        env: buildEnv(["PATH"], { INPUT_EXECUTOR: executor, RUNNER_TOOL_CACHE: "/opt/hostedtoolcache" }),
+      });
+      return { code: r.exitCode, outputs: r.stdout, stderr: r.stderr };
+    };
+    const id = (agent: string, pkg: string): string => `${agent}-${PINNED[pkg]}-${process.platform}-${process.arch}`;
+    const codex = id("codex", "@openai/codex");
+    const claude = id("claude", "@anthropic-ai/claude-code");
+    expect((await plan("claude")).outputs).toBe(
+      `claude-dir=/opt/hostedtoolcache/codex-pr-bot/${claude}\nclaude-key=codex-pr-bot-${claude}\nclaude-version=${PINNED["@anthropic-ai/claude-code"]}\n`,
+    );
+    const both = (await plan("both")).outputs;
+    expect(both).toContain(`codex-key=codex-pr-bot-${codex}\n`);
+    expect(both).toContain(`claude-key=codex-pr-bot-${claude}\n`);
+    const bad = await plan("gpt");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('::error title=codex-pr-bot::the executor input must be codex, claude or both, not "gpt"\n');
+  });
+
   it("checkout v6's credentials file, a checkout in a subdirectory (`path`), code scanning on: uploaded for the head, fail-on fails the job", async () => {
     codeScanning = [202, { id: "47177e22", url: "https://api.github.com/repos/octo/demo/code-scanning/sarifs/47177e22" }];
     const { run: r, workspace, uploads } = await runWorkflow({ persist: "include", path: "src/demo", with: { path: "src/demo", "fail-on": "P1" } });
