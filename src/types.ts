@@ -175,6 +175,18 @@ export type Trigger =
       requestedBy: string;
       /** The agent asked for; absent = the repository's routing, like an automatic review. */
       executor?: "codex" | "claude";
+    }
+  | {
+      /**
+       * A button on the bot's completed review check run (GitHub check-run actions,
+       * `check_run.requested_action`): "Fix findings" or "Re-review". No comment to react to; the
+       * answer goes to the PR conversation, mentioning who clicked.
+       */
+      kind: "button";
+      action: "fix" | "rereview";
+      sender: string;
+      checkRunId: number;
+      checkRunUrl: string;
     };
 
 /** What a job does: one of the agent modes, or answering with the help text. */

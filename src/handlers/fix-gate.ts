@@ -19,21 +19,23 @@ export type FixEnqueueResult = { accepted: true } | { accepted: false; reason: s
  */
 export async function enqueueFix(queue: JobQueue, job: Job, octokit: Octokit, log: Logger): Promise<FixEnqueueResult> {
   const trigger = job.trigger;
-  if (trigger.kind !== "command" || (job.mode !== "fix" && job.mode !== "tests") || !runningFixes.tracksJobs) return queue.enqueue(job);
+  if ((trigger.kind !== "command" && trigger.kind !== "button") || (job.mode !== "fix" && job.mode !== "tests") || !runningFixes.tracksJobs) {
+    return queue.enqueue(job);
+  }
   const coords = { owner: job.repo.owner, repo: job.repo.name };
   const key = fixKey(coords.owner, coords.repo, job.prNumber);
   const running = runningFixes.get(key);
   if (running && running.jobId !== job.id) {
     if (await canTrigger(octokit, coords, trigger.sender)) {
       const body = busyReply({ requestedBy: trigger.sender, running });
-      if (trigger.reviewThread) await replyInThread(octokit, coords, job.prNumber, trigger.reviewThread.parentId, body);
+      if (trigger.kind === "command" && trigger.reviewThread) await replyInThread(octokit, coords, job.prNumber, trigger.reviewThread.parentId, body);
       else await replyToPull(octokit, coords, job.prNumber, body);
       log.info({ jobId: job.id, running: running.jobId }, "fix request answered: a fix is running");
       return { accepted: false, reason: "fix-running" };
     }
     return queue.enqueue(job);
   }
-  runningFixes.claim(key, { jobId: job.id, mode: job.mode, link: trigger.commentUrl, since: Date.now() });
+  runningFixes.claim(key, { jobId: job.id, mode: job.mode, link: trigger.kind === "command" ? trigger.commentUrl : trigger.checkRunUrl, since: Date.now() });
   try {
     const result = await queue.enqueue(job);
     if (!result.accepted) runningFixes.release(key, job.id);

@@ -54,6 +54,23 @@ export const issueCommentPayload = z.looseObject({
 });
 export type IssueCommentPayload = z.output<typeof issueCommentPayload>;
 
+export const checkRunActionPayload = z.looseObject({
+  requested_action: z.looseObject({ identifier: z.string().min(1).max(20) }),
+  check_run: z.looseObject({
+    id: positiveInt,
+    name: z.string(),
+    head_sha: z.string().regex(/^[0-9a-f]{40,64}$/),
+    html_url: z.string().nullish(),
+    external_id: z.string().nullish(),
+    // Empty for a fork's pull request (GitHub lists only same-repository PRs here).
+    pull_requests: z.array(z.looseObject({ number: positiveInt })).default([]),
+  }),
+  repository,
+  installation,
+  sender,
+});
+export type CheckRunActionPayload = z.output<typeof checkRunActionPayload>;
+
 export const reviewCommentPayload = z.looseObject({
   // The head keys the duplicate window; optional so a payload without it still gets its command run.
   pull_request: z.looseObject({ number: positiveInt, head: z.looseObject({ sha: z.string().min(1) }).optional() }),

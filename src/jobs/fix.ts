@@ -36,9 +36,13 @@ import { mentionPrefix } from "./trigger.js";
 export async function runFix(ctx: JobContext, mode: FixMode): Promise<void> {
   const { job } = ctx;
   const trigger = job.trigger;
-  if (trigger.kind !== "command" && trigger.kind !== "dispatch") throw new Error("fix jobs are started by commands or dispatches");
+  if (trigger.kind !== "command" && trigger.kind !== "dispatch" && trigger.kind !== "button") {
+    throw new Error("fix jobs are started by commands, buttons or dispatches");
+  }
   // A dispatch (MCP fix_pr) has no comment: its replies go to the PR conversation, mentioning no one.
   const command = trigger.kind === "command" ? trigger : null;
+  // Who asked, to mention in replies: a command's author or whoever clicked "Fix findings".
+  const asker = trigger.kind === "command" || trigger.kind === "button" ? trigger.sender : null;
   const thread = command?.reviewThread ?? null;
   // In a thread, replies go to its first comment: GitHub does not take replies to replies.
   const reply = (body: string): Promise<string> =>
@@ -47,17 +51,17 @@ export async function runFix(ctx: JobContext, mode: FixMode): Promise<void> {
       : replyToPull(ctx.octokit, ctx.coords, job.prNumber, body);
 
   const key = fixKey(ctx.coords.owner, ctx.coords.repo, job.prNumber);
-  const link = command?.commentUrl ?? `${job.repo.htmlUrl}/pull/${job.prNumber}`;
+  const link = command?.commentUrl ?? (trigger.kind === "button" ? trigger.checkRunUrl : `${job.repo.htmlUrl}/pull/${job.prNumber}`);
   const holder = runningFixes.claim(key, { jobId: job.id, mode, link, since: Date.now() });
   if (holder.jobId !== job.id) {
-    if (command) await reply(busyReply({ requestedBy: command.sender, running: holder }));
+    if (asker) await reply(busyReply({ requestedBy: asker, running: holder }));
     else ctx.run.settle({ status: "failed", error: `a ${holder.mode} run for this pull request is already in progress (${holder.link}); dispatch again once it has finished` });
     return;
   }
   try {
     // The app died during an earlier attempt: a branch it pushed gets its PR, not a second agent run.
     if (ctx.run.attempt > 1) {
-      const resumed = await resumePushedFix(ctx, { mode, requestedBy: command?.sender ?? null, reply });
+      const resumed = await resumePushedFix(ctx, { mode, requestedBy: asker, reply });
       if (resumed) {
         if (resumed.result) ctx.run.settle(resumed.result);
         return;
@@ -82,12 +86,13 @@ export async function runFix(ctx: JobContext, mode: FixMode): Promise<void> {
       targets = openTargets(comments, reviews, await closedThreadFingerprints(ctx));
       if (targets.length === 0) {
         if (command) await reply(usageReply(command.sender));
+        else if (asker) await reply(`@${asker} there are no open findings of mine on this pull request to fix (people resolved them, or later commits fixed them).`);
         else ctx.run.settle({ status: "failed", error: "there are no open findings of the bot on this pull request to fix: dispatch fix_pr with an instruction" });
         return;
       }
     }
-    const requestedBy = command?.sender ?? null;
-    await performFix(ctx, { mode, targets, instruction, requestedBy, requestUrl: command?.commentUrl ?? null, reply, ownRun: true });
+    const requestUrl = command?.commentUrl ?? (trigger.kind === "button" ? trigger.checkRunUrl : null);
+    await performFix(ctx, { mode, targets, instruction, requestedBy: asker, requestUrl, reply, ownRun: true });
   } finally {
     runningFixes.release(key, job.id);
   }

@@ -9,7 +9,7 @@ import type { Trigger } from "../types.js";
 
 /** "@login " for a command, "" otherwise: put in front of a reply. */
 export function mentionPrefix(trigger: Trigger): string {
-  return trigger.kind === "command" ? `@${trigger.sender} ` : "";
+  return trigger.kind === "command" || trigger.kind === "button" ? `@${trigger.sender} ` : "";
 }
 
 /**
@@ -17,7 +17,7 @@ export function mentionPrefix(trigger: Trigger): string {
  * dispatch). Automatic reviews answer through their check run only.
  */
 export function expectsReply(trigger: Trigger): boolean {
-  return trigger.kind === "command" || trigger.kind === "dispatch";
+  return trigger.kind === "command" || trigger.kind === "dispatch" || trigger.kind === "button";
 }
 
 /** The footnote of a reply to a dispatched job, saying who asked and how; "" for other triggers. */
@@ -34,5 +34,7 @@ export function describeTrigger(trigger: Trigger): string {
       return `@${trigger.executor} command by ${trigger.sender}`;
     case "dispatch":
       return `${trigger.via.toUpperCase()} dispatch by ${trigger.requestedBy}${trigger.executor ? ` (${trigger.executor})` : ""}`;
+    case "button":
+      return `"${trigger.action === "fix" ? "Fix findings" : "Re-review"}" button by ${trigger.sender}`;
   }
 }
