@@ -83,6 +83,8 @@ export class GitHubStandIn {
   private held: (() => void)[] | null = null;
   private heldRoute = "GET /repos/:o/:r/contents/:path";
   private readonly pulls = new Map<string, unknown>();
+  /** Answers GET /repos/:o/:r/git/ref/:ref: the commit `ref` ("heads/<branch>") points at in "owner/name", or null (404). */
+  refs: ((repo: string, ref: string) => string | null) | null = null;
   /** Pull requests the app opened (POST /repos/:o/:r/pulls), oldest first. */
   readonly fixPulls: StandInFixPull[] = [];
   /** Faults injected so far (injectFaults), in order. */
@@ -215,6 +217,14 @@ export class GitHubStandIn {
         .filter((p) => base === null || p.base.ref === base)
         .reverse();
       return [200, pulls];
+    });
+    // A branch's commit (GET /repos/:o/:r/git/ref/heads/<branch>), from `refs` when the test set it (a real origin).
+    this.add("GET", new RegExp(`^${repo}/git/ref/(.+)$`), "GET /repos/:o/:r/git/ref/:ref", (m) => {
+      const ref = decodeURIComponent(m[3]!);
+      const sha = this.refs?.(`${m[1]}/${m[2]}`, ref) ?? null;
+      return sha === null
+        ? [404, { message: "Not Found" }]
+        : [200, { ref: `refs/${ref}`, node_id: "REF_1", url: "", object: { type: "commit", sha, url: "" } }];
     });
   }
 

@@ -19,8 +19,8 @@ import { deliver, issueCommentPayload, pullRequestPayload } from "../helpers/web
 /**
  * Issue 22, black-box, beside crash-takeover.test.ts: the real app in its own process, the real codex
  * binary against a scripted model, real git pushes to a bare origin, a stand-in GitHub. The app is
- * SIGKILLed at the worst moments of a `@codex fix` (its branch pushed, GitHub creating the PR) and of
- * a `@codex review` (GitHub creating the review), then started again on the same data. After the
+ * SIGKILLed at the worst moments of a `@codex fix` (its branch pushed and no PR yet; GitHub creating
+ * the PR) and of a `@codex review` (GitHub creating the review), then started again on the same data. After the
  * restart: one fix branch, one fix PR, one reply; one review; every check run of the app on the head
  * completed, exactly one per job. And a review whose job the queue lost is completed by the start-up
  * sweep instead of spinning for ever.
@@ -35,6 +35,8 @@ const PULLS_POST = "POST /repos/:o/:r/pulls";
 const REVIEW_POST = "POST /repos/:o/:r/pulls/:n/reviews";
 const COMMENT_POST = "POST /repos/:o/:r/issues/:n/comments";
 const FIX_PATCH = "*** Begin Patch\n*** Update File: src/calc.js\n@@\n-  return a - b;\n+  return a + b;\n*** End Patch\n";
+/** The model's fix: one apply_patch, then a summary once its output came back. */
+const fixScript = (req: { hasToolOutput: boolean }): Turn => (req.hasToolOutput ? message("- add() adds again (src/calc.js:2).") : applyPatch(FIX_PATCH));
 
 interface World {
   root: string;
@@ -119,7 +121,7 @@ function branches(bare: string, prefix: string): string[] {
 
 describe("a SIGKILL in the middle of a fix or a command's review (issue 22)", () => {
   it("`@codex fix`, killed after the push while GitHub opens the PR: the retry finds that PR, reports it once, and pushes no second branch", async () => {
-    const w = await world("fix", (req) => (req.hasToolOutput ? message("- add() adds again (src/calc.js:2).") : applyPatch(FIX_PATCH)));
+    const w = await world("fix", fixScript);
     const { deliveryId } = await killWhileGitHubAnswers(w, "@codex fix make add() add", PULLS_POST);
     const modelCallsBeforeCrash = w.mock.requests.length;
     const branchesBeforeCrash = branches(w.origin.bare, "codex-pr-bot/");
@@ -141,6 +143,47 @@ describe("a SIGKILL in the middle of a fix or a command's review (issue 22)", ()
     expect(replies[0]).toContain(`@maintainer I opened #${w.gh.fixPulls[0]!.number} with a fix: ${w.gh.fixPulls[0]!.html_url}`);
     expect(replies[0]).toContain("1 file changed");
     expect([...w.gh.checkRuns.values()].filter((c) => c.status !== "completed")).toEqual([]);
+    expect(violations(w.gh)).toEqual([]);
+  }, 300_000);
+
+  it("`@codex fix`, killed after the push and before the PR: the retry opens the PR for the pushed branch without running the agent again", async () => {
+    const w = await world("push", fixScript);
+    // The origin takes the push (its ref moves), then its hook keeps `git push` waiting: the app dies
+    // with the branch on GitHub and no pull request, before its push even returned.
+    writeFileSync(path.join(w.origin.bare, "hooks", "post-receive"), "#!/bin/sh\nsleep 20\n", { mode: 0o755 });
+    w.gh.refs = (_repo, ref) => {
+      try {
+        return execFileSync("git", ["--git-dir", w.origin.bare, "rev-parse", "--verify", "--quiet", `refs/${ref}`], { encoding: "utf8" }).trim();
+      } catch {
+        return null;
+      }
+    };
+    const first = await start(w);
+    const d = await deliver(first.url, "issue_comment", issueCommentPayload(w.repo, { number: 1, body: "@codex fix make add() add" }, INSTALLATION_ID), {
+      secret: WEBHOOK_SECRET,
+    });
+    expect(d.status).toBe(200);
+    await waitFor(() => branches(w.origin.bare, "codex-pr-bot/").length > 0, "the fix branch to be pushed", 120_000);
+    await killApp(first);
+    const pushed = branches(w.origin.bare, "codex-pr-bot/");
+    expect(pushed).toEqual([`codex-pr-bot/fix/1-${w.headSha.slice(0, 7)}`]);
+    expect(w.gh.fixPulls).toEqual([]);
+    const modelCallsBeforeCrash = w.mock.requests.length;
+
+    await start(w);
+    const job = await jobEnded(w, d.deliveryId);
+    expect(job.status).toBe("done");
+    expect(w.mock.requests.length).toBe(modelCallsBeforeCrash);
+    expect(branches(w.origin.bare, "codex-pr-bot/")).toEqual(pushed);
+    // The branch was looked up on GitHub (the push had not returned), then its PR opened with the first attempt's text.
+    expect(w.gh.calls.some((c) => c.route === "GET /repos/:o/:r/git/ref/:ref" && c.status === 200)).toBe(true);
+    expect(w.gh.fixPulls.map((p) => ({ head: p.head.ref, base: p.base.ref, title: p.title }))).toEqual([
+      { head: pushed[0], base: "feature", title: "Fix: make add() add (#1)" },
+    ]);
+    expect(w.gh.fixPulls[0]!.body).toContain("Merging this pull request updates #1");
+    const replies = w.gh.calls.filter((c) => c.route === COMMENT_POST).map((c) => (c.body as { body: string }).body);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toContain(`@maintainer I opened #${w.gh.fixPulls[0]!.number} with a fix: ${w.gh.fixPulls[0]!.html_url}`);
     expect(violations(w.gh)).toEqual([]);
   }, 300_000);
 
