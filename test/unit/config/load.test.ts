@@ -86,7 +86,7 @@ fix:
       },
       commands: { allow_bots: ["deploy-bot[bot]"] },
       paths: { include: ["src/**"], ignore: ["*.lock"], extra_ignore: ["docs/generated/"] },
-      review: { min_severity: "P3", max_inline_comments: 5, instructions: "Flag raw SQL outside src/db/.\n" },
+      review: { min_severity: "P3", max_inline_comments: 5, instructions: "Flag raw SQL outside src/db/.\n", incremental: true },
       executors: ["codex"],
       fallback: { retry: true, retry_after_minutes: 0 },
       routing: { review: null, audit: null, ask: null, fix: null, tests: null },
