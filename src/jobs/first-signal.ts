@@ -30,6 +30,10 @@ import { checkName } from "./review.js";
  */
 export function firstSignalCheckName(job: Job): string | null {
   if (continuesAnother(job)) return null;
+  // Automatic reviews skip drafts unless the repository asks for them (auto_review.drafts, off by
+  // default), which only the worker reads: a queued check run on every draft push would mostly end
+  // "skipped". A draft's check run comes from its worker, as before.
+  if (job.trigger.kind === "event" && job.pull?.isDraft) return null;
   if (job.mode === "review" || job.mode === "audit") return checkName({ job }, job.mode);
   return null;
 }

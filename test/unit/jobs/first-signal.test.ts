@@ -27,6 +27,9 @@ describe("first signals (issue 23)", () => {
     expect(firstSignalCheckName(makeJob({ mode: "audit", command: true }))).toBe(CHECK_NAMES.audit);
     expect(firstSignalCheckName(makeJob({ retry: { of: "x", executors: ["claude"], reason: "r", earlier: [] } }))).toBe(`${CHECK_NAMES.review} (retry: claude)`);
     for (const mode of ["fix", "tests", "ask", "help"] as const) expect(firstSignalCheckName(makeJob({ mode, command: true }))).toBeNull();
+    // A draft's automatic review is skipped unless the repository asks for drafts: no queued check run.
+    const draft = makeJob();
+    expect(firstSignalCheckName({ ...draft, pull: { ...draft.pull!, isDraft: true } })).toBeNull();
     expect(wantsEyes(makeJob())).toBe(false);
     expect(wantsEyes(makeJob({ mode: "fix", command: true }))).toBe(true);
     const unknown = makeJob({ mode: "help", command: true });
