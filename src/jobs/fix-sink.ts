@@ -279,6 +279,7 @@ async function replyOnce(ctx: JobContext, req: Pick<FixRequest, "reply">, body: 
  */
 export async function resumePushedFix(ctx: JobContext, req: Pick<FixRequest, "mode" | "requestedBy" | "reply">): Promise<Settled | null> {
   const effects = ctx.run.effects;
+  if (!ownFixBranch(ctx) && ctx.job.resume) carryOver(ctx, ctx.job.resume.of);
   const pushed = ownFixBranch(ctx);
   if (!pushed || pushed.state === "failed") return null;
   const branch = pushed.key;
@@ -313,6 +314,26 @@ export async function resumePushedFix(ctx: JobContext, req: Pick<FixRequest, "mo
   const comment = await replyOnce(ctx, req, text);
   ctx.log.info({ pull: opened.number, branch, attempt: ctx.run.attempt, how }, "fix pull request of an earlier attempt reported");
   return settled("succeeded", { fixPr: opened.url, comment });
+}
+
+/**
+ * A job put back while GitHub was unavailable (jobs/defer.ts) carries on the work of the job `of`:
+ * what that one pushed, opened and replied is copied into this job's ledger, to be taken over.
+ */
+function carryOver(ctx: JobContext, of: string): void {
+  let earlier: Effect[] = [];
+  try {
+    earlier = ctx.deps.runs?.effects.forJob(of) ?? [];
+  } catch (err) {
+    ctx.log.warn({ err, of }, "could not read the effects of the job this one carries on");
+  }
+  const effects = ctx.run.effects;
+  for (const e of earlier) {
+    if (e.kind !== "fix_branch" && e.kind !== "fix_pr" && e.kind !== "reply") continue;
+    effects.intend(e.kind, e.key, e.detail ?? undefined);
+    if (e.state === "created" && e.githubId !== null) effects.created(e.kind, e.key, { githubId: e.githubId, url: e.url });
+    else if (e.state === "failed") effects.failed(e.kind, e.key, e.detail);
+  }
 }
 
 /** The PR for a branch pushed by an attempt that died before it wrote down the PR's text (older versions). */

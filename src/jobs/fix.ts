@@ -59,8 +59,9 @@ export async function runFix(ctx: JobContext, mode: FixMode): Promise<void> {
     return;
   }
   try {
-    // The app died during an earlier attempt: a branch it pushed gets its PR, not a second agent run.
-    if (ctx.run.attempt > 1) {
+    // The app died during an earlier attempt (or GitHub stopped one, which this job carries on): a
+    // branch it pushed gets its PR, not a second agent run.
+    if (ctx.run.attempt > 1 || job.resume) {
       const resumed = await resumePushedFix(ctx, { mode, requestedBy: asker, reply });
       if (resumed) {
         if (resumed.result) ctx.run.settle(resumed.result);

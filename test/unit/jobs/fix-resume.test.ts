@@ -107,6 +107,7 @@ function world(seed: (runs: RunStore) => void, j: Job = job): World {
   };
   w.ctx = {
     job: j,
+    deps: { runs },
     log,
     octokit,
     coords: { owner: "octo", repo: "demo" },
@@ -192,6 +193,20 @@ describe("resumePushedFix", () => {
     const altOnly = world((runs) => runs.effects.created(job.id, "fix_branch", `${BRANCH}-alt`, { githubId: "e".repeat(40) }));
     expect(await resumePushedFix(altOnly.ctx, request(altOnly))).toBeNull();
     expect([...none.created, ...altOnly.created, ...none.replies, ...altOnly.replies]).toEqual([]);
+  });
+
+  it("a job carrying on one GitHub stopped (deferred): takes over the branch that one pushed", async () => {
+    const carried: Job = { ...job, id: "job-fix-2", deliveryId: "resume:job-fix-1:1", resume: { of: job.id, checkRunId: null, deferrals: 1, reason: "GitHub's rate limit" } };
+    const w = world((runs) => {
+      runs.effects.intend(job.id, "fix_pr", BRANCH, PENDING);
+      runs.effects.intend(job.id, "fix_branch", BRANCH, { role: "fix" });
+      runs.effects.created(job.id, "fix_branch", BRANCH, { githubId: "c".repeat(40) });
+    }, carried);
+    const r = await resumePushedFix(w.ctx, request(w));
+    expect(r?.result?.links?.fixPr).toBe("https://github.com/octo/demo/pull/9");
+    expect(w.created).toHaveLength(1);
+    expect(w.created[0]).toMatchObject({ head: BRANCH, title: PENDING.title });
+    expect(w.runs.effects.get(carried.id, "fix_pr", BRANCH)).toMatchObject({ state: "created", githubId: "9" });
   });
 
   it("an automatic review's retry whose earlier attempt died in its automatic fix, after the push: the fix PR, linked from the run", async () => {
