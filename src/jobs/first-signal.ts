@@ -104,21 +104,27 @@ export function worthUpdating(shown: QueuePosition | null, now: QueuePosition): 
  * or two writes per delivery, so they add at most the delivery rate.
  */
 export class InstallationPacer {
-  private readonly lanes = new Map<number, { next: number; tasks: { urgent: boolean; run: () => Promise<void> }[]; busy: boolean }>();
+  private readonly lanes = new Map<number, { next: number; tasks: { urgent: boolean; run: () => Promise<boolean> }[]; busy: boolean }>();
 
   constructor(private readonly spacingMs = 1_000) {}
 
-  /** Runs `write` in its turn; resolves when it ran (or was skipped). Never rejects: `write` handles its errors. */
-  schedule(installationId: number, urgent: boolean, write: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `write` in its turn; resolves when it ran. `write` says whether it sent a request (false: it
+   * had nothing left to do, and the next write need not wait), and handles its own errors: one that
+   * throws is counted as sent (it may have reached GitHub) and this still resolves.
+   */
+  schedule(installationId: number, urgent: boolean, write: () => Promise<boolean>): Promise<void> {
     let lane = this.lanes.get(installationId);
     if (!lane) {
       lane = { next: 0, tasks: [], busy: false };
       this.lanes.set(installationId, lane);
     }
     return new Promise<void>((resolve) => {
-      const run = async (): Promise<void> => {
+      const run = async (): Promise<boolean> => {
         try {
-          await write();
+          return await write();
+        } catch {
+          return true;
         } finally {
           resolve();
         }
@@ -140,9 +146,7 @@ export class InstallationPacer {
         const wait = lane.next - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         const started = Date.now();
-        let wrote = false;
-        await task.run().then(() => (wrote = true), () => undefined);
-        if (wrote) lane.next = started + this.spacingMs;
+        if (await task.run()) lane.next = started + this.spacingMs;
       }
     } finally {
       lane.busy = false;
@@ -214,31 +218,27 @@ export class FirstSignals {
       if (eyes && job.trigger.kind === "command") {
         const trigger = job.trigger;
         await this.pacer.schedule(job.installationId, true, async () => {
-          if (!(await claim())) return;
-          this.ledger(log, (r) => r.effects.intend(job.id, "reaction", "eyes"));
-          await reactToCommand(octokit, coords, trigger, "eyes");
-          sent.reacted = true;
-          this.ledger(log, (r) => r.effects.created(job.id, "reaction", "eyes", { githubId: trigger.commentId }));
+          if (!(await claim())) return false;
+          try {
+            this.ledger(log, (r) => r.effects.intend(job.id, "reaction", "eyes"));
+            await reactToCommand(octokit, coords, trigger, "eyes");
+            sent.reacted = true;
+            this.ledger(log, (r) => r.effects.created(job.id, "reaction", "eyes", { githubId: trigger.commentId }));
+          } catch (err) {
+            log.warn({ err }, "could not react 👀 to the command at intake; its worker reacts when it starts");
+          }
+          return true;
         });
       }
       if (name !== null && headSha !== null) {
         await this.pacer.schedule(job.installationId, true, async () => {
-          if (!(await claim())) return;
-          made.shown = (await this.options.queue.position?.(job)) ?? null;
-          const output = queuedOutput({ ...job, pull: job.pull ?? ({ headSha } as Job["pull"]) }, made.shown);
-          this.ledger(log, (r) => r.effects.intend(job.id, "check_run", name));
-          const check = await CheckRun.queue(octokit, coords, { name, headSha, externalId: job.id, ...output });
-          made.check = check;
-          sent.checkRunId = check.id;
-          sent.checkRunName = name;
-          const id = check.id;
-          this.ledger(log, (r) => {
-            const run = r.byJob(job.id);
-            // recordCheckRun fills the ledger too; a web-only process keeps no run for the job.
-            if (run) r.recordCheckRun(run.id, id, name);
-            else r.effects.created(job.id, "check_run", name, { githubId: id });
-            if (run && check.url) r.link(run.id, { checkRun: check.url });
-          });
+          if (!(await claim())) return false;
+          try {
+            await this.createQueued(job, octokit, coords, name, headSha, sent, made, log);
+          } catch (err) {
+            log.warn({ err }, "could not create the queued check run; its worker creates the check run when it starts");
+          }
+          return true;
         });
       }
       if (sent.checkRunId !== null || sent.reacted) log.info({ checkRunId: sent.checkRunId, reacted: sent.reacted, ahead: made.shown?.ahead }, "first signal sent");
@@ -250,6 +250,33 @@ export class FirstSignals {
       }
     }
     if (made.check) this.tracked.set(job.id, { job, check: made.check, shown: made.shown });
+  }
+
+  private async createQueued(
+    job: Job,
+    octokit: Octokit,
+    coords: RepoCoords,
+    name: string,
+    headSha: string,
+    sent: SentSignal,
+    made: { check: CheckRun | null; shown: QueuePosition | null },
+    log: Logger,
+  ): Promise<void> {
+    made.shown = (await this.options.queue.position?.(job)) ?? null;
+    const output = queuedOutput({ ...job, pull: job.pull ?? ({ headSha } as Job["pull"]) }, made.shown);
+    this.ledger(log, (r) => r.effects.intend(job.id, "check_run", name));
+    const check = await CheckRun.queue(octokit, coords, { name, headSha, externalId: job.id, ...output });
+    made.check = check;
+    sent.checkRunId = check.id;
+    sent.checkRunName = name;
+    const id = check.id;
+    this.ledger(log, (r) => {
+      const run = r.byJob(job.id);
+      // recordCheckRun fills the ledger too; a web-only process keeps no run for the job.
+      if (run) r.recordCheckRun(run.id, id, name);
+      else r.effects.created(job.id, "check_run", name, { githubId: id });
+      if (run && check.url) r.link(run.id, { checkRun: check.url });
+    });
   }
 
   stop(): void {
@@ -274,11 +301,12 @@ export class FirstSignals {
           t.shown = now;
           void this.pacer.schedule(t.job.installationId, false, async () => {
             // Taken while waiting for its turn: the check run is the worker's now.
-            if (!this.tracked.has(id) || (await claims.taken(id))) return;
+            if (!this.tracked.has(id) || (await claims.taken(id))) return false;
             const output = queuedOutput(t.job.pull ? t.job : { ...t.job, pull: null }, now);
             await t.check.progress(output.title, output.summary).catch((err: unknown) =>
               this.options.log.warn({ err, jobId: id }, "could not update the queued check run's place"),
             );
+            return true;
           });
         } catch (err) {
           this.options.log.warn({ err, jobId: id }, "could not read the queued job's place");

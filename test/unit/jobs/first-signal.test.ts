@@ -83,6 +83,7 @@ describe("first signals (issue 23)", () => {
     const log: { what: string; at: number }[] = [];
     const write = (what: string) => async () => {
       log.push({ what, at: Date.now() - t0 });
+      return true;
     };
     await Promise.all([
       pacer.schedule(1, true, write("1a")),
