@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { Job, JobKind, Trigger, Usage } from "../types.js";
 import { checkpointInBackground } from "./checkpointer.js";
-import { EffectLedger } from "./effects.js";
+import { EffectLedger, type Effect } from "./effects.js";
 import { migrate, openDatabase, type Db, type Migration } from "./db.js";
 
 export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
@@ -84,6 +84,8 @@ export interface RunDetail extends RunSummary {
   /** The diff of a fix/tests run, possibly cut at the cap. */
   diff: string | null;
   diffTruncated: boolean;
+  /** What the job created on GitHub (store/effects.ts), and a review GitHub refused, kept to post later. */
+  effects: Effect[];
 }
 
 export interface RunResult {
@@ -546,6 +548,7 @@ export class RunStore {
       eventsDropped: row.events_dropped,
       diff: row.diff,
       diffTruncated: row.diff_truncated === 1,
+      effects: row.job_id ? this.effects.forJob(row.job_id) : [],
     };
   }
 
