@@ -5,6 +5,7 @@ import type { Octokit } from "./github/client.js";
 import { installationClient } from "./github/installation-client.js";
 import { signalClient } from "./github/signal-client.js";
 import { applyClientPolicy, clientPolicyFromEnv } from "./github/policy.js";
+import { onCheckRunAction } from "./handlers/check-run-action.js";
 import { onIssueComment } from "./handlers/issue-comment.js";
 import { onPullRequest, PULL_REQUEST_EVENTS } from "./handlers/pull-request.js";
 import { onReviewComment } from "./handlers/review-comment.js";
@@ -72,6 +73,7 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
     app.on([...PULL_REQUEST_EVENTS], withPolicy(onPullRequest(queue)));
     app.on("issue_comment.created", withPolicy(onIssueComment(queue, settings.handles)));
     app.on("pull_request_review_comment.created", withPolicy(onReviewComment(queue, settings.handles)));
+    app.on("check_run.requested_action", withPolicy(onCheckRunAction(queue, (jobId) => runs?.byJob(jobId)?.prNumber ?? null)));
     appOptions?.addHandler(runsRoutes({ runs, token: durable.runsToken, stats: async () => (await queue.stats?.()) ?? { pending: 0, running: 0 }, position: (job) => queue.position(job) }));
 
     if (settings.agentUser) {

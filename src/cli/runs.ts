@@ -3,11 +3,12 @@ import Database from "better-sqlite3";
 import type { QueuePosition } from "../jobs/queue.js";
 import { queuePositions } from "../jobs/sqlite-queue.js";
 import { existingRunDatabases, runDatabaseCandidates, settleAbandoned } from "../local/history.js";
-import { RUN_SOURCES, RUN_STATUSES, RunStore, type RunFilter, type RunSource, type RunStatus, type RunSummary } from "../store/runs.js";
-import { describeOrigin, localRange, runTarget, statusWithPlace } from "../web/runs-routes.js";
+import { RUN_SOURCES, RUN_STATUSES, RunStore, type RunDetail, type RunFilter, type RunSource, type RunStatus, type RunSummary } from "../store/runs.js";
+import { describeOrigin, keptReviewOf, localRange, runTarget, statusWithPlace } from "../web/runs-routes.js";
 import { EXIT, UsageError, type CliIO } from "./io.js";
 
 export const RUNS_HELP = `Usage: codex-pr-bot runs [options]
+       codex-pr-bot runs show <run id> [--json]
 
 Lists recent runs from the run store: the GitHub App's (pull request jobs) and the local ones
 (review and fix from this CLI, the MCP tools and the GitHub Action), newest first.
@@ -22,6 +23,9 @@ Options:
   --source <source>     app | cli | mcp | action
   --limit <n>           How many (1-200, default 20)
   --json                Print JSON
+
+\`runs show\` prints one run: its facts, what it created on GitHub, and a review GitHub refused
+(kept to be posted by the next review of the same head without running the agent again).
 `;
 
 export async function runsCommand(args: string[], io: CliIO): Promise<number> {
@@ -41,6 +45,10 @@ export async function runsCommand(args: string[], io: CliIO): Promise<number> {
   if (values.help) {
     io.stdout.write(RUNS_HELP);
     return EXIT.ok;
+  }
+  if (positionals[0] === "show") {
+    if (positionals.length !== 2) throw new UsageError("runs show takes one run id");
+    return showRun(positionals[1]!, values.json, io);
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const limit = Number(values.limit);
@@ -68,6 +76,50 @@ export async function runsCommand(args: string[], io: CliIO): Promise<number> {
   io.stdout.write(`${"RUN".padEnd(23)}  ${"QUEUED (UTC)".padEnd(19)}  ${"STATUS".padEnd(9)} ${"MODE".padEnd(6)} ${"FROM".padEnd(6)} WHAT\n`);
   for (const r of runs) io.stdout.write(`${line(r, places)}\n`);
   return EXIT.ok;
+}
+
+/** `runs show <id>`: the run from whichever store holds it. */
+function showRun(id: string, json: boolean, io: CliIO): number {
+  for (const file of existingRunDatabases(io.env, io.cwd)) {
+    const store = new RunStore(file);
+    let run: RunDetail | null;
+    try {
+      run = store.get(id);
+    } finally {
+      store.close();
+    }
+    if (!run) continue;
+    if (json) {
+      io.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    const facts: [string, string][] = [
+      ["Run", run.id],
+      ["What", `${run.mode} of ${run.repo}${run.prNumber ? `#${run.prNumber}` : ""}`],
+      ["Status", run.status],
+      ["Head", run.headSha ?? ""],
+      ["Findings", run.findings === null ? "" : String(run.findings)],
+      ["Error", run.error ?? ""],
+      ...Object.entries(run.links).map(([k, v]) => [k, String(v)] as [string, string]),
+    ];
+    for (const [k, v] of facts) if (v) io.stdout.write(`${`${k}:`.padEnd(10)} ${oneLine(v)}\n`);
+    if (run.effects.length > 0) {
+      io.stdout.write("\nOn GitHub:\n");
+      for (const e of run.effects) io.stdout.write(`  ${e.kind.padEnd(10)} ${e.state.padEnd(9)} ${e.githubId ?? ""} ${e.key}\n`);
+    }
+    const kept = keptReviewOf(run);
+    if (kept) {
+      io.stdout.write(`\nReview kept, not posted (GitHub: ${oneLine(kept.error)}). The next review of this head posts it without running the agent again:\n\n`);
+      for (const line of kept.body.split("\n")) io.stdout.write(`  ${plain(line)}\n`);
+      for (const c of kept.comments) {
+        io.stdout.write(`\n  Inline comment on ${plain(c.path)}:${c.line}\n`);
+        for (const line of c.body.split("\n")) io.stdout.write(`    ${plain(line)}\n`);
+      }
+    }
+    return EXIT.ok;
+  }
+  io.stderr.write(`No run ${id} in ${existingRunDatabases(io.env, io.cwd).join(" or ") || "any run store"}.\n`);
+  return EXIT.error;
 }
 
 /**

@@ -10,6 +10,17 @@ export type Annotation = {
   message: string;
 };
 
+/**
+ * The buttons of a completed review check run (GitHub check-run actions; label ≤ 20 characters,
+ * description ≤ 40, identifier ≤ 20). handlers/check-run-action.ts answers the clicks.
+ */
+export const CHECK_RUN_ACTIONS = [
+  { label: "Fix findings", description: "Open a fix-up PR for the open findings", identifier: "fix" },
+  { label: "Re-review", description: "Review the whole pull request again", identifier: "rereview" },
+] as const;
+
+export type CheckRunAction = (typeof CHECK_RUN_ACTIONS)[number];
+
 export type Conclusion = "success" | "neutral" | "failure" | "cancelled" | "timed_out" | "action_required";
 
 const ANNOTATIONS_PER_REQUEST = 50;
@@ -165,7 +176,7 @@ export class CheckRun {
    * GitHub takes 50 annotations per request and appends on each update, so the first batch goes
    * with the completion and the rest follow as updates carrying the same output.
    */
-  async complete(input: { conclusion: Conclusion; title: string; summary: string; annotations?: Annotation[] }): Promise<void> {
+  async complete(input: { conclusion: Conclusion; title: string; summary: string; annotations?: Annotation[]; actions?: readonly CheckRunAction[] }): Promise<void> {
     const annotations = input.annotations ?? [];
     const output = { title: input.title, summary: cap(input.summary) };
     await this.octokit.rest.checks.update({
@@ -175,6 +186,7 @@ export class CheckRun {
       conclusion: input.conclusion,
       completed_at: new Date().toISOString(),
       output: { ...output, annotations: annotations.slice(0, ANNOTATIONS_PER_REQUEST) },
+      ...(input.actions && input.actions.length > 0 ? { actions: input.actions.map((a) => ({ ...a })) } : {}),
     });
     this.completedHook?.();
     for (let i = ANNOTATIONS_PER_REQUEST; i < annotations.length; i += ANNOTATIONS_PER_REQUEST) {

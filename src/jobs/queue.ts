@@ -128,9 +128,13 @@ export function logicalKey(job: Job): string {
   const head = job.pull?.headSha ?? `comment:${job.trigger.kind === "command" ? job.trigger.commentId : "?"}`;
   // A retry of failed agents is its own request, although it reviews the same head in the same mode.
   const retry = job.retry ? `:retry-of-${job.retry.of}` : "";
+  // Put back while the job it continues is still finishing: not a duplicate of it.
+  const resume = job.resume ? `:resume-of-${job.resume.of}-${job.resume.deferrals}` : "";
   // Each dispatch is a request of its own, like a comment: never merged into an automatic review of the same head.
   const dispatch = job.trigger.kind === "dispatch" ? `:dispatch-${job.id}` : "";
-  return `${job.repo.owner}/${job.repo.name}#${job.prNumber}@${head}:${job.mode}${retry}${dispatch}`;
+  // A second click on the same button of the same check run is the same request.
+  const button = job.trigger.kind === "button" ? `:button-${job.trigger.checkRunId}-${job.trigger.action}` : "";
+  return `${job.repo.owner}/${job.repo.name}#${job.prNumber}@${head}:${job.mode}${retry}${resume}${dispatch}${button}`;
 }
 
 export function prKey(job: Job): string {

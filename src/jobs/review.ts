@@ -1,7 +1,7 @@
 import { agentLabel } from "../fix/body.js";
 import { matchesBranch } from "../config/paths.js";
 import { severityToPriority } from "../config/schema.js";
-import { CheckRun, type Conclusion } from "../github/checks.js";
+import { CHECK_RUN_ACTIONS, CheckRun, type Conclusion } from "../github/checks.js";
 import { botReviewBodies } from "../github/comments.js";
 import { fetchPull } from "../github/pulls.js";
 import { postReview } from "../github/reviews.js";
@@ -15,6 +15,8 @@ import { agentsTable, appWording, executorNames, pickAgents } from "./pick-agent
 import { agentTimeout } from "./pull-source.js";
 import { ReviewScope } from "./review-scope.js";
 import { scheduleRetry, splitAgreed } from "./retry-later.js";
+import { canDefer, gitHubUnavailable } from "./defer.js";
+import { findKeptReview, keepReview, postKeptReview } from "./kept-review.js";
 import { resumeAutoFix, runAutoFix } from "./fix.js";
 import { describeFailure, runStatusOf, spentOf } from "./outcome.js";
 import { ProgressReporter } from "./progress.js";
@@ -47,6 +49,11 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
   // An earlier attempt finished the review: only an automatic fix it may have left half done remains.
   if (!check) return resumeAutoFix(ctx);
   if (check.url) ctx.run.link({ checkRun: check.url });
+  const kept = findKeptReview(ctx, mode);
+  if (kept) {
+    await postKeptReview(ctx, check, kept).catch((err: unknown) => fail(ctx, check, err, mode));
+    return;
+  }
   const progress = new ProgressReporter((title, summary) => check.progress(title, summary), formatProgress, {
     intervalMs: ctx.deps.settings.progressIntervalMs,
     mode,
@@ -111,11 +118,18 @@ export async function runReview(ctx: JobContext, mode: "review" | "audit"): Prom
 async function openCheckRun(ctx: JobContext, mode: "review" | "audit"): Promise<CheckRun | null> {
   const { pull, coords, octokit, run } = ctx;
   const name = checkName(ctx, mode);
+  // A job put back while GitHub was unavailable (jobs/defer.ts) carries on the check run of the job it continues.
+  const resume = ctx.job.resume;
   // "intended": the intake's create may have reached GitHub without its answer reaching us.
   const intended = run.effects.get("check_run", name)?.state === "intended";
-  if (run.checkRunId !== null || run.attempt > 1 || intended) {
+  if (run.checkRunId !== null || run.attempt > 1 || resume || intended) {
     try {
-      const earlier = await CheckRun.find(octokit, coords, { name, headSha: pull.headSha, externalId: ctx.job.id, knownId: run.checkRunId });
+      const earlier = await CheckRun.find(octokit, coords, {
+        name,
+        headSha: pull.headSha,
+        externalId: resume?.of ?? ctx.job.id,
+        knownId: run.checkRunId ?? resume?.checkRunId ?? null,
+      });
       if (earlier && earlier.status !== "completed" && earlier.headSha !== pull.headSha) {
         // A command's queued check run is on the head when it was accepted; the pull request moved on since.
         await earlier.check.complete({
@@ -207,7 +221,7 @@ async function publishReview(
 
   let reviewUrl: string | null = null;
   // An automatic run (or a retry) with nothing new stays quiet: the check run already says so.
-  if (movedTo === null && (fresh.length > 0 || (ctx.job.trigger.kind === "command" && !ctx.job.retry))) {
+  if (movedTo === null && (fresh.length > 0 || ((ctx.job.trigger.kind === "command" || ctx.job.trigger.kind === "button") && !ctx.job.retry))) {
     // An earlier attempt of this job may have posted it before the app died: found by its job marker, not posted twice.
     const lookFirst = ctx.run.attempt > 1 || ctx.run.effects.get("review", pull.headSha)?.state === "intended";
     ctx.run.effects.intend("review", pull.headSha);
@@ -216,7 +230,21 @@ async function publishReview(
       coords,
       { pullNumber: ctx.job.prNumber, commitId: pull.headSha, body: composed.body, comments: composed.comments, fallbackBody: composed.fallbackBody, jobId: ctx.job.id, lookFirst },
       ctx.log,
-    );
+    ).catch((err: unknown) => {
+      // The agent's work is not lost with the request: the next job for this head posts it (kept-review.ts).
+      keepReview(ctx, {
+        jobId: ctx.job.id,
+        mode,
+        commitId: pull.headSha,
+        body: composed.body,
+        comments: composed.comments,
+        fallbackBody: composed.fallbackBody(),
+        findings: relevant.length,
+        conclusion: conclusionFor(relevant),
+        error: err instanceof Error ? err.message.split("\n")[0]!.slice(0, 300) : String(err),
+      });
+      throw err;
+    });
     ctx.run.effects.created("review", pull.headSha, { githubId: review.id, url: review.url });
     reviewUrl = review.url;
   }
@@ -258,6 +286,8 @@ async function publishReview(
     // One request's worth (50), most severe first: the review and summary list the rest, and a
     // request per 50 findings would make a noisy PR cost more API calls than a quiet one.
     annotations: buildAnnotations(bySeverity(relevant).slice(0, ANNOTATION_LIMIT), ctx.secrets),
+    // Buttons (handlers/check-run-action.ts): "Fix findings" when there is something to fix, "Re-review" always.
+    actions: movedTo ? [] : CHECK_RUN_ACTIONS.filter((a) => a.identifier !== "fix" || relevant.length > 0),
   });
   ctx.run.link(reviewUrl ? { review: reviewUrl } : {});
   ctx.log.info(
@@ -329,6 +359,14 @@ function retryIntro(ctx: JobContext, agreed: number): string[] {
 }
 
 async function fail(ctx: JobContext, check: CheckRun, err: unknown, mode: "review" | "audit"): Promise<void> {
+  const unavailable = gitHubUnavailable(err);
+  if (unavailable && canDefer(ctx.job) && ctx.deps.followUp) {
+    // The job is put back (run-job.ts) and the later one takes this check run over: not completed here.
+    await check
+      .progress("Waiting for GitHub", `${unavailable.message}. The review continues when GitHub answers again.`)
+      .catch(() => undefined);
+    throw err;
+  }
   const failed = describeFailure(err, ctx.secrets, ctx.job.id, failedAgentLabel(ctx, mode));
   // A retry that fails again leaves the first review standing: worth a look, not a red commit.
   const report =

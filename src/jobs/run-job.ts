@@ -8,6 +8,7 @@ import { reactToComment, replyToPull } from "../github/comments.js";
 import { canTrigger } from "../github/permissions.js";
 import { fetchPull } from "../github/pulls.js";
 import { reactToCommand } from "../github/threads.js";
+import type { Logger } from "pino";
 import type { Job } from "../types.js";
 import { executorNames } from "./pick-agents.js";
 import { runAsk } from "./ask.js";
@@ -17,7 +18,8 @@ import { runFix } from "./fix.js";
 import type { PipelineDeps } from "./deps.js";
 import { describeFailure, runStatusOf, spentOf } from "./outcome.js";
 import type { JobWorker } from "./queue.js";
-import { trackRun } from "./run-tracker.js";
+import { trackRun, type JobRunTracker } from "./run-tracker.js";
+import { canDefer, deferredJob, gitHubUnavailable, waitingSentence } from "./defer.js";
 import { autoReviewSkipReason, CHECK_NAMES, runReview } from "./review.js";
 import { adoptFirstSignal, completeFirstCheckRun, firstSignalCheckName, takeOverFirstSignal } from "./first-signal.js";
 import { expectsReply, mentionPrefix, requestNote } from "./trigger.js";
@@ -28,6 +30,28 @@ function appSecrets(deps: PipelineDeps): string[] {
   return [deps.settings.codexApiKey, env.WEBHOOK_SECRET, env.PRIVATE_KEY].filter(
     (s): s is string => typeof s === "string" && s.length >= 8,
   );
+}
+
+/**
+ * GitHub could not be used (rate limit, outage past the client's retry budget): the work goes back on
+ * the queue for when GitHub should answer (jobs/defer.ts) instead of failing. False when it can't.
+ */
+async function putBack(deps: PipelineDeps, job: Job, run: JobRunTracker, err: unknown, log: Logger): Promise<boolean> {
+  const unavailable = gitHubUnavailable(err);
+  if (!unavailable || !canDefer(job) || !deps.followUp) return false;
+  const next = deferredJob(job, unavailable, run.checkRunId);
+  try {
+    const result = await deps.followUp(next);
+    if (!result.accepted) return false;
+  } catch (queueErr) {
+    log.error({ err: queueErr }, "could not put the job back on the queue");
+    return false;
+  }
+  run.effects.handOver("check_run", next.id);
+  const sentence = waitingSentence(unavailable, next.notBefore!);
+  run.settle({ status: "cancelled", error: `Put back on the queue: ${sentence}` });
+  log.warn({ nextJobId: next.id, notBefore: next.notBefore, deferrals: next.resume!.deferrals, err: unavailable.message }, "GitHub unavailable: job put back");
+  return true;
 }
 
 /** The queue's worker: authorise, load config, dispatch by mode, and turn any failure into a message. */
@@ -53,7 +77,7 @@ export function createWorker(deps: PipelineDeps): JobWorker {
 
     try {
       // A dispatch needs no check: whoever dispatched it holds the app's private key.
-      if (trigger.kind === "command") {
+      if (trigger.kind === "command" || trigger.kind === "button") {
         // An allow-listed automation bot (commands.allow_bots) is trusted by configuration: GitHub's
         // permission API does not report app bots as collaborators.
         if (!job.policy?.allowedBot && !(await canTrigger(octokit, coords, trigger.sender))) {
@@ -148,6 +172,7 @@ export function createWorker(deps: PipelineDeps): JobWorker {
           throw new Error(`mode ${job.mode} is not handled`);
       }
     } catch (err) {
+      if (await putBack(deps, job, run, err, log)) return;
       // `@claude fix` (or a dispatch naming claude) failing must not read "Codex failed".
       const named = trigger.kind === "command" || trigger.kind === "dispatch" ? trigger.executor : undefined;
       const report = describeFailure(err, secrets, job.id, agentLabel(named));

@@ -257,12 +257,37 @@ function detailPage(r: RunDetail): string {
   const body = `<p><a href="/runs">All runs</a></p>
 <table>${facts.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>
 ${links ? `<h2>Links</h2><ul>${links}</ul>` : ""}
+${effectsSection(r)}
 <h2>Phases</h2>
 <table>${phases}</table>
 <h2>Events</h2>
 ${events}
 ${diff}`;
   return page(`Run ${r.id}`, body);
+}
+
+/** What the job created on GitHub, and the review GitHub refused (kept to post later), if any. */
+function effectsSection(r: RunDetail): string {
+  if (r.effects.length === 0) return "";
+  const rows = r.effects
+    .map((e) => `<tr><th>${esc(e.kind)}</th><td>${esc(e.key)}</td><td>${esc(e.state)}</td><td>${esc(e.githubId ?? "")}</td></tr>`)
+    .join("");
+  const kept = keptReviewOf(r);
+  const keptHtml = kept
+    ? `<h2>Review kept, not posted</h2><p class="note">GitHub did not take it (${esc(kept.error)}). The next review of this head (a redelivery or <code>@codex review</code>) posts it without running the agent again.</p><pre>${esc(kept.body)}</pre>${kept.comments.map((c) => `<h3>${esc(`${c.path}:${c.line}`)}</h3><pre>${esc(c.body)}</pre>`).join("")}`
+    : "";
+  return `<h2>On GitHub</h2><table><tr><th>kind</th><th>key</th><th>state</th><th>id</th></tr>${rows}</table>${keptHtml}`;
+}
+
+/** The review GitHub refused for this run, kept in the ledger (jobs/kept-review.ts); null when none. */
+export function keptReviewOf(r: Pick<RunDetail, "effects">): { body: string; error: string; comments: { path: string; line: number; body: string }[] } | null {
+  const row = r.effects.find((e) => e.kind === "review" && e.state === "failed");
+  const detail = row?.detail as { body?: unknown; error?: unknown; comments?: unknown } | null | undefined;
+  if (!detail || typeof detail.body !== "string") return null;
+  const comments = (Array.isArray(detail.comments) ? detail.comments : []).filter(
+    (c): c is { path: string; line: number; body: string } => typeof c?.path === "string" && typeof c?.line === "number" && typeof c?.body === "string",
+  );
+  return { body: detail.body, error: typeof detail.error === "string" ? detail.error : "", comments };
 }
 
 function page(title: string, body: string): string {
