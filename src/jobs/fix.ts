@@ -16,6 +16,7 @@ import { getReviewComment, replyInThread } from "../github/threads.js";
 import { redactSecrets } from "../review/sanitize.js";
 import type { Finding } from "../types.js";
 import type { JobContext } from "./context.js";
+import { openFixCheck } from "./fix-check.js";
 import { githubFixSink, reportBase, resumePushedFix, type FixRequest } from "./fix-sink.js";
 import { describeFailure } from "./outcome.js";
 import { pickAgents } from "./pick-agents.js";
@@ -169,27 +170,36 @@ async function performFix(ctx: JobContext, req: FixRequest): Promise<void> {
   const run = req.ownRun ? ctx.run : ridingAlong(ctx.run);
   const base = reportBase(ctx, req);
   const { settings } = ctx.deps;
-  await runFixPipeline(
-    {
-      mode: req.mode,
-      source: pullSource(ctx),
-      prompt: (tree) => pullChangePrompt(ctx, req.mode, tree, req.targets, req.instruction),
-      pickAgents: () => pickAgents(ctx, req.mode),
-      // A pool of one worktree per repository cannot hold two candidates at once: then the first agent alone.
-      secondTree: !(settings.poolSize < 2),
-      onAlone: () => ctx.log.warn({ poolSize: settings.poolSize }, "best of two needs two worktrees; running the first agent only"),
-      commit: { parent: ctx.pull.headSha, message: commitMessage(base), author: commitIdentity() },
-      policy: policyOf(ctx.config),
-      secrets: ctx.secrets,
-      verify: ctx.config.fix.verify === null ? null : (dir) => runVerify(ctx, dir, ctx.config.fix.verify!),
-      failureLine: (agent, err) => failureLine(ctx, agent, err),
-      timeoutMs: agentTimeout(ctx),
-      signal: ctx.signal,
-      run,
-      priceTable: settings.priceTable,
-    },
-    githubFixSink(ctx, req, started),
-  );
+  // A requested fix has a check run of its own with live progress; an automatic one rides in its review's.
+  const check = req.ownRun ? await openFixCheck(ctx, req.mode) : null;
+  try {
+    await runFixPipeline(
+      {
+        mode: req.mode,
+        source: pullSource(ctx),
+        prompt: (tree) => pullChangePrompt(ctx, req.mode, tree, req.targets, req.instruction),
+        pickAgents: () => pickAgents(ctx, req.mode),
+        // A pool of one worktree per repository cannot hold two candidates at once: then the first agent alone.
+        secondTree: !(settings.poolSize < 2),
+        onAlone: () => ctx.log.warn({ poolSize: settings.poolSize }, "best of two needs two worktrees; running the first agent only"),
+        commit: { parent: ctx.pull.headSha, message: commitMessage(base), author: commitIdentity() },
+        policy: policyOf(ctx.config),
+        secrets: ctx.secrets,
+        verify: ctx.config.fix.verify === null ? null : (dir) => runVerify(ctx, dir, ctx.config.fix.verify!),
+        failureLine: (agent, err) => failureLine(ctx, agent, err),
+        timeoutMs: agentTimeout(ctx),
+        signal: ctx.signal,
+        run,
+        priceTable: settings.priceTable,
+        ...(check ? { onProgress: check.onProgress } : {}),
+      },
+      githubFixSink(ctx, req, started),
+    );
+  } catch (err) {
+    await check?.finish(err);
+    throw err;
+  }
+  await check?.finish();
 }
 
 /**

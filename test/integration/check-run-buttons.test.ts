@@ -71,9 +71,9 @@ describe("the check run's buttons (issue 17)", () => {
   it("a maintainer's click on Fix findings opens a fix-up PR for the open findings, and a second click is the same request", async () => {
     sc.gh.defaults();
     sc.gh.on("GET", sc.gh.repoPath("/pulls/7/comments"), () => [200, [BOT_FINDING]]);
-    let created = 0;
+    let opened = 0;
     sc.gh.on("POST", sc.gh.repoPath("/pulls"), () => {
-      created++;
+      opened++;
       return [201, { number: 8, html_url: "https://github.com/octo/demo/pull/8", draft: false }];
     });
     const app = await sc.start((req: MockRequest): Turn => (req.hasToolOutput ? message("- Guarded divide() (src/math.js:6).") : applyPatch(GUARD_PATCH)));
@@ -86,12 +86,18 @@ describe("the check run's buttons (issue 17)", () => {
     // The agent really edited: its apply_patch came back with Success.
     expect(sc.mock!.requests.some((r) => r.toolOutputs.join("\n").includes("Success"))).toBe(true);
     expect(JSON.stringify(sc.mock!.requests[0]!.body.input)).toContain("Guard against division by zero");
-    expect(created).toBe(1);
+    expect(opened).toBe(1);
     const replies = sc.gh.bodies<{ body: string }>("POST", /\/issues\/7\/comments$/).map((b) => b.body);
     // The second click meets the command gate's duplicate window, like a repeated command: one notice, no second run.
     expect(replies).toHaveLength(2);
     expect(replies[0]).toMatch(/^@maintainer you asked for the same command on this commit moments ago, so this one is ignored/);
     expect(replies[1]).toContain("@maintainer I opened #8 with a fix");
+    // The fix has its own check run on the head, completed with the PR it opened.
+    const created = sc.gh.bodies<{ name: string; head_sha: string; status: string }>("POST", /\/check-runs$/);
+    expect(created).toEqual([expect.objectContaining({ name: "codex-pr-bot / fix", head_sha: sc.headSha, status: "in_progress" })]);
+    const done = sc.gh.bodies<{ status?: string; conclusion?: string; output?: { title: string; summary: string } }>("PATCH", /\/check-runs\/\d+$/).find((b) => b.status === "completed");
+    expect(done).toMatchObject({ conclusion: "success", output: { title: "Opened a pull request with a fix" } });
+    expect(done!.output!.summary).toContain("https://github.com/octo/demo/pull/8");
   });
 
   it("a reader's click is refused like a reader's command: one answer, no agent run", async () => {
