@@ -182,7 +182,7 @@ async function publishReview(
   { tree: checkout, combined, reviewable: onReviewable, relevant: aboveThreshold }: ReviewRun,
   started: number,
   scope: ReviewScope,
-): Promise<{ newlyPosted: Finding[]; findings: number }> {
+): Promise<{ newlyPosted: Finding[]; findings: number | null }> {
   const { pull, coords, octokit } = ctx;
   const outcome = combined.outcome;
   // People's decisions stand: findings on threads a person resolved or dismissed are not raised again.
@@ -302,6 +302,17 @@ async function publishReview(
     },
     "review finished",
   );
+  if (movedTo) {
+    // Nothing reached the pull request: not a reviewed head an incremental review may start from.
+    ctx.run.settle({
+      status: "cancelled",
+      findings: relevant.length,
+      usage: combined.usage,
+      costUsd: combined.costUsd,
+      error: `outdated: the pull request moved to ${movedTo.slice(0, 7)} during the review, so nothing was posted`,
+    });
+    return { newlyPosted, findings: null };
+  }
   return { newlyPosted, findings: relevant.length };
 }
 

@@ -211,5 +211,10 @@ describe("automatic review over real HTTP, git and codex", () => {
     expect(final.output.summary).toContain("finished after the pull request moved to `ffffffffffff`");
     // The findings stay on the check run of the reviewed commit, where their lines are right.
     expect(final.output.annotations).toHaveLength(2);
+    // Nothing reached the pull request: the run is not a reviewed head the next push's incremental review starts from.
+    const run = (await app.runs.list({ limit: 1 }))[0]!;
+    expect(run.status).toBe("cancelled");
+    expect(run.error).toMatch(/^outdated: the pull request moved to fffffff/);
+    expect(app.runs.lastReviewed("octo/demo", 7, "another-job")).toBeNull();
   });
 });
