@@ -48,6 +48,10 @@ async function runReviewStep(inputs: Record<string, string>, stub: { exitCode: n
     "github.action_path": "/opt/action",
     "github.token": "ghs_default_token",
     "runner.temp": path.join(dir, "temp"),
+    // What the Install step hands on: the pinned CLIs it installed and codex's bubblewrap.
+    "steps.install.outputs.codex-bin": "/opt/hostedtoolcache/codex-pr-bot/codex/bin/codex.js",
+    "steps.install.outputs.claude-bin": "/opt/hostedtoolcache/codex-pr-bot/claude/bin/claude.exe",
+    "steps.install.outputs.bwrap": "/opt/hostedtoolcache/codex-pr-bot/codex/bwrap",
   };
   for (const [name, spec] of Object.entries(action.inputs)) {
     context[`inputs.${name}`] = inputs[name] ?? evaluate(spec.default ?? "", context);
@@ -87,7 +91,7 @@ describe("action.yml", () => {
     expect(step("Review").id).toBe("review");
   });
 
-  it("runs `node dist/cli.js action` with every input as its flag, and the secrets only as env", async () => {
+  it("runs the bundle's `action` with every input as its flag, the secrets only as env, and the installed CLIs", async () => {
     const r = await runReviewStep(
       {
         mode: "audit",
@@ -106,7 +110,7 @@ describe("action.yml", () => {
       { exitCode: 2, writesOutputs: true },
     );
     expect(r.args).toEqual([
-      "/opt/action/dist/cli.js",
+      "/opt/action/dist/action-bundle/cli.js",
       "action",
       "--mode",
       "audit",
@@ -128,6 +132,12 @@ describe("action.yml", () => {
     ]);
     expect(r.env).toMatchObject({ CODEX_API_KEY: "sk-openai", ANTHROPIC_API_KEY: "sk-anthropic", GITHUB_TOKEN: "ghs_input_token" });
     expect(r.env.DATA_DIR).toMatch(/\/temp\/codex-pr-bot-state$/);
+    expect(r.env).toMatchObject({
+      CODEX_BIN: "/opt/hostedtoolcache/codex-pr-bot/codex/bin/codex.js",
+      CLAUDE_BIN: "/opt/hostedtoolcache/codex-pr-bot/claude/bin/claude.exe",
+      AGENT_JAIL_BWRAP: "/opt/hostedtoolcache/codex-pr-bot/codex/bwrap",
+      CODEX_PR_BOT_NO_HISTORY: "1",
+    });
     // The step succeeds so the SARIF upload runs; the CLI's own exit-code output is left alone.
     expect(r.exitCode).toBe(0);
     expect(r.outputs).toBe("exit-code=2\n");
@@ -135,7 +145,7 @@ describe("action.yml", () => {
 
   it("with the defaults: review by codex, posting on, the workflow's token", async () => {
     const r = await runReviewStep({}, { exitCode: 0, writesOutputs: true });
-    expect(r.args).toEqual(["/opt/action/dist/cli.js", "action", "--mode", "review", "--executor", "codex"]);
+    expect(r.args).toEqual(["/opt/action/dist/action-bundle/cli.js", "action", "--mode", "review", "--executor", "codex"]);
     expect(r.env.GITHUB_TOKEN).toBe("ghs_default_token");
   });
 
