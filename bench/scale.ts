@@ -10,9 +10,9 @@ import { reviewJson } from "./lib/responses.js";
  * codex CLI against a scripted model that takes AGENT_MS (2 s) to answer, through the real app:
  *  - one process with the embedded SQLite queue and 1, 2 and 4 job slots (WORKER_CONCURRENCY);
  *  - a web process (WORKERS=0) and 2 `codex-pr-bot worker` processes sharing Redis (BullMQ), 1 and
- *    2 slots each, each worker with its own DATA_DIR (as on two hosts; the run history is one file);
- *  - the same 2 × 2 sharing one DATA_DIR, the second worker with --skip-sweep, the way
- *    docs/operations.md shows it (reported on its own row: it loses reviews, see the docs).
+ *    2 slots each, each worker with its own DATA_DIR (as on two hosts; the run history is one file).
+ *    Two workers sharing one DATA_DIR lost reviews here; the app now refuses to start that way
+ *    (workspace/data-dir-lock.ts).
  * Measured per variant: jobs per minute (JOBS over the time from the first delivery to the last job's
  * end), the bot's overhead per job (slot time per job minus the agent's 2 s; also the median job's
  * own time, split into codex's start/parse and the rest), the scaling ratio against k × the 1-slot
@@ -41,8 +41,6 @@ interface Variant {
   queue: "sqlite" | "redis";
   processes: number;
   slots: number;
-  /** Redis: the worker processes share one DATA_DIR (docs/operations.md: the second with --skip-sweep). */
-  sharedDataDir?: boolean;
 }
 
 const ALL_VARIANTS: Variant[] = [
@@ -51,7 +49,6 @@ const ALL_VARIANTS: Variant[] = [
   { key: "sqlite-4", label: "SQLite, 1 process × 4 slots", queue: "sqlite", processes: 1, slots: 4 },
   { key: "redis-2x1", label: "Redis, 2 worker processes × 1 slot", queue: "redis", processes: 2, slots: 1 },
   { key: "redis-2x2", label: "Redis, 2 worker processes × 2 slots", queue: "redis", processes: 2, slots: 2 },
-  { key: "redis-2x2-shared", label: "Redis, 2 × 2 slots sharing one DATA_DIR", queue: "redis", processes: 2, slots: 2, sharedDataDir: true },
 ];
 const ONLY = (process.env.BENCH_SCALE_VARIANTS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 const VARIANTS = ALL_VARIANTS.filter((v) => ONLY.length === 0 || ONLY.includes(v.key) || v.key === "sqlite-1");
@@ -153,7 +150,6 @@ async function measure(variant: Variant, all: PrOrigin[]): Promise<Measured> {
     queue: variant.queue,
     processes: variant.processes,
     slots: variant.slots,
-    sharedDataDir: variant.sharedDataDir === true,
     answer: () => reviewJson([FEATURE_FINDING]),
     modelDelayMs: AGENT_MS,
   });
@@ -259,8 +255,7 @@ export async function main(): Promise<void> {
     const cpuPerJob = percentile(results.map((m) => m.cpuSPerJob), 50);
     const cpuCeilingPerMin = (cores / cpuPerJob) * 60;
     const slotsBeforeCpu = cpuCeilingPerMin / base.jobsPerMin;
-    const honest = results.filter((m) => !m.variant.sharedDataDir);
-    const shared = results.filter((m) => m.variant.sharedDataDir);
+    const honest = results;
     const within = honest.filter((m) => m.totalSlots > 1 && m.totalSlots <= Math.max(cores, 2));
     const beyond = honest.filter((m) => m.totalSlots > Math.max(cores, 2));
     const minRatio = Math.min(...within.map((m) => m.jobsPerMin / ideal(m)));
@@ -297,16 +292,6 @@ export async function main(): Promise<void> {
         floor: 0,
         unit: "jobs",
       },
-      ...shared.map(
-        (m): BenchTarget => ({
-          target: "the same, 2 worker processes sharing one DATA_DIR (docs/operations.md: the second with --skip-sweep)",
-          measured: describe(m),
-          met: wrong(m) === 0,
-          value: m.counts.lost + m.counts.twice,
-          floor: 0,
-          unit: "jobs",
-        }),
-      ),
     ];
     return {
       sizes: { jobs: JOBS, fullSize: 200, agentMs: AGENT_MS, installations: INSTALLATIONS, cores, quick: QUICK },

@@ -20,6 +20,7 @@ import { loadSettings, type Settings } from "./settings.js";
 import { AGENT_UMASK } from "./security/agent-user.js";
 import { appJail } from "./jail/for-settings.js";
 import { agentIsolationWarnings } from "./security/preflight.js";
+import { claimDataDir } from "./workspace/data-dir-lock.js";
 import { scheduleRetention } from "./store/retention.js";
 import { RunStore } from "./store/runs.js";
 import { runsRoutes } from "./web/runs-routes.js";
@@ -83,6 +84,8 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
     warnAboutIsolation(settings, log);
 
     if (durable.workers > 0) {
+      // Refused, with the reason, when another process already runs agents in this DATA_DIR.
+      claimDataDir(settings.dataDir);
       void sweepLeftovers(deps);
       const since = Date.now();
       queue.start(createWorker(deps));

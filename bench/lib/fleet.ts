@@ -14,8 +14,8 @@ import { startWorkerCli, type WorkerCli } from "./worker-cli.js";
 /**
  * The real app as one operator would run it, with GitHub and the model stood in: either one process
  * with the embedded SQLite queue and WORKER_CONCURRENCY job slots, or (queue "redis") a web process
- * (WORKERS=0) and `processes` × `codex-pr-bot worker` sharing a throwaway redis-server, one DATA_DIR
- * (the second worker with --skip-sweep, as docs/operations.md says) and one run-history file. Every
+ * (WORKERS=0) and `processes` × `codex-pr-bot worker` sharing a throwaway redis-server and one
+ * run-history file, each worker with its own DATA_DIR. Every
  * agent run is the pinned codex binary, jailed as in production, against the scripted model.
  */
 
@@ -27,11 +27,6 @@ export interface FleetOptions {
   processes: number;
   /** Job slots per process (WORKER_CONCURRENCY / WORKERS). */
   slots: number;
-  /**
-   * Redis only: the worker processes share the web process's DATA_DIR (one host, the second worker
-   * with --skip-sweep), or each has its own (as on separate hosts). The run history is shared either way.
-   */
-  sharedDataDir?: boolean;
   /** The model's answer to every request. */
   answer: () => string;
   /** Model time per request (ms), or per request number. */
@@ -128,14 +123,15 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     if (options.queue === "redis") {
       for (let i = 0; i < options.processes; i++) {
         const name = `worker-${i + 1}`;
-        const own = options.sharedDataDir ? dataDir : path.join(dataDir, name);
+        // Each worker its own DATA_DIR (one per process is enforced: workspace/data-dir-lock.ts); one run history.
+        const own = path.join(dataDir, name);
         mkdirSync(own, { recursive: true });
         const w = await startWorkerCli({
           name,
           dataDir: own,
           githubUrl: gh.url,
           env: { ...common, QUEUE_URL: redis!.url, WORKERS: String(options.slots), WORKER_CONCURRENCY: String(options.slots) },
-          args: options.sharedDataDir && i > 0 ? ["--skip-sweep"] : [],
+          args: [],
         });
         workers.push(w);
         opened.push(() => w.stop(15_000));

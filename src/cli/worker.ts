@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { createProbot } from "probot";
+import { claimDataDir } from "../workspace/data-dir-lock.js";
 import { installationClient } from "../github/installation-client.js";
 import { clientPolicyFromEnv } from "../github/policy.js";
 import { buildPipelineDeps, buildQueue, sweepLeftovers } from "../jobs/assemble.js";
@@ -24,8 +25,8 @@ running jobs finish (or are handed back to the queue) before it exits.
 
 Options:
   --concurrency <n>   Jobs this process runs at once (default: WORKERS, else WORKER_CONCURRENCY)
-  --skip-sweep        Do not clear leftover worktrees and CODEX_HOMEs at start-up (use it when several
-                      worker processes share one DATA_DIR on a host)
+  --skip-sweep        Do not clear leftover worktrees and CODEX_HOMEs at start-up (to look at what a
+                      crashed run left). Each worker needs its own DATA_DIR: one in use is refused
 `;
 
 export async function workerCommand(args: string[], io: CliIO): Promise<number> {
@@ -63,6 +64,8 @@ export async function workerCommand(args: string[], io: CliIO): Promise<number> 
   const workers = concurrency ?? durable.workers;
   if (workers < 1) throw new UsageError("WORKERS=0 leaves a worker nothing to do: set WORKERS>=1 or pass --concurrency");
 
+  // Before anything starts: another process running agents in this DATA_DIR would lose jobs.
+  const claim = claimDataDir(settings.dataDir);
   const probot = createProbot({ env });
   // Probot 14 initialises asynchronously (its logger is null until then); auth() without an
   // installation id waits for that and makes no request.
@@ -101,6 +104,7 @@ export async function workerCommand(args: string[], io: CliIO): Promise<number> 
     await queue.close?.();
   } finally {
     runs.close();
+    claim.release();
   }
   log.info("worker stopped");
   return EXIT.ok;

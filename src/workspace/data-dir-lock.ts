@@ -1,0 +1,89 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { hostname } from "node:os";
+import path from "node:path";
+
+/**
+ * One process running agents per DATA_DIR. Worktree slots, the mirror locks and the paths lent to
+ * the jail's user (security/agent-user.ts) are tracked in each process's memory, so two processes
+ * running agents in one DATA_DIR hand out the same worktree slot and take the jail's permissions
+ * away from each other's running jobs: jobs fail and reviews are lost (measured with two BullMQ
+ * workers, bench/scale.ts). A start that would share one is refused instead, saying what to do.
+ * The run history may still be one file for every process (DATABASE_PATH).
+ */
+export const LOCK_FILE = ".agents.lock";
+
+export class DataDirInUseError extends Error {
+  override readonly name = "DataDirInUseError";
+}
+
+interface Holder {
+  pid: number;
+  host: string;
+  startedAt: string;
+}
+
+export interface DataDirClaim {
+  release(): void;
+}
+
+/** Claims `dataDir` for this process, or throws DataDirInUseError naming the process that holds it. */
+export function claimDataDir(dataDir: string, isAlive: (pid: number) => boolean = processAlive): DataDirClaim {
+  mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, LOCK_FILE);
+  const me: Holder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, "wx", 0o600);
+      writeSync(fd, `${JSON.stringify(me)}\n`);
+      closeSync(fd);
+      return claimOf(file, me);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    const holder = readHolder(file);
+    // This very process (an app loaded again on the same directory) or a process that is gone: take it over.
+    const stale = holder === null || (holder.host === me.host && (holder.pid === me.pid || !isAlive(holder.pid)));
+    if (!stale) {
+      const where = holder.host === me.host ? `process ${holder.pid}` : `process ${holder.pid} on ${holder.host}`;
+      throw new DataDirInUseError(
+        `DATA_DIR ${dataDir} is already used by ${where} (since ${holder.startedAt}). Two processes running agents in one ` +
+          "DATA_DIR hand out the same worktrees and lose jobs: give each worker process its own DATA_DIR (the run history " +
+          `can stay one shared file with DATABASE_PATH). If that process is gone, delete ${file}.`,
+      );
+    }
+    rmSync(file, { force: true });
+  }
+  throw new DataDirInUseError(`could not claim DATA_DIR ${dataDir}: another process claimed it at the same moment`);
+}
+
+function claimOf(file: string, me: Holder): DataDirClaim {
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    process.removeListener("exit", release);
+    // Only our own claim: a successor may hold it by now.
+    const holder = readHolder(file);
+    if (holder && holder.pid === me.pid && holder.host === me.host && holder.startedAt === me.startedAt) rmSync(file, { force: true });
+  };
+  process.once("exit", release);
+  return { release };
+}
+
+function readHolder(file: string): Holder | null {
+  try {
+    const parsed = JSON.parse(readFileSync(file, "utf8")) as Partial<Holder>;
+    return typeof parsed.pid === "number" && typeof parsed.host === "string" ? { pid: parsed.pid, host: parsed.host, startedAt: String(parsed.startedAt ?? "") } : null;
+  } catch {
+    return null;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
