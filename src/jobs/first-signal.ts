@@ -200,7 +200,7 @@ export class FirstSignals {
     if (!claims || (name === null && !eyes)) return;
     const log = this.options.log.child({ jobId: job.id, pr: job.prNumber, repo: `${job.repo.owner}/${job.repo.name}` });
     const coords: RepoCoords = { owner: job.repo.owner, repo: job.repo.name };
-    const sent: SentSignal = { checkRunId: null, checkRunName: null, reacted: false };
+    const sent: SentSignal = { checkRunId: null, checkRunName: null, checkRunHead: null, reacted: false };
     let claimed = false;
     // Set inside the paced writes (closures): an object, so the compiler does not narrow them to null.
     const made: { check: CheckRun | null; shown: QueuePosition | null } = { check: null, shown: null };
@@ -264,11 +264,13 @@ export class FirstSignals {
   ): Promise<void> {
     made.shown = (await this.options.queue.position?.(job)) ?? null;
     const output = queuedOutput({ ...job, pull: job.pull ?? ({ headSha } as Job["pull"]) }, made.shown);
-    this.ledger(log, (r) => r.effects.intend(job.id, "check_run", name));
+    // queuedOn: the worker turns it in_progress without reading it back when its head is still this one.
+    this.ledger(log, (r) => r.effects.intend(job.id, "check_run", name, { queuedOn: headSha }));
     const check = await CheckRun.queue(octokit, coords, { name, headSha, externalId: job.id, ...output });
     made.check = check;
     sent.checkRunId = check.id;
     sent.checkRunName = name;
+    sent.checkRunHead = headSha;
     const id = check.id;
     this.ledger(log, (r) => {
       const run = r.byJob(job.id);
@@ -358,7 +360,11 @@ export function adoptFirstSignal(
     if (name !== null && run.checkRunId === null) run.effects.intend("check_run", name);
     return { reacted: reacted(run) };
   }
-  if (sent?.checkRunId != null && sent.checkRunName !== null && run.checkRunId === null) run.ownCheckRun(sent.checkRunId, sent.checkRunName);
+  if (sent?.checkRunId != null && sent.checkRunName !== null && run.checkRunId === null) {
+    // Sent by another process's intake: this store learns it here, with the head it was queued on.
+    if (sent.checkRunHead) run.effects.intend("check_run", sent.checkRunName, { queuedOn: sent.checkRunHead });
+    run.ownCheckRun(sent.checkRunId, sent.checkRunName);
+  }
   if (sent?.reacted && !reacted(run)) run.effects.created("reaction", "eyes", { githubId: job.trigger.kind === "command" ? job.trigger.commentId : 0 });
   return { reacted: (sent?.reacted ?? false) || reacted(run) };
 }
@@ -366,6 +372,17 @@ export function adoptFirstSignal(
 function reacted(run: Pick<JobRunTracker, "effects">): boolean {
   const state = run.effects.get("reaction", "eyes")?.state;
   return state === "created" || state === "completed";
+}
+
+/**
+ * The queued check run this job's intake created on `headSha`, to be turned in_progress as it is: null
+ * when it has none, or it is on another head, or an attempt before this one may have changed it.
+ */
+export function queuedCheckRunOn(run: Pick<JobRunTracker, "attempt" | "checkRunId" | "effects">, name: string, headSha: string): number | null {
+  if (run.attempt > 1 || run.checkRunId === null) return null;
+  const effect = run.effects.get("check_run", name);
+  const queuedOn = (effect?.detail as { queuedOn?: string } | null | undefined)?.queuedOn;
+  return effect?.state === "created" && queuedOn === headSha && effect.githubId === String(run.checkRunId) ? run.checkRunId : null;
 }
 
 /**

@@ -67,6 +67,8 @@ export const NAMED_AHEAD = 5;
 export interface SentSignal {
   checkRunId: number | null;
   checkRunName: string | null;
+  /** The head it is on (a command's is read at intake; the pull request may move before the worker starts). */
+  checkRunHead?: string | null;
   /** The 👀 on the command's comment was sent. */
   reacted: boolean;
 }

@@ -20,6 +20,7 @@ import { findKeptReview, keepReview, postKeptReview } from "./kept-review.js";
 import { resumeAutoFix, runAutoFix } from "./fix.js";
 import { describeFailure, runStatusOf, spentOf } from "./outcome.js";
 import { ProgressReporter } from "./progress.js";
+import { queuedCheckRunOn } from "./first-signal.js";
 
 export const CHECK_NAMES = { review: "codex-pr-bot / review", audit: "codex-pr-bot / audit" } as const;
 
@@ -120,6 +121,18 @@ async function openCheckRun(ctx: JobContext, mode: "review" | "audit"): Promise<
   const name = checkName(ctx, mode);
   // A job put back while GitHub was unavailable (jobs/defer.ts) carries on the check run of the job it continues.
   const resume = ctx.job.resume;
+  // The intake's queued check run, on this head and untouched by an earlier attempt: in_progress as it is.
+  const queued = queuedCheckRunOn(run, name, pull.headSha);
+  if (queued !== null) {
+    try {
+      const check = CheckRun.existing(octokit, coords, queued);
+      await check.begin("Starting…", `Checking out \`${pull.headSha.slice(0, 12)}\` and starting Codex.`);
+      ctx.log.info({ checkRunId: queued }, "took over the queued check run");
+      return check;
+    } catch (err) {
+      ctx.log.warn({ err, checkRunId: queued }, "could not start the queued check run; looking it up");
+    }
+  }
   // "intended": the intake's create may have reached GitHub without its answer reaching us.
   const intended = run.effects.get("check_run", name)?.state === "intended";
   if (run.checkRunId !== null || run.attempt > 1 || resume || intended) {
