@@ -158,7 +158,9 @@ describe("FirstSignals.send with the queue's hand-over (issue 23)", () => {
     w.finish(busy.id);
     await waitFor(() => w.started.length === 2, "the command's job");
     const sent = await takeOverFirstSignal(queue.signals, withHead, log);
-    expect(sent).toEqual({ checkRunId: run.checkRunId, checkRunName: CHECK_NAMES.audit, reacted: true });
+    expect(sent).toEqual({ checkRunId: run.checkRunId, checkRunName: CHECK_NAMES.audit, checkRunHead: busy.pull!.headSha, reacted: true });
+    // The ledger keeps the head it was queued on: its worker turns it in_progress without reading it back.
+    expect(runs.effects.get(withHead.id, "check_run", CHECK_NAMES.audit)?.detail).toEqual({ queuedOn: busy.pull!.headSha });
     expect(await queue.signals!.taken(withHead.id)).toBe(true);
     w.finish(withHead.id);
     await queue.stop(0);
