@@ -8,6 +8,8 @@ import { queuePositions, SqliteQueue } from "../../../src/jobs/sqlite-queue.js";
 import type { Job } from "../../../src/types.js";
 import { controlledWorker, makeJob, waitFor } from "../../helpers/queue-fixtures.js";
 import { makeTempDir } from "../../helpers/tmp.js";
+import { queuedPositions, statusWithPlace } from "../../../src/web/runs-routes.js";
+import type { RunSummary } from "../../../src/store/runs.js";
 
 /**
  * Issue 23: a pending job's place among its installation's pending jobs, the same from both embedded
@@ -122,5 +124,24 @@ describe("queuePositions (the runs CLI's read of a database file)", () => {
 describe("placeLabel", () => {
   it("says next, then ordinals", () => {
     expect([0, 1, 2, 3, 10, 11, 12, 20, 21].map(placeLabel)).toEqual(["next", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd"]);
+  });
+});
+
+describe("the runs page's and CLI's place of a queued run", () => {
+  it("asks the queue for queued app runs only, and words the place", async () => {
+    const asked: string[] = [];
+    const runs = [
+      { id: "r1", status: "queued", jobId: "j1", installationId: 1, repo: "o/r" },
+      { id: "r2", status: "running", jobId: "j2", installationId: 1, repo: "o/r" },
+      { id: "r3", status: "queued", jobId: null, installationId: null, repo: "local" },
+    ] as RunSummary[];
+    const places = await queuedPositions(runs, async (job) => {
+      asked.push(`${job.id}@${job.installationId}:${job.repo.owner}/${job.repo.name}`);
+      return { ahead: 2, running: 1, aheadInRepo: [] };
+    });
+    expect(asked).toEqual(["j1@1:o/r"]);
+    expect(statusWithPlace(runs[0]!, places)).toBe("queued (3rd, 2 ahead)");
+    expect(statusWithPlace(runs[1]!, places)).toBe("running");
+    expect(statusWithPlace({ id: "x", status: "queued" }, new Map([["x", { ahead: 0, running: 2, aheadInRepo: [] }]]))).toBe("queued (next)");
   });
 });
