@@ -196,8 +196,9 @@ export function rateLimitOf(err: unknown, nowMs: number): { kind: "secondary" | 
 
 function isTransient(err: unknown): boolean {
   const status = statusOf(err);
-  // @octokit/request reports network errors and timeouts as 500 without a response.
-  return status === null || status >= 500;
+  // @octokit/request reports network errors and timeouts as 500 without a response. 501 and other
+  // 5xx say the request itself is not served: trying again cannot help.
+  return status === null || status === 500 || status === 502 || status === 503 || status === 504;
 }
 
 /** The connection was never made: the write cannot have reached GitHub. */

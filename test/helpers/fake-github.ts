@@ -44,6 +44,16 @@ export const INSTALLATION_TOKEN = "ghs_TestInstallationToken0123456789abcdefAB";
  * recorded; tests register the routes a scenario needs and assert on what the app sent. A request
  * with no route gets a 501 and is listed in `unexpected`, so a missing expectation fails loudly.
  */
+export interface FakeCheckRun {
+  id: number;
+  name: string;
+  head_sha: string;
+  external_id: string | null;
+  status: string;
+  conclusion: string | null;
+  html_url: string;
+}
+
 export class FakeGitHub {
   readonly calls: ApiCall[] = [];
   readonly unexpected: ApiCall[] = [];
@@ -51,6 +61,8 @@ export class FakeGitHub {
   private nextId = 1000;
   /** The pull request's review threads, as GraphQL lists them: the bot's reviews add theirs, replies join them. */
   readonly threads: FakeThread[] = [];
+  /** Check runs as the app created and updated them, by id (defaults()). */
+  readonly checkRuns = new Map<number, FakeCheckRun>();
   private readonly graphqlRoutes = new Map<string, GraphqlHandler>();
 
   constructor(
@@ -142,11 +154,26 @@ export class FakeGitHub {
         ? [404, { message: "Not Found" }]
         : [200, { type: "file", encoding: "base64", content: Buffer.from(options.config).toString("base64"), path: ".github/codex-pr-bot.yml" }],
     );
+    // Check runs are kept as created and updated, so a worker can find and take over its own (GET by id, or by head).
     this.on("POST", this.repoPath("/check-runs"), (_m, body) => {
       const id = this.nextId++;
-      return [201, { id, html_url: `https://github.com/${this.owner}/${this.repo}/runs/${id}`, ...(body as object) }];
+      const run = { external_id: null, conclusion: null, status: "queued", ...(body as object), id, html_url: `https://github.com/${this.owner}/${this.repo}/runs/${id}` };
+      this.checkRuns.set(id, run as FakeCheckRun);
+      return [201, run];
     });
-    this.on("PATCH", this.repoPath("/check-runs/(\\d+)"), (m) => [200, { id: Number(m[1]) }]);
+    this.on("PATCH", this.repoPath("/check-runs/(\\d+)"), (m, body) => {
+      const run = this.checkRuns.get(Number(m[1]));
+      if (run) Object.assign(run, body as object);
+      return [200, run ?? { id: Number(m[1]) }];
+    });
+    this.on("GET", this.repoPath("/check-runs/(\\d+)"), (m) => {
+      const run = this.checkRuns.get(Number(m[1]));
+      return run ? [200, run] : [404, { message: "Not Found" }];
+    });
+    this.on("GET", this.repoPath("/commits/([^/]+)/check-runs"), (m) => {
+      const runs = [...this.checkRuns.values()].filter((r) => r.head_sha === m[1]).sort((a, b) => b.id - a.id);
+      return [200, { total_count: runs.length, check_runs: runs }];
+    });
     this.on("GET", this.repoPath("/pulls/(\\d+)/comments"), () => [200, options.existingComments ?? []]);
     this.on("GET", this.repoPath("/pulls/(\\d+)/reviews"), () => [200, []]);
     this.on("POST", this.repoPath("/pulls/(\\d+)/reviews"), (m, body) => {
