@@ -11,7 +11,13 @@ import { applyClientPolicy, type ClientPolicy } from "./policy.js";
  *   up to an hour inside one request, where the policy puts the job back on the queue instead.
  * The factory mirrors Probot's own (probot/lib/octokit/get-authenticated-octokit.js).
  */
-export async function installationClient(app: Pick<Probot, "auth" | "log">, installationId: number, policy: ClientPolicy): Promise<Octokit> {
+export async function installationClient(
+  app: Pick<Probot, "auth" | "log">,
+  installationId: number,
+  policy: ClientPolicy,
+  /** The throttling plugin's write lane (default: the installation id, as Probot keys it). */
+  throttleId = String(installationId),
+): Promise<Octokit> {
   const appOctokit = await app.auth();
   const octokit = (await appOctokit.auth({
     type: "installation",
@@ -24,7 +30,7 @@ export async function installationClient(app: Pick<Probot, "auth" | "log">, inst
         log: app.log.child({ name: "github" }),
         retry: { enabled: false },
         throttle: throttle?.enabled
-          ? { ...throttle, id: String(installationId), onRateLimit: () => false, onSecondaryRateLimit: () => false }
+          ? { ...throttle, id: throttleId, onRateLimit: () => false, onSecondaryRateLimit: () => false }
           : { enabled: false },
         auth: { ...(octokitOptions.auth as object | undefined), otherOptions, installationId },
       });
