@@ -3,6 +3,7 @@ import { formatProgress } from "../review/format.js";
 import type { FixMode } from "../engine/fix.js";
 import type { Progress } from "../types.js";
 import type { JobContext } from "./context.js";
+import { canDefer, gitHubUnavailable } from "./defer.js";
 import { describeFailure } from "./outcome.js";
 import { ProgressReporter } from "./progress.js";
 
@@ -17,7 +18,7 @@ export const FIX_CHECK_NAMES: Record<FixMode, string> = { fix: "codex-pr-bot / f
 
 export interface FixCheck {
   onProgress: (p: Progress) => void;
-  /** Completes the check run from the run's result (after the pipeline) or from the error that ended it. */
+  /** Completes the check run (once) from the run's result, or from the error that ended the job. */
   finish(err?: unknown): Promise<void>;
 }
 
@@ -50,11 +51,17 @@ export async function openFixCheck(ctx: JobContext, mode: FixMode): Promise<FixC
         log: ctx.log,
       })
     : null;
+  let finished = false;
   return {
     onProgress: (p) => progress?.update(p),
     async finish(err?: unknown) {
+      // Once: the first way out (an error, else the end) decides how it reads.
+      if (finished) return;
+      finished = true;
       await progress?.stop();
       if (!check) return;
+      // Put back for when GitHub answers (jobs/defer.ts): the job that carries on takes this check run over.
+      if (err !== undefined && gitHubUnavailable(err) && canDefer(ctx.job) && ctx.deps.followUp) return;
       const output = err === undefined ? fromResult(ctx, mode) : fromError(ctx, err);
       try {
         await check.complete(output);

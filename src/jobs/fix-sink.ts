@@ -26,6 +26,7 @@ import type { Effect } from "../store/effects.js";
 import type { DiffFile } from "../types.js";
 import { fetchCommit, mergeConflicts, pushBranch, remoteBranches, type WorktreeGit } from "../workspace/commit.js";
 import type { JobContext } from "./context.js";
+import type { FixCheck } from "./fix-check.js";
 
 /** A fix or tests request on a pull request, and where its replies go. */
 export interface FixRequest {
@@ -39,6 +40,8 @@ export interface FixRequest {
   reply(body: string): Promise<string>;
   /** Whether this fix is the job's own run (commands) or rides along in a review's run (auto-fix). */
   ownRun: boolean;
+  /** The job's own check run (requested fixes: jobs/fix-check.ts), fed the agent's progress. */
+  check?: FixCheck;
 }
 
 /** The parts of a report that come from the request, not from the change. */

@@ -59,6 +59,8 @@ export async function runFix(ctx: JobContext, mode: FixMode): Promise<void> {
     else ctx.run.settle({ status: "failed", error: `a ${holder.mode} run for this pull request is already in progress (${holder.link}); dispatch again once it has finished` });
     return;
   }
+  // The job's own check run (fix-check.ts), taken over from an earlier attempt, completed on every way out.
+  const check = await openFixCheck(ctx, mode);
   try {
     // The app died during an earlier attempt (or GitHub stopped one, which this job carries on): a
     // branch it pushed gets its PR, not a second agent run.
@@ -94,8 +96,12 @@ export async function runFix(ctx: JobContext, mode: FixMode): Promise<void> {
       }
     }
     const requestUrl = command?.commentUrl ?? (trigger.kind === "button" ? trigger.checkRunUrl : null);
-    await performFix(ctx, { mode, targets, instruction, requestedBy: asker, requestUrl, reply, ownRun: true });
+    await performFix(ctx, { mode, targets, instruction, requestedBy: asker, requestUrl, reply, ownRun: true, check });
+  } catch (err) {
+    await check.finish(err);
+    throw err;
   } finally {
+    await check.finish();
     runningFixes.release(key, job.id);
   }
 }
@@ -170,36 +176,30 @@ async function performFix(ctx: JobContext, req: FixRequest): Promise<void> {
   const run = req.ownRun ? ctx.run : ridingAlong(ctx.run);
   const base = reportBase(ctx, req);
   const { settings } = ctx.deps;
-  // A requested fix has a check run of its own with live progress; an automatic one rides in its review's.
-  const check = req.ownRun ? await openFixCheck(ctx, req.mode) : null;
-  try {
-    await runFixPipeline(
-      {
-        mode: req.mode,
-        source: pullSource(ctx),
-        prompt: (tree) => pullChangePrompt(ctx, req.mode, tree, req.targets, req.instruction),
-        pickAgents: () => pickAgents(ctx, req.mode),
-        // A pool of one worktree per repository cannot hold two candidates at once: then the first agent alone.
-        secondTree: !(settings.poolSize < 2),
-        onAlone: () => ctx.log.warn({ poolSize: settings.poolSize }, "best of two needs two worktrees; running the first agent only"),
-        commit: { parent: ctx.pull.headSha, message: commitMessage(base), author: commitIdentity() },
-        policy: policyOf(ctx.config),
-        secrets: ctx.secrets,
-        verify: ctx.config.fix.verify === null ? null : (dir) => runVerify(ctx, dir, ctx.config.fix.verify!),
-        failureLine: (agent, err) => failureLine(ctx, agent, err),
-        timeoutMs: agentTimeout(ctx),
-        signal: ctx.signal,
-        run,
-        priceTable: settings.priceTable,
-        ...(check ? { onProgress: check.onProgress } : {}),
-      },
-      githubFixSink(ctx, req, started),
-    );
-  } catch (err) {
-    await check?.finish(err);
-    throw err;
-  }
-  await check?.finish();
+  // A requested fix reports progress on its own check run; an automatic one rides in its review's.
+  const check = req.check ?? null;
+  await runFixPipeline(
+    {
+      mode: req.mode,
+      source: pullSource(ctx),
+      prompt: (tree) => pullChangePrompt(ctx, req.mode, tree, req.targets, req.instruction),
+      pickAgents: () => pickAgents(ctx, req.mode),
+      // A pool of one worktree per repository cannot hold two candidates at once: then the first agent alone.
+      secondTree: !(settings.poolSize < 2),
+      onAlone: () => ctx.log.warn({ poolSize: settings.poolSize }, "best of two needs two worktrees; running the first agent only"),
+      commit: { parent: ctx.pull.headSha, message: commitMessage(base), author: commitIdentity() },
+      policy: policyOf(ctx.config),
+      secrets: ctx.secrets,
+      verify: ctx.config.fix.verify === null ? null : (dir) => runVerify(ctx, dir, ctx.config.fix.verify!),
+      failureLine: (agent, err) => failureLine(ctx, agent, err),
+      timeoutMs: agentTimeout(ctx),
+      signal: ctx.signal,
+      run,
+      priceTable: settings.priceTable,
+      ...(check ? { onProgress: check.onProgress } : {}),
+    },
+    githubFixSink(ctx, req, started),
+  );
 }
 
 /**
