@@ -3,7 +3,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { PROJECT_ROOT, waitFor } from "./common.js";
+import { PROJECT_ROOT, terminate, waitFor } from "./common.js";
 
 export const APP_ID = 12345;
 export const INSTALLATION_ID = 77;
@@ -168,21 +168,7 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
       }),
     stop: async (graceMs = 40_000) => {
       if (exited) return;
-      const done = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-      child.kill("SIGTERM");
-      // A cleared timer, not sleep(): a pending one would keep the bench process alive for graceMs.
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        done.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), graceMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) {
-        child.kill("SIGKILL");
-        await done;
-      }
+      await terminate(child, new Promise<void>((resolve) => child.once("exit", () => resolve())), graceMs);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -212,4 +212,24 @@ export async function waitFor<T>(what: string, check: () => T | undefined | Prom
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes on this machine. */
 export function wallMs(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/**
+ * SIGTERM (the app or worker drains its queue and exits), SIGKILL after graceMs. `exited` resolves when
+ * the child has exited. A cleared timer, not sleep(): a pending one would keep the bench alive for graceMs.
+ */
+export async function terminate(child: ChildProcess, exited: Promise<unknown>, graceMs: number): Promise<void> {
+  child.kill("SIGTERM");
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    exited.then(() => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), graceMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) {
+    child.kill("SIGKILL");
+    await exited;
+  }
 }

@@ -4,7 +4,7 @@ import { closeSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { APP_ID } from "./app-process.js";
 import { killOnExit } from "./cleanup.js";
-import { PROJECT_ROOT, sleep } from "./common.js";
+import { PROJECT_ROOT, sleep, terminate } from "./common.js";
 
 /**
  * `codex-pr-bot worker` (src/cli.ts worker, under tsx) in its own process, as an operator starts it
@@ -70,19 +70,7 @@ export async function startWorkerCli(options: {
     logFile,
     stop: async (graceMs = 30_000) => {
       if (exited) return;
-      child.kill("SIGTERM");
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        done.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), graceMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) {
-        child.kill("SIGKILL");
-        await done;
-      }
+      await terminate(child, done, graceMs);
     },
   };
 }
