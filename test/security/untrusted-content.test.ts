@@ -161,8 +161,11 @@ describe("untrusted repository content", () => {
       // Fences balanced: an even number of fence lines, so nothing after the finding is swallowed.
       const fences = text.split("\n").filter((l) => /^\s{0,3}(`{3,}|~{3,})/.test(l));
       expect(fences.length % 2, text).toBe(0);
-      // Only our own markers remain: fingerprints are 16 hex chars computed by the app.
-      for (const m of text.matchAll(/<!--[\s\S]*?-->/g)) expect(m[0]).toMatch(/^<!-- codex-pr-bot:[a-z-]+(:[0-9a-f]{16})? -->$/);
+      // Only our own markers remain: fingerprints (16 hex chars computed by the app), the reviewed head
+      // (the PR's head SHA), and the job's id (a UUID the app made).
+      for (const m of text.matchAll(/<!--[\s\S]*?-->/g)) {
+        expect(m[0]).toMatch(/^<!-- codex-pr-bot:([a-z-]+(:[0-9a-f]{16})?|reviewed:[0-9a-f]{40}|job:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) -->$/);
+      }
     }
     // Paths outside the worktree are neither commented on nor linked.
     for (const c of posted.comments) {
