@@ -20,6 +20,8 @@ interface Holder {
   pid: number;
   host: string;
   startedAt: string;
+  /** The process's start time in clock ticks since boot (Linux /proc), so a reused pid is not taken for the holder. */
+  procStart?: string | null;
 }
 
 export interface DataDirClaim {
@@ -27,10 +29,10 @@ export interface DataDirClaim {
 }
 
 /** Claims `dataDir` for this process, or throws DataDirInUseError naming the process that holds it. */
-export function claimDataDir(dataDir: string, isAlive: (pid: number) => boolean = processAlive): DataDirClaim {
+export function claimDataDir(dataDir: string, isAlive: (holder: Holder) => boolean = processAlive): DataDirClaim {
   mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, LOCK_FILE);
-  const me: Holder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+  const me: Holder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), procStart: procStartOf(process.pid) };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, "wx", 0o600);
@@ -42,7 +44,7 @@ export function claimDataDir(dataDir: string, isAlive: (pid: number) => boolean 
     }
     const holder = readHolder(file);
     // This very process (an app loaded again on the same directory) or a process that is gone: take it over.
-    const stale = holder === null || (holder.host === me.host && (holder.pid === me.pid || !isAlive(holder.pid)));
+    const stale = holder === null || (holder.host === me.host && (holder.pid === me.pid || !isAlive(holder)));
     if (!stale) {
       const where = holder.host === me.host ? `process ${holder.pid}` : `process ${holder.pid} on ${holder.host}`;
       throw new DataDirInUseError(
@@ -73,17 +75,33 @@ function claimOf(file: string, me: Holder): DataDirClaim {
 function readHolder(file: string): Holder | null {
   try {
     const parsed = JSON.parse(readFileSync(file, "utf8")) as Partial<Holder>;
-    return typeof parsed.pid === "number" && typeof parsed.host === "string" ? { pid: parsed.pid, host: parsed.host, startedAt: String(parsed.startedAt ?? "") } : null;
+    return typeof parsed.pid === "number" && typeof parsed.host === "string"
+      ? { pid: parsed.pid, host: parsed.host, startedAt: String(parsed.startedAt ?? ""), procStart: typeof parsed.procStart === "string" ? parsed.procStart : null }
+      : null;
   } catch {
     return null;
   }
 }
 
-function processAlive(pid: number): boolean {
+/** The holder's process still runs: its pid exists and, where Linux tells, it started when the holder did. */
+function processAlive(holder: Holder): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(holder.pid, 0);
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  // A container restarted on the same volume reuses pids: another process with the holder's pid is not the holder.
+  const now = procStartOf(holder.pid);
+  return !(holder.procStart && now && holder.procStart !== now);
+}
+
+/** Field 22 of /proc/<pid>/stat (start time since boot), or null off Linux. */
+function procStartOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: count from the last ")".
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+  } catch {
+    return null;
   }
 }

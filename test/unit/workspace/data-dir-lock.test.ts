@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -20,6 +20,19 @@ describe("one process running agents per DATA_DIR", () => {
     expect(existsSync(path.join(dir, LOCK_FILE))).toBe(true);
     claim.release();
     expect(existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+  });
+
+  it("does not take a live process that reused the holder's pid for the holder (a restarted container)", () => {
+    const dir = makeTempDir("lock-reused");
+    // The parent of this test runner is alive, but it did not start when the recorded holder did.
+    writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: process.ppid, host: hostname(), startedAt: "x", procStart: "1" }));
+    claimDataDir(dir).release();
+    expect(existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+    // The same live process, recorded with its own start time, still holds it.
+    const ppidStart = readFileSync(`/proc/${process.ppid}/stat`, "utf8");
+    const start = ppidStart.slice(ppidStart.lastIndexOf(")") + 2).split(" ")[19];
+    writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: process.ppid, host: hostname(), startedAt: "x", procStart: start }));
+    expect(() => claimDataDir(dir)).toThrow(DataDirInUseError);
   });
 
   it("lets the same process claim again (an app loaded anew on its directory)", () => {
