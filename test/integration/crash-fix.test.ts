@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { startAppProcess, INSTALLATION_ID, WEBHOOK_SECRET, type AppProcess } from "../../bench/lib/app-process.js";
 import { GitHubStandIn } from "../../bench/lib/github-stand-in.js";
-import { codexConfigToml, reviewJson } from "../../bench/lib/responses.js";
+import { reviewJson } from "../../bench/lib/responses.js";
 import { jobReviewMarker } from "../../src/github/reviews.js";
 import { CHECK_NAMES } from "../../src/jobs/review.js";
 import { createOrigin, type OriginRepo } from "../helpers/git-origin.js";
@@ -13,6 +13,7 @@ import { killApp } from "../helpers/kill.js";
 import { applyPatch, message, startMockResponses, type MockResponses, type Turn } from "../helpers/mock-responses.js";
 import { contractViolation } from "../helpers/openapi-contract.js";
 import { waitFor } from "../helpers/queue-fixtures.js";
+import { codexTemplate, readQueueJob, startStandIn } from "../helpers/real-app.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { deliver, issueCommentPayload, pullRequestPayload } from "../helpers/webhooks.js";
 
@@ -60,14 +61,10 @@ async function world(name: string, script: (req: { hasToolOutput: boolean }) => 
 
   const mock = await startMockResponses((req) => script(req));
   opened.push(mock);
-  const gh = new GitHubStandIn({ config: null });
-  await gh.start();
-  opened.push(gh);
+  const gh = await startStandIn(opened);
 
   const dataDir = path.join(root, "data");
-  const template = path.join(dataDir, "codex-template");
-  mkdirSync(template, { recursive: true });
-  writeFileSync(path.join(template, "config.toml"), codexConfigToml(mock.url));
+  const template = codexTemplate(dataDir, mock.url);
   const repo = { owner: "octo", name: "crash", cloneUrl: `file://${origin.bare}` };
   const pull = pullRequestPayload("opened", repo, { number: 1, headSha, baseSha, headRef: "feature" }, INSTALLATION_ID).pull_request;
   gh.setPull("octo", "crash", 1, { ...pull, state: "open" });
@@ -97,7 +94,7 @@ async function jobEnded(w: World, deliveryId: string): Promise<{ id: string; sta
   const file = path.join(w.dataDir, "codex-pr-bot.sqlite");
   let job = { id: "", status: "" };
   await waitFor(() => {
-    const row = readJob(file, deliveryId);
+    const row = readQueueJob(file, deliveryId);
     if (!row || row.status === "pending" || row.status === "running") return false;
     job = row;
     return true;
@@ -237,11 +234,3 @@ describe("a SIGKILL in the middle of a fix or a command's review (issue 22)", ()
   }, 300_000);
 });
 
-function readJob(file: string, deliveryId: string): { id: string; status: string } | undefined {
-  const db = new Database(file, { fileMustExist: true });
-  try {
-    return db.prepare("SELECT id, status FROM queue_jobs WHERE delivery_id = ?").get(deliveryId) as { id: string; status: string } | undefined;
-  } finally {
-    db.close();
-  }
-}

@@ -1,15 +1,14 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { startAppProcess, INSTALLATION_ID, WEBHOOK_SECRET } from "../../bench/lib/app-process.js";
-import { GitHubStandIn } from "../../bench/lib/github-stand-in.js";
-import { codexConfigToml, reviewJson, startResponses } from "../../bench/lib/responses.js";
+import { reviewJson, startResponses } from "../../bench/lib/responses.js";
 import { CHECK_NAMES } from "../../src/jobs/review.js";
 import { createOrigin } from "../helpers/git-origin.js";
 import { contractViolation } from "../helpers/openapi-contract.js";
 import { waitFor } from "../helpers/queue-fixtures.js";
 import { killApp } from "../helpers/kill.js";
+import { codexTemplate, readQueueJob, startStandIn } from "../helpers/real-app.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { deliver, pullRequestPayload } from "../helpers/webhooks.js";
 
@@ -45,15 +44,11 @@ async function scenario(name: string, env: Record<string, string>, killAt: "mode
     { delayMs: MODEL_DELAY_MS },
   );
   opened.push(mock);
-  const gh = new GitHubStandIn({ config: null });
-  await gh.start();
-  opened.push(gh);
+  const gh = await startStandIn(opened);
 
   const dataDir = path.join(root, "data");
   mkdirSync(dataDir, { recursive: true });
-  const template = path.join(dataDir, "codex-template");
-  mkdirSync(template, { recursive: true });
-  writeFileSync(path.join(template, "config.toml"), codexConfigToml(mock.url));
+  const template = codexTemplate(dataDir, mock.url);
   const appEnv = { CODEX_HOME_TEMPLATE: template, WORKER_CONCURRENCY: "1", ...env };
 
   const repo = { owner: "octo", name: "crash", cloneUrl: `file://${origin.bare}` };
@@ -82,7 +77,7 @@ async function scenario(name: string, env: Record<string, string>, killAt: "mode
   const file = path.join(dataDir, "codex-pr-bot.sqlite");
   let job: { id: string; status: string } = { id: "", status: "" };
   await waitFor(() => {
-    const row = readJob(file, d.deliveryId);
+    const row = readQueueJob(file, d.deliveryId);
     if (!row || row.status === "pending" || row.status === "running") return false;
     job = row;
     return true;
@@ -134,11 +129,3 @@ describe("a SIGKILL in the middle of a review (issue 22)", () => {
   }, 240_000);
 });
 
-function readJob(file: string, deliveryId: string): { id: string; status: string } | undefined {
-  const db = new Database(file, { fileMustExist: true });
-  try {
-    return db.prepare("SELECT id, status FROM queue_jobs WHERE delivery_id = ?").get(deliveryId) as { id: string; status: string } | undefined;
-  } finally {
-    db.close();
-  }
-}

@@ -1,15 +1,15 @@
-import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { startAppProcess, INSTALLATION_ID, WEBHOOK_SECRET } from "../../bench/lib/app-process.js";
 import { percentile, wallMs } from "../../bench/lib/common.js";
-import { GitHubStandIn, type StandInCall, type StandInCheckRun } from "../../bench/lib/github-stand-in.js";
-import { codexConfigToml, reviewJson, startResponses } from "../../bench/lib/responses.js";
+import type { StandInCall, StandInCheckRun } from "../../bench/lib/github-stand-in.js";
+import { reviewJson, startResponses } from "../../bench/lib/responses.js";
 import { CHECK_NAMES } from "../../src/jobs/review.js";
 import { createOrigin } from "../helpers/git-origin.js";
 import { contractViolation } from "../helpers/openapi-contract.js";
 import { waitFor } from "../helpers/queue-fixtures.js";
+import { codexTemplate, startStandIn } from "../helpers/real-app.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { deliver, issueCommentPayload, pullRequestPayload } from "../helpers/webhooks.js";
 
@@ -55,14 +55,10 @@ describe("first signals while every worker is busy (issue 23)", () => {
       { delayMs: MODEL_DELAY_MS },
     );
     opened.push(mock);
-    const gh = new GitHubStandIn({ config: null });
-    await gh.start();
-    opened.push(gh);
+    const gh = await startStandIn(opened);
 
     const dataDir = path.join(root, "data");
-    const template = path.join(dataDir, "codex-template");
-    mkdirSync(template, { recursive: true });
-    writeFileSync(path.join(template, "config.toml"), codexConfigToml(mock.url));
+    const template = codexTemplate(dataDir, mock.url);
     const app = await startAppProcess({ dataDir, githubUrl: gh.url, env: { CODEX_HOME_TEMPLATE: template, WORKER_CONCURRENCY: "2" } });
     opened.push({ close: () => app.stop(10_000) });
 

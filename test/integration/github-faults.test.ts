@@ -1,12 +1,13 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { INSTALLATION_ID, startAppProcess, WEBHOOK_SECRET, type AppProcess } from "../../bench/lib/app-process.js";
-import { GitHubStandIn, type StandInFault } from "../../bench/lib/github-stand-in.js";
-import { codexConfigToml, reviewJson, startResponses } from "../../bench/lib/responses.js";
+import type { GitHubStandIn, StandInFault } from "../../bench/lib/github-stand-in.js";
+import { reviewJson, startResponses } from "../../bench/lib/responses.js";
 import { createOrigin } from "../helpers/git-origin.js";
 import { contractViolation } from "../helpers/openapi-contract.js";
 import { waitFor } from "../helpers/queue-fixtures.js";
+import { codexTemplate, startStandIn } from "../helpers/real-app.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { deliver, issueCommentPayload, pullRequestPayload } from "../helpers/webhooks.js";
 
@@ -48,14 +49,10 @@ async function scenario(name: string) {
     { delayMs: () => (slowModel ? 4_000 : 0) },
   );
   opened.push(mock);
-  const gh = new GitHubStandIn({ config: null });
-  await gh.start();
-  opened.push(gh);
+  const gh = await startStandIn(opened);
 
   const dataDir = path.join(root, "data");
-  const template = path.join(dataDir, "codex-template");
-  mkdirSync(template, { recursive: true });
-  writeFileSync(path.join(template, "config.toml"), codexConfigToml(mock.url));
+  const template = codexTemplate(dataDir, mock.url);
   const repo = { owner: "octo", name: "faults", cloneUrl: `file://${origin.bare}` };
   const payload = pullRequestPayload("opened", repo, { number: 1, headSha, baseSha, headRef: "feature" }, INSTALLATION_ID);
   gh.setPull("octo", "faults", 1, { ...payload.pull_request, state: "open" });
