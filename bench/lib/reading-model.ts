@@ -1,5 +1,5 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenLoopback, sendEvents } from "./responses.js";
 
 /**
  * A scripted Responses API model that reads the change the way an agent does: it takes the range
@@ -64,22 +64,10 @@ export async function startReadingModel(answer: (prompt: string) => string): Pro
           },
         },
       ];
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-      for (const e of events) res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-      res.end();
+      sendEvents(res, events);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { requests, ...(await listenLoopback(server)) };
 }
 
 /** The bot's review prompt among the input messages (the last user text that holds one). */

@@ -56,9 +56,7 @@ export async function startResponses(answer: (request: string) => string, option
             },
           },
         ];
-        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-        for (const e of events) res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-        res.end();
+        sendEvents(res, events);
         entry.doneAt = wallMs();
       };
       const delay = typeof options.delayMs === "function" ? options.delayMs(n) : options.delayMs;
@@ -66,11 +64,22 @@ export async function startResponses(answer: (request: string) => string, option
       else reply();
     });
   });
+  return { requests, ...(await listenLoopback(server)) };
+}
+
+/** The Responses API's SSE stream: each event as `event:`/`data:` lines, then the end. */
+export function sendEvents(res: http.ServerResponse, events: readonly { type: string }[]): void {
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  for (const e of events) res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+  res.end();
+}
+
+/** Starts a scripted model server on a loopback port: its base URL for a provider config, and close(). */
+export async function listenLoopback(server: http.Server): Promise<{ url: string; close(): Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/v1`,
-    requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
