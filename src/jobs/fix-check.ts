@@ -5,6 +5,7 @@ import type { Progress } from "../types.js";
 import type { JobContext } from "./context.js";
 import { canDefer, gitHubUnavailable } from "./defer.js";
 import { describeFailure } from "./outcome.js";
+import { namedAgentLabel } from "./pick-agents.js";
 import { ProgressReporter } from "./progress.js";
 
 /**
@@ -85,7 +86,7 @@ function fromResult(ctx: JobContext, mode: FixMode): { conclusion: Conclusion; t
 }
 
 function fromError(ctx: JobContext, err: unknown): { conclusion: Conclusion; title: string; summary: string } {
-  const report = describeFailure(err, ctx.secrets, ctx.job.id);
+  const report = describeFailure(err, ctx.secrets, ctx.job.id, namedAgentLabel(ctx.job));
   return { conclusion: report.conclusion, title: report.title, summary: report.summary };
 }
 

@@ -6,7 +6,7 @@ import { agentLabel } from "../fix/body.js";
 import { formatUsd } from "../executors/pricing.js";
 import { effectiveTokenCeiling } from "../executors/token-ceiling.js";
 import { codeSpan } from "../review/sanitize.js";
-import type { Mode } from "../types.js";
+import type { Job, Mode } from "../types.js";
 import type { AgentFigures } from "../engine/agents.js";
 import type { JobContext } from "./context.js";
 import { describeFailure } from "./outcome.js";
@@ -23,6 +23,12 @@ export function executorNames(ctx: JobContext, mode: Mode): ExecutorName[] {
   if (ctx.job.trigger.kind === "command") return [ctx.job.trigger.executor];
   if (ctx.job.trigger.kind === "dispatch" && ctx.job.trigger.executor) return [ctx.job.trigger.executor];
   return ctx.config.routing[mode] ?? ctx.config.executors;
+}
+
+/** Whom a failure names: `@claude fix` (or a dispatch naming claude) failing must not read "Codex failed". */
+export function namedAgentLabel(job: Job): string {
+  const t = job.trigger;
+  return agentLabel(t.kind === "command" || t.kind === "dispatch" ? t.executor : undefined);
 }
 
 /** The job's agents that this installation has set up; the rest are `unavailable`. Throws when none is. */

@@ -29,8 +29,8 @@ export class RecordingQueue implements JobQueue {
     const result = await this.inner.enqueue(job);
     if (result.accepted && this.runs) {
       try {
-        // The worker may already have started it (and created the run): check first.
-        if (!this.runs.byJob(job.id)) this.runs.create(job);
+        // The worker may already have started it (and recorded the run): ensure, not create.
+        this.runs.ensure(job);
       } catch (err) {
         this.log.warn({ err, jobId: job.id }, "could not record the queued run");
       }

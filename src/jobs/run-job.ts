@@ -1,4 +1,3 @@
-import { agentLabel } from "../fix/body.js";
 import { formatHelp } from "../commands/help.js";
 import { DEFAULT_CONFIG, type RepoConfig } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
@@ -10,7 +9,7 @@ import { fetchPull } from "../github/pulls.js";
 import { reactToCommand } from "../github/threads.js";
 import type { Logger } from "pino";
 import type { Job } from "../types.js";
-import { executorNames } from "./pick-agents.js";
+import { executorNames, namedAgentLabel } from "./pick-agents.js";
 import { runAsk } from "./ask.js";
 import { loadRepoConfig } from "./config.js";
 import type { JobContext } from "./context.js";
@@ -173,9 +172,7 @@ export function createWorker(deps: PipelineDeps): JobWorker {
       }
     } catch (err) {
       if (await putBack(deps, job, run, err, log)) return;
-      // `@claude fix` (or a dispatch naming claude) failing must not read "Codex failed".
-      const named = trigger.kind === "command" || trigger.kind === "dispatch" ? trigger.executor : undefined;
-      const report = describeFailure(err, secrets, job.id, agentLabel(named));
+      const report = describeFailure(err, secrets, job.id, namedAgentLabel(job));
       log[report.unexpected ? "error" : "warn"]({ err }, "job failed");
       run.settle({ status: runStatusOf(report.conclusion), error: report.title, ...spentOf(err) });
       // Failed before the review completed its check run (the pull request could not be read, …): the

@@ -82,10 +82,10 @@ export function trackRun(runs: RunStore | null, job: Job, log: Logger): JobRunTr
       try {
         // The intake created the run when the job was accepted; a job from another process or an
         // older version may not have one yet.
-        const prior = runs.byJob(job.id);
-        runId = prior?.id ?? runs.create(job);
-        checkRunId = prior?.checkRunId ?? null;
-        attempt = (prior?.attempts ?? 0) + 1;
+        const prior = runs.ensure(job);
+        runId = prior.id;
+        checkRunId = prior.checkRunId;
+        attempt = prior.attempts + 1;
         runs.start(runId);
         runs.phase(runId, "queue", Math.max(0, Date.now() - job.enqueuedAt));
       } catch (err) {

@@ -381,6 +381,22 @@ export class RunStore {
     return id;
   }
 
+  /**
+   * The job's run: the latest one recorded for it, else a new one. Atomic across processes (one
+   * IMMEDIATE transaction): the intake that accepted a job and a worker elsewhere that already took
+   * it could otherwise each find none and record two, one of them left "queued" for ever.
+   */
+  ensure(job: Job): RunSummary {
+    return this.db
+      .transaction((): RunSummary => {
+        const prior = this.byJob(job.id);
+        if (prior) return prior;
+        this.create(job);
+        return this.byJob(job.id)!;
+      })
+      .immediate();
+  }
+
   /** Records a local review or fix as running from now. Returns the run id. */
   createLocal(init: LocalRunInit): string {
     const id = newRunId();

@@ -144,13 +144,17 @@ describe.each(backends)("MCP review_pr / fix_pr dispatch to the GitHub App (%s q
 
   /** get_run until the run is over, as an MCP client would poll it. */
   async function finished(client: Client, id: string): Promise<RunSummary> {
-    const deadline = Date.now() + 90_000;
+    // Inside the test's own 60 s, so that a run that never ends says where it stopped.
+    const deadline = Date.now() + 40_000;
     for (;;) {
       const result = await client.callTool({ name: "get_run", arguments: { id } });
       expect(result.isError ?? false).toBe(false);
       const run = result.structuredContent as unknown as RunSummary;
       if (run.status !== "queued" && run.status !== "running") return run;
-      if (Date.now() > deadline) throw new Error(`run ${id} still ${run.status}`);
+      if (Date.now() > deadline) {
+        const runs = app.runs.list().map((r) => ({ id: r.id, jobId: r.jobId, status: r.status, error: r.error }));
+        throw new Error(`run ${id} still ${run.status}; the app's runs: ${JSON.stringify(runs)}`);
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -273,6 +277,9 @@ describe.each(backends)("MCP review_pr / fix_pr dispatch to the GitHub App (%s q
     expect(replies[0]).toMatch(/^\*\*Claude failed\*\*\n\nclaude is not set up on this installation/);
     expect(replies[0]).toContain("Requested by `alice` through the codex-pr-bot MCP server.");
     expect(replies[0]).not.toMatch(/^@/);
+    // The fix's own check run names the same agent.
+    const completed = sc.gh.bodies<{ status?: string; output?: { title: string } }>("PATCH", /\/check-runs\/\d+$/).filter((b) => b.status === "completed");
+    expect(completed.map((b) => b.output?.title)).toEqual(["Claude failed"]);
     expect(sc.gh.unexpected).toEqual([]);
   });
 
