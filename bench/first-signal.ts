@@ -17,12 +17,14 @@ import { reviewJson } from "./lib/responses.js";
  *      workers, then the deliveries come 1.5 s apart (issue 23's scenario). Whatever the app does is
  *      measured: a signal that has not appeared WINDOW_S after the last delivery counts as "none",
  *      and a percentile that falls on one is printed as "none within …".
- * Target: p95 <= 1 s in both phases. The check-run rows are also split by kind: a command's check
- * run is its second write after the 👀, and Octokit's throttling spaces one installation's writes 1 s
- * apart (GitHub's guidance), so it cannot come sooner than a second after the 👀.
+ * Targets, in both phases: p95 <= 1 s for a pull_request delivery's check run and for a command's
+ * 👀. A command's check run is reported without one: it is its second write after the 👀, and the
+ * app spaces one installation's writes 1 s apart (GitHub's guidance), behind other deliveries' first
+ * signals, so it cannot come sooner than a second after the 👀.
  */
 
-const DELIVERIES = envInt("BENCH_FIRST_SIGNAL_DELIVERIES", 50, 10);
+// 100: 50 pull_request deliveries and 50 commands per phase (issue 18: p95 over 50).
+const DELIVERIES = envInt("BENCH_FIRST_SIGNAL_DELIVERIES", 100, 10);
 const SPACING_MS = envInt("BENCH_FIRST_SIGNAL_SPACING_MS", 1_500, 1_500);
 const WINDOW_S = envInt("BENCH_FIRST_SIGNAL_WINDOW_S", 10, 5);
 const SLOTS = 2;
@@ -227,15 +229,23 @@ export async function main(): Promise<void> {
           "running jobs at send (max)": Math.max(...phase.busyAtSend),
           "jobs not ended in 2 min": phase.unfinished ?? "n/a",
         });
-        if (signal.startsWith("  ")) continue;
+      }
+      // Issue 18's targets: a pull request's check run, and a command's 👀, within a second (p95). A
+      // command's check run is reported beside them: its asker already has the 👀, and GitHub's write
+      // pacing puts it a second or more after it.
+      for (const [signal, s, targeted] of [
+        ["check run of a pull_request delivery", checkOpened, true],
+        ["👀 on @codex review", eyes, true],
+        ["check run of an @codex review (after its 👀)", checkCommand, false],
+      ] as const) {
         targets.push({
-          target: `${signal}, ${label}: p95 <= ${TARGET_MS} ms after the delivery`,
+          target: targeted ? `${signal}, ${label}: p95 <= ${TARGET_MS} ms after the delivery` : `${signal}, ${label}: reported, no target`,
           measured: `p50 ${show(s.p50, s)}, p95 ${show(s.p95, s)}; ${s.got}/${s.n} signalled while watched`,
-          met: s.p95 <= TARGET_MS,
+          met: targeted ? s.p95 <= TARGET_MS : true,
           value: numeric(s.p95, s),
           floor: TARGET_MS,
           unit: "ms",
-          note: `${key}; ack p95 ${round(ack, 1)} ms`,
+          note: `${key}; ack p95 ${round(ack, 1)} ms; all check runs p95 ${show(check.p95, check)}`,
         });
       }
     }

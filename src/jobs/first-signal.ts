@@ -88,10 +88,23 @@ export function worthUpdating(shown: QueuePosition | null, now: QueuePosition): 
   return moved >= 2 && moved >= Math.ceil(shown.ahead / 4);
 }
 
+/** Which of a lane's writes go first: lower first. */
+export const SignalTier = {
+  /** The first thing a delivery shows: a command's 👀, a pull request's queued check run. */
+  First: 0,
+  /** A command's check run, after its 👀. */
+  Second: 1,
+  /** A queued check run's new place. */
+  Update: 2,
+} as const;
+export type SignalTier = (typeof SignalTier)[keyof typeof SignalTier];
+
 /**
- * One write at a time per installation, at least `spacingMs` apart, first signals before summary
- * updates. A task is asked right before its turn whether it still wants to write, so a job a worker
- * took while its first signal waited here sends nothing (the worker creates its own check run).
+ * One write at a time per installation, at least `spacingMs` apart, in three tiers (SignalTier):
+ * each delivery's first sign of life (a command's 👀, a pull request's check run), then a command's
+ * check run (its asker already has the 👀), then place updates. A task is asked right before its
+ * turn whether it still wants to write, so a job a worker took while its first signal waited here
+ * sends nothing (the worker creates its own check run).
  *
  * Why our own pacer on a client of its own, not the installation's client: Octokit's throttling
  * plugin paces every write of an installation (throttle id = installation id) through one
@@ -104,7 +117,7 @@ export function worthUpdating(shown: QueuePosition | null, now: QueuePosition): 
  * or two writes per delivery, so they add at most the delivery rate.
  */
 export class InstallationPacer {
-  private readonly lanes = new Map<number, { next: number; tasks: { urgent: boolean; run: () => Promise<boolean> }[]; busy: boolean }>();
+  private readonly lanes = new Map<number, { next: number; tasks: { tier: SignalTier; run: () => Promise<boolean> }[]; busy: boolean }>();
 
   constructor(private readonly spacingMs = 1_000) {}
 
@@ -113,7 +126,7 @@ export class InstallationPacer {
    * had nothing left to do, and the next write need not wait), and handles its own errors: one that
    * throws is counted as sent (it may have reached GitHub) and this still resolves.
    */
-  schedule(installationId: number, urgent: boolean, write: () => Promise<boolean>): Promise<void> {
+  schedule(installationId: number, tier: SignalTier, write: () => Promise<boolean>): Promise<void> {
     let lane = this.lanes.get(installationId);
     if (!lane) {
       lane = { next: 0, tasks: [], busy: false };
@@ -129,10 +142,10 @@ export class InstallationPacer {
           resolve();
         }
       };
-      // Urgent tasks go before the first non-urgent one, in arrival order.
-      const at = urgent ? lane.tasks.findIndex((t) => !t.urgent) : -1;
-      if (at < 0) lane.tasks.push({ urgent, run });
-      else lane.tasks.splice(at, 0, { urgent, run });
+      // Before the first task of a later tier; within a tier, in arrival order.
+      const at = lane.tasks.findIndex((t) => t.tier > tier);
+      if (at < 0) lane.tasks.push({ tier, run });
+      else lane.tasks.splice(at, 0, { tier, run });
       void this.drain(installationId);
     });
   }
@@ -150,9 +163,15 @@ export class InstallationPacer {
       }
     } finally {
       lane.busy = false;
-      if (lane.tasks.length === 0) this.lanes.delete(installationId);
-      else void this.drain(installationId);
+      if (lane.tasks.length > 0) void this.drain(installationId);
+      else this.forgetIdleLanes();
     }
+  }
+
+  /** An idle lane is kept until its spacing has passed: a write arriving sooner still waits its turn. */
+  private forgetIdleLanes(): void {
+    const now = Date.now();
+    for (const [id, lane] of this.lanes) if (!lane.busy && lane.tasks.length === 0 && lane.next <= now) this.lanes.delete(id);
   }
 }
 
@@ -217,7 +236,7 @@ export class FirstSignals {
       };
       if (eyes && job.trigger.kind === "command") {
         const trigger = job.trigger;
-        await this.pacer.schedule(job.installationId, true, async () => {
+        await this.pacer.schedule(job.installationId, SignalTier.First, async () => {
           if (!(await claim())) return false;
           try {
             this.ledger(log, (r) => r.effects.intend(job.id, "reaction", "eyes"));
@@ -231,7 +250,9 @@ export class FirstSignals {
         });
       }
       if (name !== null && headSha !== null) {
-        await this.pacer.schedule(job.installationId, true, async () => {
+        // A command's check run waits behind other deliveries' first signals: its asker has the 👀.
+        const tier = eyes && job.trigger.kind === "command" ? SignalTier.Second : SignalTier.First;
+        await this.pacer.schedule(job.installationId, tier, async () => {
           if (!(await claim())) return false;
           try {
             await this.createQueued(job, octokit, coords, name, headSha, sent, made, log);
@@ -301,7 +322,7 @@ export class FirstSignals {
           }
           if (!worthUpdating(t.shown, now)) continue;
           t.shown = now;
-          void this.pacer.schedule(t.job.installationId, false, async () => {
+          void this.pacer.schedule(t.job.installationId, SignalTier.Update, async () => {
             // Taken while waiting for its turn: the check run is the worker's now.
             if (!this.tracked.has(id) || (await claims.taken(id))) return false;
             const output = queuedOutput(t.job.pull ? t.job : { ...t.job, pull: null }, now);

@@ -5,6 +5,7 @@ import {
   FirstSignals,
   firstSignalCheckName,
   InstallationPacer,
+  SignalTier,
   queuedOutput,
   takeOverFirstSignal,
   wantsEyes,
@@ -77,7 +78,7 @@ describe("first signals (issue 23)", () => {
     expect(await claims.takeOver("d", 0)).toEqual({ checkRunId: 9, checkRunName: "n", reacted: false });
   });
 
-  it("InstallationPacer: writes of one installation a spacing apart, urgent ones first, installations independent", async () => {
+  it("InstallationPacer: writes of one installation a spacing apart, by tier (first signals, commands' check runs, updates), installations independent", async () => {
     const pacer = new InstallationPacer(100);
     const t0 = Date.now();
     const log: { what: string; at: number }[] = [];
@@ -86,16 +87,36 @@ describe("first signals (issue 23)", () => {
       return true;
     };
     await Promise.all([
-      pacer.schedule(1, true, write("1a")),
-      pacer.schedule(1, false, write("1-update")),
-      pacer.schedule(1, true, write("1b")),
-      pacer.schedule(2, true, write("2a")),
+      pacer.schedule(1, SignalTier.First, write("1a")),
+      pacer.schedule(1, SignalTier.Update, write("1-update")),
+      pacer.schedule(1, SignalTier.Second, write("1-command-check")),
+      pacer.schedule(1, SignalTier.First, write("1b")),
+      pacer.schedule(2, SignalTier.First, write("2a")),
     ]);
-    expect(log.map((l) => l.what)).toEqual(["1a", "2a", "1b", "1-update"]);
+    expect(log.map((l) => l.what)).toEqual(["1a", "2a", "1b", "1-command-check", "1-update"]);
     const at1 = log.filter((l) => l.what.startsWith("1")).map((l) => l.at);
-    expect(at1[1]! - at1[0]!).toBeGreaterThanOrEqual(95);
-    expect(at1[2]! - at1[1]!).toBeGreaterThanOrEqual(95);
+    for (let i = 1; i < at1.length; i++) expect(at1[i]! - at1[i - 1]!).toBeGreaterThanOrEqual(95);
     expect(log.find((l) => l.what === "2a")!.at).toBeLessThan(50);
+  });
+
+  it("InstallationPacer: a pull request's check run goes before a command's check run queued earlier, and spacing holds across an idle lane", async () => {
+    const pacer = new InstallationPacer(80);
+    const t0 = Date.now();
+    const log: { what: string; at: number }[] = [];
+    const w = (what: string) => async () => {
+      log.push({ what, at: Date.now() - t0 });
+      return true;
+    };
+    await pacer.schedule(7, SignalTier.First, w("eyes A"));
+    const checkA = pacer.schedule(7, SignalTier.Second, w("check A"));
+    const pr = pacer.schedule(7, SignalTier.First, w("check PR 1"));
+    await Promise.all([checkA, pr]);
+    expect(log.map((l) => l.what)).toEqual(["eyes A", "check PR 1", "check A"]);
+    // The lane went idle; a write 20 ms later still waits for the spacing since the last one.
+    await new Promise((r) => setTimeout(r, 20));
+    await pacer.schedule(7, SignalTier.First, w("eyes B"));
+    const at = log.map((l) => l.at);
+    for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(75);
   });
 });
 
