@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { autoReviewSkip, type AutoReviewSettings } from "../config/auto-review.js";
 import { CheckRun, type Conclusion } from "../github/checks.js";
 import type { Octokit, RepoCoords } from "../github/client.js";
 import { fetchPull } from "../github/pulls.js";
@@ -24,16 +25,22 @@ import { checkName } from "./review.js";
  * intake and the worker, so the names cannot drift apart.
  *
  * Review and audit: their worker creates exactly this check run (review.ts), so it takes the queued
- * one over. Fix, tests and ask get none yet: their workers create no check run, so a queued one
- * would never be completed; the 👀 is their first signal. When fix jobs get a check run, its name
- * goes here and the fix worker takes it over the same way.
+ * one over. Fix, tests and ask get none: ask has no check run, and a fix's worker opens its own
+ * (fix-check.ts) without taking a queued one over; the 👀 is their first signal.
  */
-export function firstSignalCheckName(job: Job): string | null {
+export function firstSignalCheckName(job: Job, auto: AutoReviewSettings | null = null): string | null {
   if (continuesAnother(job)) return null;
-  // Automatic reviews skip drafts unless the repository asks for them (auto_review.drafts, off by
-  // default), which only the worker reads: a queued check run on every draft push would mostly end
-  // "skipped". A draft's check run comes from its worker, as before.
-  if (job.trigger.kind === "event" && job.pull?.isDraft) return null;
+  if (job.trigger.kind === "event" && job.pull) {
+    // The repository's auto_review settings as a worker last read them: a push whose review they
+    // skip gets no queued check run that would only end "skipped".
+    if (auto) {
+      if (autoReviewSkip(auto, job.pull) !== null) return null;
+    } else if (job.pull.isDraft) {
+      // Unknown settings: drafts are skipped by default (auto_review.drafts), so no queued check run
+      // on every draft push; if the repository reviews drafts, its worker creates the check run.
+      return null;
+    }
+  }
   if (job.mode === "review" || job.mode === "audit") return checkName({ job }, job.mode);
   return null;
 }
@@ -214,7 +221,7 @@ export class FirstSignals {
    */
   async send(job: Job): Promise<void> {
     const claims = this.options.queue.signals;
-    const name = firstSignalCheckName(job);
+    const name = firstSignalCheckName(job, this.knownAutoReview(job));
     const eyes = wantsEyes(job);
     if (!claims || (name === null && !eyes)) return;
     const log = this.options.log.child({ jobId: job.id, pr: job.prNumber, repo: `${job.repo.owner}/${job.repo.name}` });
@@ -300,6 +307,17 @@ export class FirstSignals {
       else r.effects.created(job.id, "check_run", name, { githubId: id });
       if (run && check.url) r.link(run.id, { checkRun: check.url });
     });
+  }
+
+  /** The repository's auto_review settings as a worker last read them, for a pull request event; else null. */
+  private knownAutoReview(job: Job): AutoReviewSettings | null {
+    if (job.trigger.kind !== "event" || !this.options.runs) return null;
+    try {
+      return this.options.runs.autoReview.recall(`${job.repo.owner}/${job.repo.name}`);
+    } catch (err) {
+      this.options.log.warn({ err, jobId: job.id }, "could not read the repository's auto_review settings");
+      return null;
+    }
   }
 
   stop(): void {

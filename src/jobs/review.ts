@@ -1,5 +1,5 @@
 import { agentLabel } from "../fix/body.js";
-import { matchesBranch } from "../config/paths.js";
+import { autoReviewSkip } from "../config/auto-review.js";
 import { severityToPriority } from "../config/schema.js";
 import { CHECK_RUN_ACTIONS, CheckRun, type Conclusion } from "../github/checks.js";
 import { botReviewBodies } from "../github/comments.js";
@@ -27,12 +27,7 @@ export const CHECK_NAMES = { review: "codex-pr-bot / review", audit: "codex-pr-b
 /** Why an automatic review does not run, or null when it should. Commands skip these gates. */
 export function autoReviewSkipReason(ctx: JobContext): string | null {
   if (ctx.job.trigger.kind !== "event") return null;
-  const auto = ctx.config.auto_review;
-  if (!auto.enabled) return "automatic reviews are disabled";
-  if (ctx.pull.isDraft && !auto.drafts) return "draft pull request";
-  if (!matchesBranch(ctx.pull.baseRef, auto.base_branches)) return `base branch ${ctx.pull.baseRef} is not configured`;
-  if (auto.ignore_authors.some((a) => a.toLowerCase() === ctx.pull.author.toLowerCase())) return "author is ignored";
-  return null;
+  return autoReviewSkip(ctx.config.auto_review, ctx.pull);
 }
 
 /**

@@ -101,6 +101,7 @@ export function createWorker(deps: PipelineDeps): JobWorker {
       let configError: ConfigError | null = null;
       try {
         ({ config, source: configSource } = await loadRepoConfig(octokit, coords, job.repo.defaultBranch));
+        rememberAutoReview(deps, job, config, log);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         configError = err;
@@ -195,4 +196,13 @@ export function createWorker(deps: PipelineDeps): JobWorker {
       if (job.mode === "fix" || job.mode === "tests") runningFixes.release(fixKey(job.repo.owner, job.repo.name, job.prNumber), job.id);
     }
   };
+}
+
+/** For the intake's first signals: whether this repository reviews automatically (store/auto-review-memo.ts). */
+function rememberAutoReview(deps: PipelineDeps, job: Job, config: RepoConfig, log: Logger): void {
+  try {
+    deps.runs?.autoReview.remember(`${job.repo.owner}/${job.repo.name}`, config.auto_review);
+  } catch (err) {
+    log.warn({ err }, "could not record the repository's auto_review settings");
+  }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { Job, JobKind, Trigger, Usage } from "../types.js";
 import { checkpointInBackground } from "./checkpointer.js";
+import { AutoReviewMemo } from "./auto-review-memo.js";
 import { EffectLedger, type Effect } from "./effects.js";
 import { migrate, openDatabase, type Db, type Migration } from "./db.js";
 
@@ -282,6 +283,8 @@ export class RunNotFoundError extends Error {
 export class RunStore {
   /** What each job created on GitHub (store/effects.ts), in the same file. */
   readonly effects: EffectLedger;
+  /** Each repository's automatic-review settings as a worker last read them (store/auto-review-memo.ts). */
+  readonly autoReview: AutoReviewMemo;
   private readonly db: Db;
   private readonly ownsDb: boolean;
   private readonly maxEventBytes: number;
@@ -298,6 +301,7 @@ export class RunStore {
     this.db = typeof database === "string" ? openDatabase(database, { synchronous: "NORMAL" }) : database;
     migrate(this.db, "runs", RUN_MIGRATIONS);
     this.effects = new EffectLedger(this.db);
+    this.autoReview = new AutoReviewMemo(this.db);
     this.releaseCheckpoints = this.ownsDb && options.backgroundCheckpoints ? checkpointInBackground(this.db) : null;
     this.maxEventBytes = options.maxEventBytes ?? MiB;
     this.maxEventLineBytes = options.maxEventLineBytes ?? 16 * 1024;

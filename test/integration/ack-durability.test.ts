@@ -77,6 +77,16 @@ describe.each(["power-loss", "process-crash"])("acknowledged deliveries survive 
     expect(new Set(acknowledged.map((id) => finished.get(id)!.jobId)).size).toBe(BURST);
     // One queue row per delivery: nothing was enqueued twice by the restart.
     expect(finished.size).toBe(BURST);
+
+    // The workers recorded the repository's auto_review settings for the intake (first signals: no
+    // queued check run on a push whose review the settings skip).
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      const settings = db.prepare("SELECT settings FROM repo_auto_review WHERE repo = ?").pluck().get(`${REPO.owner}/${REPO.name}`) as string;
+      expect(JSON.parse(settings)).toMatchObject({ enabled: false });
+    } finally {
+      db.close();
+    }
   }, 180_000);
 });
 

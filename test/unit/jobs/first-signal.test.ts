@@ -1,5 +1,8 @@
+import path from "node:path";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import type { AutoReviewSettings } from "../../../src/config/auto-review.js";
+import { DEFAULT_CONFIG } from "../../../src/config/schema.js";
 import type { Octokit } from "../../../src/github/client.js";
 import {
   FirstSignals,
@@ -17,6 +20,7 @@ import { RunStore } from "../../../src/store/runs.js";
 import { CHECK_NAMES } from "../../../src/jobs/review.js";
 import { LocalSignalClaims } from "../../../src/jobs/signal-claims.js";
 import { controlledWorker, makeJob, waitFor } from "../../helpers/queue-fixtures.js";
+import { makeTempDir } from "../../helpers/tmp.js";
 
 const log = pino({ level: "silent" });
 
@@ -205,5 +209,48 @@ describe("FirstSignals.send with the queue's hand-over (issue 23)", () => {
     const byIntake = calls.filter((c) => c.what === "create").map((c) => c.body.external_id);
     expect([...byIntake, ...own].sort()).toEqual(jobs.map((j) => j.id).sort());
     await queue.stop(0);
+  });
+});
+
+describe("first signals follow the repository's auto_review settings as a worker last read them", () => {
+  const auto = (over: Partial<AutoReviewSettings> = {}): AutoReviewSettings => ({ ...DEFAULT_CONFIG.auto_review, ...over });
+
+  it("no queued check run for a push the settings skip; unknown settings keep the defaults (drafts skipped)", () => {
+    const push = makeJob();
+    const draft = { ...push, pull: { ...push.pull!, isDraft: true } };
+    expect(firstSignalCheckName(push, null)).toBe(CHECK_NAMES.review);
+    expect(firstSignalCheckName(draft, null)).toBeNull();
+    expect(firstSignalCheckName(push, auto({ enabled: false }))).toBeNull();
+    expect(firstSignalCheckName(push, auto({ base_branches: ["release/*"] }))).toBeNull();
+    expect(firstSignalCheckName(push, auto({ ignore_authors: [push.pull!.author.toUpperCase()] }))).toBeNull();
+    expect(firstSignalCheckName(draft, auto({ drafts: true }))).toBe(CHECK_NAMES.review);
+    // A command is a request: the settings don't silence it.
+    expect(firstSignalCheckName(makeJob({ mode: "audit", command: true }), auto({ enabled: false }))).toBe(CHECK_NAMES.audit);
+  });
+
+  it("the intake reads them from the run store: nothing at all for a repository whose automatic reviews are off", async () => {
+    const created: unknown[] = [];
+    const octokit = { rest: { checks: { create: async (b: unknown) => (created.push(b), { data: { id: 1, html_url: "u" } }) } } } as unknown as Octokit;
+    const dir = makeTempDir("auto-review-memo");
+    const runs = new RunStore(path.join(dir, "runs.sqlite"));
+    // No worker takes the jobs: every one waits, as behind busy workers.
+    const inner = new MemoryQueue({ concurrency: 1, log });
+    const signals = new FirstSignals({ octokit: async () => octokit, queue: inner, runs, log, spacingMs: 1 });
+    const queue = new RecordingQueue(inner, runs, log, signals);
+    const job = makeJob({ pr: 3 });
+    const repo = `${job.repo.owner}/${job.repo.name}`;
+    expect(runs.autoReview.recall(repo)).toBeNull();
+    runs.autoReview.remember(repo, auto({ enabled: false }));
+    await queue.enqueue(job);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(created).toEqual([]);
+    // Another process (a worker) read them turned back on: the next push is signalled.
+    const other = new RunStore(path.join(dir, "runs.sqlite"));
+    other.autoReview.remember(repo, auto());
+    other.close();
+    await queue.enqueue(makeJob({ pr: 4 }));
+    await waitFor(() => created.length === 1, "the queued check run of the next push");
+    signals.stop();
+    runs.close();
   });
 });
