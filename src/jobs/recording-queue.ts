@@ -14,6 +14,9 @@ import type { EnqueueResult, JobQueue, JobWorker, PositionOf, QueuePosition, Que
  * job, so the run record is left to the worker; the first signals are sent all the same.
  */
 export class RecordingQueue implements JobQueue {
+  private toRecord: Job[] = [];
+  private recorded: Promise<void> | null = null;
+
   constructor(
     private readonly inner: JobQueue,
     private readonly runs: RunStore | null,
@@ -27,18 +30,35 @@ export class RecordingQueue implements JobQueue {
 
   async enqueue(job: Job): Promise<EnqueueResult> {
     const result = await this.inner.enqueue(job);
-    if (result.accepted && this.runs) {
-      try {
-        // The worker may already have started it (and recorded the run): ensure, not create.
-        this.runs.ensure(job);
-      } catch (err) {
-        this.log.warn({ err, jobId: job.id }, "could not record the queued run");
-      }
-    }
+    if (result.accepted && this.runs) await this.record(job);
     const signals = this.firstSignals;
     // The next turn: the handler's answer to GitHub goes out first. send() logs its own failures.
     if (result.accepted && signals) setImmediate(() => void signals.send(job));
     return result;
+  }
+
+  /**
+   * Records the job's run as queued before the webhook's answer. The enqueues of one group commit
+   * resolve together, so their runs are recorded together: one transaction per burst, not per job.
+   * The worker may already have started it (and recorded the run): ensure, not create.
+   */
+  private record(job: Job): Promise<void> {
+    this.toRecord.push(job);
+    this.recorded ??= new Promise<void>((resolve) => {
+      // A microtask: it runs after the continuations of every enqueue that resolved with this one.
+      queueMicrotask(() => {
+        const jobs = this.toRecord;
+        this.toRecord = [];
+        this.recorded = null;
+        try {
+          this.runs!.ensureAll(jobs);
+        } catch (err) {
+          this.log.warn({ err, jobIds: jobs.map((j) => j.id) }, "could not record the queued runs");
+        }
+        resolve();
+      });
+    });
+    return this.recorded;
   }
 
   position(job: PositionOf): Promise<QueuePosition | null> {

@@ -401,6 +401,18 @@ export class RunStore {
       .immediate();
   }
 
+  /**
+   * `ensure` for several jobs in one transaction: the intake records a burst of accepted jobs with
+   * one commit (a commit costs ~0.3 ms on the event loop, a row ~0.07 ms).
+   */
+  ensureAll(jobs: readonly Job[]): void {
+    this.db
+      .transaction(() => {
+        for (const job of jobs) if (!this.sql.byJob.get(job.id)) this.create(job);
+      })
+      .immediate();
+  }
+
   /** Records a local review or fix as running from now. Returns the run id. */
   createLocal(init: LocalRunInit): string {
     const id = newRunId();
