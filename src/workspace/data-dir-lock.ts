@@ -58,17 +58,27 @@ export function claimDataDir(dataDir: string, isAlive: (holder: Holder) => boole
   throw new DataDirInUseError(`could not claim DATA_DIR ${dataDir}: another process claimed it at the same moment`);
 }
 
+/** Claims this process still holds, released at exit through one listener (not one per claim). */
+const held = new Set<() => void>();
+let exitHook = false;
+
 function claimOf(file: string, me: Holder): DataDirClaim {
   let released = false;
   const release = (): void => {
     if (released) return;
     released = true;
-    process.removeListener("exit", release);
+    held.delete(release);
     // Only our own claim: a successor may hold it by now.
     const holder = readHolder(file);
     if (holder && holder.pid === me.pid && holder.host === me.host && holder.startedAt === me.startedAt) rmSync(file, { force: true });
   };
-  process.once("exit", release);
+  held.add(release);
+  if (!exitHook) {
+    exitHook = true;
+    process.once("exit", () => {
+      for (const r of [...held]) r();
+    });
+  }
   return { release };
 }
 
