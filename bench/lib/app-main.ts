@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { pino } from "pino";
 import { Probot, Server } from "probot";
 import { createApp } from "../../src/app.js";
@@ -64,4 +65,25 @@ if (process.send) {
     }
   });
   process.channel?.unref();
+}
+
+// BENCH_STALLS=1 logs every event-loop stall over 100 ms with the WAL's size at that moment, to tell
+// a checkpoint's stall from a garbage collector's or a burst of synchronous work.
+if (env.BENCH_STALLS === "1") {
+  const wal = `${env.DATABASE_PATH ?? ""}-wal`;
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    const lag = now - last - 20;
+    last = now;
+    if (lag > 100) {
+      let walBytes = -1;
+      try {
+        walBytes = statSync(wal).size;
+      } catch {
+        // no WAL yet
+      }
+      log.warn({ stallMs: Math.round(lag), walMiB: Math.round(walBytes / 1048576), heapMiB: Math.round(process.memoryUsage().heapUsed / 1048576) }, "bench: event loop stalled");
+    }
+  }, 20).unref();
 }

@@ -74,6 +74,7 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     LANG: process.env.LANG ?? "C.UTF-8",
     NODE_ENV: "production",
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
+    ...(process.env.BENCH_STALLS ? { BENCH_STALLS: process.env.BENCH_STALLS } : {}),
     APP_ID: String(APP_ID),
     PRIVATE_KEY: appPrivateKey(),
     WEBHOOK_SECRET,

@@ -11,8 +11,26 @@ import { wallMs } from "./common.js";
 export interface ResponsesServer {
   /** Base URL for the provider config (codex appends /responses). */
   url: string;
-  requests: { at: number; doneAt: number }[];
+  requests: ModelRequest[];
   close(): Promise<void>;
+}
+
+export interface ModelRequest {
+  at: number;
+  doneAt: number;
+  /** The request body's size as sent (bytes). */
+  bytes: number;
+  /** Characters of its `instructions` and `input` (what the prompt costs), when the body is plain JSON. */
+  promptChars: number | null;
+}
+
+function promptChars(body: string): number | null {
+  try {
+    const parsed = JSON.parse(body) as { instructions?: unknown; input?: unknown };
+    return JSON.stringify(parsed.instructions ?? "").length + JSON.stringify(parsed.input ?? []).length;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -20,7 +38,7 @@ export interface ResponsesServer {
  * few slow requests among instant ones).
  */
 export async function startResponses(answer: (request: string) => string, options: { delayMs?: number | ((n: number) => number) } = {}): Promise<ResponsesServer> {
-  const requests: { at: number; doneAt: number }[] = [];
+  const requests: ModelRequest[] = [];
   const server = http.createServer((req, res) => {
     const at = wallMs();
     const chunks: Buffer[] = [];
@@ -32,7 +50,8 @@ export async function startResponses(answer: (request: string) => string, option
         return;
       }
       const n = requests.length + 1;
-      const entry = { at, doneAt: 0 };
+      const raw = Buffer.concat(chunks);
+      const entry: ModelRequest = { at, doneAt: 0, bytes: raw.length, promptChars: req.headers["content-encoding"] ? null : promptChars(raw.toString("utf8")) };
       requests.push(entry);
       const reply = (): void => {
         const id = `resp_${n}`;

@@ -196,6 +196,9 @@ export interface FirstSignalOptions {
   spacingMs?: number;
 }
 
+/** How long an installation's first-signal client is reused. */
+const CLIENT_TTL_MS = 10 * 60_000;
+
 interface Tracked {
   job: Job;
   check: CheckRun;
@@ -206,6 +209,7 @@ interface Tracked {
 export class FirstSignals {
   private readonly pacer: InstallationPacer;
   private readonly tracked = new Map<string, Tracked>();
+  private readonly clients = new Map<number, { at: number; client: Promise<Octokit> }>();
   private readonly timer: NodeJS.Timeout;
   private refreshing = false;
 
@@ -231,7 +235,7 @@ export class FirstSignals {
     // Set inside the paced writes (closures): an object, so the compiler does not narrow them to null.
     const made: { check: CheckRun | null; shown: QueuePosition | null } = { check: null, shown: null };
     try {
-      const octokit = await this.options.octokit(job.installationId);
+      const octokit = await this.client(job.installationId);
       // A command carries no head: read it now (a read, not paced), as the worker will when it starts.
       const headSha = name === null ? null : (job.pull?.headSha ?? (await fetchPull(octokit, coords, job.prNumber)).headSha);
       // The claim waits for the job's turn to write: a worker that took the job meanwhile sends its own.
@@ -309,6 +313,24 @@ export class FirstSignals {
     });
   }
 
+  /**
+   * The installation's first-signal client, made once per CLIENT_TTL_MS: building an Octokit (its
+   * plugins, its REST method tree) per delivery was a measurable share of the intake's time on a
+   * burst. Its auth strategy renews the installation token itself.
+   */
+  private client(installationId: number): Promise<Octokit> {
+    const now = Date.now();
+    const cached = this.clients.get(installationId);
+    if (cached && now - cached.at < CLIENT_TTL_MS) return cached.client;
+    const client = this.options.octokit(installationId);
+    this.clients.set(installationId, { at: now, client });
+    // A failed creation is not kept: the next delivery tries again.
+    client.catch(() => {
+      if (this.clients.get(installationId)?.client === client) this.clients.delete(installationId);
+    });
+    return client;
+  }
+
   /** The repository's auto_review settings as a worker last read them, for a pull request event; else null. */
   private knownAutoReview(job: Job): AutoReviewSettings | null {
     if (job.trigger.kind !== "event" || !this.options.runs) return null;
@@ -323,6 +345,7 @@ export class FirstSignals {
   stop(): void {
     clearInterval(this.timer);
     this.tracked.clear();
+    this.clients.clear();
   }
 
   /** Rewrites queued check runs whose place changed noticeably; drops the ones a worker took. */

@@ -235,7 +235,12 @@ describe("first signals follow the repository's auto_review settings as a worker
     const runs = new RunStore(path.join(dir, "runs.sqlite"));
     // No worker takes the jobs: every one waits, as behind busy workers.
     const inner = new MemoryQueue({ concurrency: 1, log });
-    const signals = new FirstSignals({ octokit: async () => octokit, queue: inner, runs, log, spacingMs: 1 });
+    let made = 0;
+    const factory = async (): Promise<Octokit> => {
+      made++;
+      return octokit;
+    };
+    const signals = new FirstSignals({ octokit: factory, queue: inner, runs, log, spacingMs: 1 });
     const queue = new RecordingQueue(inner, runs, log, signals);
     const job = makeJob({ pr: 3 });
     const repo = `${job.repo.owner}/${job.repo.name}`;
@@ -250,6 +255,10 @@ describe("first signals follow the repository's auto_review settings as a worker
     other.close();
     await queue.enqueue(makeJob({ pr: 4 }));
     await waitFor(() => created.length === 1, "the queued check run of the next push");
+    await queue.enqueue(makeJob({ pr: 5 }));
+    await waitFor(() => created.length === 2, "the queued check run of a third push");
+    // One client for the installation, not one per delivery.
+    expect(made).toBe(1);
     signals.stop();
     runs.close();
   });
