@@ -26,24 +26,42 @@ export interface PrOrigin {
 const ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null" };
 
 function git(cwd: string, args: string[], input?: string): string {
-  return execFileSync("git", args, { cwd, env: ENV, input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 }).trim();
+  return execFileSync("git", args, { cwd, env: ENV, input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 }).trim();
 }
 
-function data(text: string): string {
+/** A `git fast-import` data block. */
+export function data(text: string): string {
   return `data ${Buffer.byteLength(text)}\n${text}`;
 }
 
-/** Creates (afresh) `<dir>/<owner>-<name>.git` with PRs `prs` (numbers). */
-export function prOrigin(dir: string, owner: string, name: string, prs: readonly number[]): PrOrigin {
+/** The committer line of every bench commit (a fixed date: the same stream gives the same SHAs). */
+export const BENCH_COMMITTER = "committer Bench Author <bench@example.com> 1767225600 +0000";
+
+/**
+ * Creates (afresh) the bare repository `<dir>/<owner>-<name>.git` from a fast-import `stream` and
+ * returns it as an origin: its main and each `refs/pull/N/head`.
+ */
+export function importOrigin(dir: string, owner: string, name: string, stream: readonly string[]): PrOrigin {
   const bare = path.join(dir, `${owner}-${name}.git`);
   rmSync(bare, { recursive: true, force: true });
   mkdirSync(bare, { recursive: true });
   git(bare, ["init", "--bare", "-q", "--initial-branch=main"]);
-  const who = "Bench Author <bench@example.com> 1767225600 +0000";
+  git(bare, ["fast-import", "--quiet"], `${stream.join("\n")}\n`);
+  const heads = new Map<number, string>();
+  const refs = git(bare, ["for-each-ref", "--format=%(objectname) %(refname)", "refs/pull"]);
+  for (const line of refs.split("\n")) {
+    const m = /^([0-9a-f]{40}) refs\/pull\/(\d+)\/head$/.exec(line);
+    if (m) heads.set(Number(m[2]), m[1]!);
+  }
+  return { owner, name, url: `file://${bare}`, mainSha: git(bare, ["rev-parse", "refs/heads/main"]), heads };
+}
+
+/** Creates (afresh) `<dir>/<owner>-<name>.git` with PRs `prs` (numbers). */
+export function prOrigin(dir: string, owner: string, name: string, prs: readonly number[]): PrOrigin {
   const stream: string[] = [
     "commit refs/heads/main",
     "mark :1",
-    `committer ${who}`,
+    BENCH_COMMITTER,
     data("initial"),
     "M 100644 inline README.md",
     data(`# ${owner}/${name}\n\nA small repository for the scale benches.\n`),
@@ -54,19 +72,12 @@ export function prOrigin(dir: string, owner: string, name: string, prs: readonly
     stream.push(
       `commit refs/pull/${pr}/head`,
       `mark :${pr + 1}`,
-      `committer ${who}`,
+      BENCH_COMMITTER,
       data(`PR ${pr}: add the feature`),
       "from :1",
       `M 100644 inline ${FEATURE_PATH}`,
       data(`import { compute } from "./index.js"; // PR ${pr}\n${FEATURE_ANCHOR}\nexport const pr = ${pr};\n`),
     );
   }
-  git(bare, ["fast-import", "--quiet"], `${stream.join("\n")}\n`);
-  const heads = new Map<number, string>();
-  const refs = git(bare, ["for-each-ref", "--format=%(objectname) %(refname)", "refs/pull"]);
-  for (const line of refs.split("\n")) {
-    const m = /^([0-9a-f]{40}) refs\/pull\/(\d+)\/head$/.exec(line);
-    if (m) heads.set(Number(m[2]), m[1]!);
-  }
-  return { owner, name, url: `file://${bare}`, mainSha: git(bare, ["rev-parse", "refs/heads/main"]), heads };
+  return importOrigin(dir, owner, name, stream);
 }
