@@ -21,7 +21,8 @@ import { GitHubStandIn } from "./lib/github-stand-in.js";
  * The four run side by side and take turns: ROUNDS rounds of TOTAL deliveries at CONCURRENCY each,
  * then SEQUENTIAL deliveries at concurrency 1. The load generator runs on the same 2 cores.
  * Target (issue 18): the app's p99 at c=50, over all its rounds, at most 1.2× the no-op floor's p99
- * measured the same way in the same run; an absolute figure on a shared 2-core machine says more about the neighbours than about the app.
+ * measured the same way in the same run; an absolute figure on a shared 2-core machine says more
+ * about the neighbours than about the app.
  */
 
 const TOTAL = envInt("BENCH_WEBHOOKS", 500, 200);

@@ -1,4 +1,4 @@
-import { BENCH_COMMITTER, data, importOrigin, type PrOrigin } from "./pr-origin.js";
+import { BENCH_COMMITTER, data, importOrigin, mainCommit, type PrOrigin } from "./pr-origin.js";
 
 /**
  * An origin (bare repository reached as file://) for the large-PR start figure: main with two small
@@ -8,14 +8,7 @@ import { BENCH_COMMITTER, data, importOrigin, type PrOrigin } from "./pr-origin.
  */
 export function largePrOrigin(dir: string, owner: string, name: string, options: { largePrs: number; files: number; lines: number }): PrOrigin {
   const stream: string[] = [
-    "commit refs/heads/main",
-    "mark :1",
-    BENCH_COMMITTER,
-    data("initial"),
-    "M 100644 inline README.md",
-    data(`# ${owner}/${name}\n`),
-    "M 100644 inline src/index.ts",
-    data("export function compute(): number {\n  return 42;\n}\n"),
+    ...mainCommit(`# ${owner}/${name}\n`),
     "commit refs/pull/1/head",
     "mark :2",
     BENCH_COMMITTER,

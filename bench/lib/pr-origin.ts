@@ -56,18 +56,23 @@ export function importOrigin(dir: string, owner: string, name: string, stream: r
   return { owner, name, url: `file://${bare}`, mainSha: git(bare, ["rev-parse", "refs/heads/main"]), heads };
 }
 
-/** Creates (afresh) `<dir>/<owner>-<name>.git` with PRs `prs` (numbers). */
-export function prOrigin(dir: string, owner: string, name: string, prs: readonly number[]): PrOrigin {
-  const stream: string[] = [
+/** The fast-import lines of main's one commit (mark :1): `readme` and src/index.ts. */
+export function mainCommit(readme: string): string[] {
+  return [
     "commit refs/heads/main",
     "mark :1",
     BENCH_COMMITTER,
     data("initial"),
     "M 100644 inline README.md",
-    data(`# ${owner}/${name}\n\nA small repository for the scale benches.\n`),
+    data(readme),
     "M 100644 inline src/index.ts",
     data(`export function compute(): number {\n  return 42;\n}\n`),
   ];
+}
+
+/** Creates (afresh) `<dir>/<owner>-<name>.git` with PRs `prs` (numbers). */
+export function prOrigin(dir: string, owner: string, name: string, prs: readonly number[]): PrOrigin {
+  const stream = mainCommit(`# ${owner}/${name}\n\nA small repository for the scale benches.\n`);
   for (const pr of prs) {
     stream.push(
       `commit refs/pull/${pr}/head`,

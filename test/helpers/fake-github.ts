@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import nock from "nock";
+import type { StandInCheckRun } from "../../bench/lib/github-stand-in.js";
 import { checkGraphqlContract, operationName } from "./graphql-contract.js";
 import { checkAgainstContract } from "./openapi-contract.js";
 
@@ -39,21 +40,14 @@ export const BOT_LOGIN = "codex-pr-bot[bot]";
 
 export const INSTALLATION_TOKEN = "ghs_TestInstallationToken0123456789abcdefAB";
 
+/** A check run as the app created and updated it: the bench stand-in's shape, without its repository. */
+export type FakeCheckRun = Omit<StandInCheckRun, "repo" | "output">;
+
 /**
  * GitHub's REST API, the only thing outside the machine, stood in for with nock. Every request is
  * recorded; tests register the routes a scenario needs and assert on what the app sent. A request
  * with no route gets a 501 and is listed in `unexpected`, so a missing expectation fails loudly.
  */
-export interface FakeCheckRun {
-  id: number;
-  name: string;
-  head_sha: string;
-  external_id: string | null;
-  status: string;
-  conclusion: string | null;
-  html_url: string;
-}
-
 export class FakeGitHub {
   readonly calls: ApiCall[] = [];
   readonly unexpected: ApiCall[] = [];

@@ -24,6 +24,17 @@ import { makeTempDir } from "../../helpers/tmp.js";
 
 const log = pino({ level: "silent" });
 
+/** Writes for the pacer that record what ran and when (ms since the recorder was made). */
+function writeRecorder() {
+  const t0 = Date.now();
+  const log: { what: string; at: number }[] = [];
+  const write = (what: string) => async () => {
+    log.push({ what, at: Date.now() - t0 });
+    return true;
+  };
+  return { log, write };
+}
+
 const at = (ahead: number, aheadInRepo: { prNumber: number; mode: "review" | "audit" }[] = []) => ({ ahead, running: 2, aheadInRepo });
 
 describe("first signals (issue 23)", () => {
@@ -84,12 +95,7 @@ describe("first signals (issue 23)", () => {
 
   it("InstallationPacer: writes of one installation a spacing apart, by tier (first signals, commands' check runs, updates), installations independent", async () => {
     const pacer = new InstallationPacer(100);
-    const t0 = Date.now();
-    const log: { what: string; at: number }[] = [];
-    const write = (what: string) => async () => {
-      log.push({ what, at: Date.now() - t0 });
-      return true;
-    };
+    const { log, write } = writeRecorder();
     await Promise.all([
       pacer.schedule(1, SignalTier.First, write("1a")),
       pacer.schedule(1, SignalTier.Update, write("1-update")),
@@ -105,12 +111,7 @@ describe("first signals (issue 23)", () => {
 
   it("InstallationPacer: a pull request's check run goes before a command's check run queued earlier, and spacing holds across an idle lane", async () => {
     const pacer = new InstallationPacer(80);
-    const t0 = Date.now();
-    const log: { what: string; at: number }[] = [];
-    const w = (what: string) => async () => {
-      log.push({ what, at: Date.now() - t0 });
-      return true;
-    };
+    const { log, write: w } = writeRecorder();
     await pacer.schedule(7, SignalTier.First, w("eyes A"));
     const checkA = pacer.schedule(7, SignalTier.Second, w("check A"));
     const pr = pacer.schedule(7, SignalTier.First, w("check PR 1"));
