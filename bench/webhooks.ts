@@ -1,8 +1,9 @@
-import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { deliver, pullRequestPayload, type RepoFixture } from "../test/helpers/webhooks.js";
+import { pullRequestPayload, type RepoFixture } from "../test/helpers/webhooks.js";
 import { INSTALLATION_ID, startAppProcess, WEBHOOK_SECRET, type AppProcess } from "./lib/app-process.js";
 import { benchDir, envInt, isEntry, round, runBench, summarize, waitFor, type Row, type Summary } from "./lib/common.js";
 import { startDiskProbe } from "./lib/disk-probe.js";
@@ -27,7 +28,8 @@ import { GitHubStandIn } from "./lib/github-stand-in.js";
 
 const TOTAL = envInt("BENCH_WEBHOOKS", 500, 200);
 const CONCURRENCY = envInt("BENCH_WEBHOOK_CONCURRENCY", 50, 50);
-const WARMUP = envInt("BENCH_WEBHOOK_WARMUP", 50, 20);
+// One full round per variant before measuring: JIT and caches warm (a first round ran 1.5–2× slower, the floor included).
+const WARMUP = envInt("BENCH_WEBHOOK_WARMUP", 500, 20);
 // Six rounds pooled: a p99 over 3,000 deliveries per variant, not the 5th-worst of one round.
 const ROUNDS = envInt("BENCH_WEBHOOK_ROUNDS", 6, 1);
 const SEQUENTIAL = envInt("BENCH_WEBHOOK_SEQUENTIAL", 100, 30);
@@ -36,35 +38,131 @@ const REPO: RepoFixture = { owner: "octo", name: "load", cloneUrl: "file:///none
 
 interface LoadResult {
   sent: number;
+  /** Seconds this variant's workers took to finish the round's jobs after its last answer (null: held or no-op). */
+  drainS?: number | null;
   latencies: number[];
   statuses: Record<string, number>;
   deliveryIds: string[];
   wallS: number;
+  /** CPU the load generator (this process) used during the round, ms per delivery. */
+  loadCpuMsPerDelivery?: number;
+  /** CPU the app process (every thread) used during the round, ms per delivery. */
+  cpuMsPerDelivery?: number;
   /** Durable-commit latency on this disk, probed from another process during the load. */
   disk?: Summary;
+}
+
+/** One delivery, built and signed before the clock starts (the load generator shares the 2 cores). */
+interface Prepared {
+  body: Buffer;
+  deliveryId: string;
+  signature: string;
+}
+
+function prepare(total: number, firstPr: number): Prepared[] {
+  return Array.from({ length: total }, (_, i) => {
+    const payload = pullRequestPayload(
+      "synchronize",
+      REPO,
+      { number: firstPr + i, headSha: randomBytes(20).toString("hex"), baseSha: randomBytes(20).toString("hex") },
+      INSTALLATION_ID,
+    );
+    const body = Buffer.from(JSON.stringify(payload));
+    return { body, deliveryId: randomUUID(), signature: `sha256=${createHmac("sha256", WEBHOOK_SECRET).update(body).digest("hex")}` };
+  });
+}
+
+/**
+ * POSTs one prepared delivery over a keep-alive agent. node:http rather than fetch: fetch (undici)
+ * cost the load generator 1.1–1.7 ms of CPU per delivery, more than the no-op app it measured, and
+ * on 2 shared cores that CPU is taken from the app under test.
+ */
+function post(agent: http.Agent, url: URL, d: Prepared): Promise<{ status: number; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = http.request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        method: "POST",
+        path: "/api/github/webhooks",
+        headers: {
+          "content-type": "application/json",
+          "content-length": d.body.length,
+          "x-github-event": "pull_request",
+          "x-github-delivery": d.deliveryId,
+          "x-hub-signature-256": d.signature,
+          "user-agent": "GitHub-Hookshot/bench",
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(d.body);
+  });
+}
+
+const agents = new Map<string, http.Agent>();
+
+/** One keep-alive pool per app for the whole run (as fetch kept one): rounds don't time 50 new connections. */
+function agentFor(url: string): http.Agent {
+  let agent = agents.get(url);
+  if (!agent) {
+    agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+    agents.set(url, agent);
+  }
+  return agent;
+}
+
+/**
+ * Opens (or re-opens) the pool's connections with a GET /ping on each before the clock starts. Node's
+ * server drops a keep-alive connection idle for 5 s, and the variants' rounds are further apart than
+ * that, so every round began with 50 new connections at once: their first requests took 150–500 ms
+ * (the no-op app's included) and were the round's p99 — a figure of connection set-up, the same
+ * for every app, not of handling a delivery.
+ */
+async function warmConnections(url: string, concurrency: number): Promise<void> {
+  const agent = agentFor(url);
+  await Promise.all(
+    Array.from(
+      { length: concurrency },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const req = http.get(`${url}/ping`, { agent }, (res) => {
+            res.resume();
+            res.on("end", () => resolve());
+          });
+          req.on("error", reject);
+        }),
+    ),
+  );
 }
 
 async function sendLoad(url: string, total: number, concurrency: number, firstPr: number): Promise<LoadResult> {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   const deliveryIds: string[] = [];
+  const prepared = prepare(total, firstPr);
+  await warmConnections(url, concurrency);
+  const target = new URL(url);
+  const agent = agentFor(url);
   let next = 0;
   const started = performance.now();
   const worker = async (): Promise<void> => {
     for (;;) {
       const i = next++;
       if (i >= total) return;
-      const payload = pullRequestPayload(
-        "synchronize",
-        REPO,
-        { number: firstPr + i, headSha: randomBytes(20).toString("hex"), baseSha: randomBytes(20).toString("hex") },
-        INSTALLATION_ID,
-      );
+      const d = prepared[i]!;
       try {
-        const d = await deliver(url, "pull_request", payload, { secret: WEBHOOK_SECRET });
-        latencies.push(d.ms);
-        statuses[d.status] = (statuses[d.status] ?? 0) + 1;
-        if (d.status >= 200 && d.status < 300) deliveryIds.push(d.deliveryId);
+        const r = await post(agent, target, d);
+        latencies.push(r.ms);
+        statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+        if (r.status >= 200 && r.status < 300) deliveryIds.push(d.deliveryId);
       } catch (err) {
         statuses.error = (statuses.error ?? 0) + 1;
         console.error(err);
@@ -72,7 +170,8 @@ async function sendLoad(url: string, total: number, concurrency: number, firstPr
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return { sent: total, latencies, statuses, deliveryIds, wallS: (performance.now() - started) / 1000 };
+  const wallS = (performance.now() - started) / 1000;
+  return { sent: total, latencies, statuses, deliveryIds, wallS };
 }
 
 const VARIANTS = ["app", "fast", "held", "noop"] as const;
@@ -144,20 +243,59 @@ async function verify(t: Target, loads: LoadResult[]): Promise<Verified> {
   }
 }
 
+/** User + system CPU time of a process, all its threads, in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Jobs of a target still pending or running (the held variant's never finish before release: not counted). */
+function unfinished(t: Target): number {
+  if (t.variant === "noop" || t.variant === "held") return 0;
+  const db = new Database(path.join(t.dataDir, "codex-pr-bot.sqlite"), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare("SELECT COUNT(*) FROM queue_jobs WHERE status IN ('pending', 'running')").pluck().get() as number;
+  } finally {
+    db.close();
+  }
+}
+
 /**
- * All three targets run side by side and take turns round by round, so a burst of load from
+ * Waits until no other variant's workers are still draining an earlier round: four apps on one
+ * machine is the bench's arrangement, not production's, and one app's drain in its own process
+ * would otherwise land on whichever variant's round comes next. Returns seconds waited.
+ */
+async function quiet(targets: Target[]): Promise<number> {
+  const started = performance.now();
+  await waitFor("every variant to finish its jobs", () => (targets.every((t) => unfinished(t) === 0) ? true : undefined), 300_000, 50);
+  return (performance.now() - started) / 1000;
+}
+
+/**
+ * All the targets run side by side and take turns round by round, so a burst of load from
  * something else on the (shared) machine hits every variant alike instead of deciding the ratio.
+ * Each round starts once the earlier rounds' jobs are done (quiet()); a round's own jobs run while
+ * it arrives, as in production.
  */
 async function measureAll(): Promise<Record<Variant, Measured>> {
   const targets: Target[] = [];
+  const probe = await startDiskProbe();
   try {
     for (const v of VARIANTS) targets.push(await startTarget(v));
     const rounds = new Map<Variant, LoadResult[]>(VARIANTS.map((v) => [v, []]));
     for (let r = 0; r < ROUNDS; r++) {
       for (const t of targets) {
-        const probe = startDiskProbe();
+        await quiet(targets);
+        const diskWindow = probe.window();
+        const cpuBefore = cpuMs(t.app.pid);
+        const ownBefore = process.cpuUsage();
         const load = await sendLoad(t.app.url, TOTAL, CONCURRENCY, 1 + r * TOTAL);
-        load.disk = await probe.stop();
+        const own = process.cpuUsage(ownBefore);
+        load.cpuMsPerDelivery = (cpuMs(t.app.pid) - cpuBefore) / TOTAL;
+        load.loadCpuMsPerDelivery = (own.user + own.system) / 1000 / TOTAL;
+        load.disk = diskWindow();
+        load.drainS = t.variant === "noop" || t.variant === "held" ? null : await quiet([t]);
         rounds.get(t.variant)!.push(load);
       }
     }
@@ -171,8 +309,10 @@ async function measureAll(): Promise<Record<Variant, Measured>> {
     }
     return out;
   } finally {
+    await probe.stop();
     for (const t of targets) {
       t.gh.release();
+      agents.get(t.app.url)?.destroy();
       await t.app.stop();
       await t.gh.close();
     }
@@ -208,6 +348,9 @@ export async function main(): Promise<void> {
         [`p99 ms (c=${CONCURRENCY})`]: round(summary.p99, 1),
         "p99 per round": m.rounds.map((r) => round(summarize(r.latencies).p99, 0)).join(" / "),
         "disk commit p99 per round": m.rounds.map((r) => round(r.disk?.p99 ?? Number.NaN, 0)).join(" / "),
+        "load generator CPU ms/delivery": round(m.rounds.reduce((a, r) => a + (r.loadCpuMsPerDelivery ?? 0), 0) / m.rounds.length, 2),
+        "app CPU ms/delivery in round": round(m.rounds.reduce((a, r) => a + (r.cpuMsPerDelivery ?? 0), 0) / m.rounds.length, 2),
+        "drain s after last answer": m.rounds.every((r) => r.drainS == null) ? "n/a" : m.rounds.map((r) => round(r.drainS ?? Number.NaN, 1)).join(" / "),
         "deliveries/s": round(TOTAL / wallS, 0),
         "p50 ms (c=1)": round(seq.median, 1),
         "p99 ms (c=1)": round(seq.p99, 1),
@@ -251,7 +394,7 @@ export async function main(): Promise<void> {
         VARIANTS.map((v) => [
           v,
           {
-            rounds: results[v].rounds.map((r) => ({ summary: summarize(r.latencies), statuses: r.statuses, wallS: r.wallS, diskCommit: r.disk })),
+            rounds: results[v].rounds.map((r) => ({ summary: summarize(r.latencies), statuses: r.statuses, wallS: r.wallS, drainS: r.drainS ?? null, cpuMsPerDelivery: r.cpuMsPerDelivery, loadCpuMsPerDelivery: r.loadCpuMsPerDelivery, diskCommit: r.disk })),
             sequential: summarize(results[v].sequential.latencies),
             verified: results[v].verified,
             peakRssMiB: results[v].peakRssMiB,

@@ -74,6 +74,9 @@ export function checkpointInBackground(db: Db, everyMs = 500): () => Promise<voi
     if (--mine.users > 0) return;
     if (workers.get(file) === mine) workers.delete(file);
     const exited = new Promise<void>((resolve) => mine.worker.once("exit", () => resolve()));
+    // Unref'd while it runs; a caller awaiting the release must keep the process up until it exits
+    // (a script that closes its queue last otherwise ends with the await unsettled, exit code 13).
+    mine.worker.ref();
     mine.worker.postMessage("stop");
     await exited;
   };
