@@ -48,6 +48,8 @@ interface LoadResult {
   loadCpuMsPerDelivery?: number;
   /** CPU the app process (every thread) used during the round, ms per delivery. */
   cpuMsPerDelivery?: number;
+  /** Of which its main thread (the event loop that answers), ms per delivery. */
+  mainCpuMsPerDelivery?: number;
   /** Durable-commit latency on this disk, probed from another process during the load. */
   disk?: Summary;
 }
@@ -243,9 +245,12 @@ async function verify(t: Target, loads: LoadResult[]): Promise<Verified> {
   }
 }
 
-/** User + system CPU time of a process, all its threads, in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+/**
+ * User + system CPU time in ms (clock ticks of 10 ms): of a process, all its threads
+ * (/proc/<pid>/stat), or of its main thread, the event loop (/proc/<pid>/task/<pid>/stat).
+ */
+function cpuMs(pid: number, mainThreadOnly = false): number {
+  const stat = readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
@@ -289,10 +294,12 @@ async function measureAll(): Promise<Record<Variant, Measured>> {
         await quiet(targets);
         const diskWindow = probe.window();
         const cpuBefore = cpuMs(t.app.pid);
+        const mainBefore = cpuMs(t.app.pid, true);
         const ownBefore = process.cpuUsage();
         const load = await sendLoad(t.app.url, TOTAL, CONCURRENCY, 1 + r * TOTAL);
         const own = process.cpuUsage(ownBefore);
         load.cpuMsPerDelivery = (cpuMs(t.app.pid) - cpuBefore) / TOTAL;
+        load.mainCpuMsPerDelivery = (cpuMs(t.app.pid, true) - mainBefore) / TOTAL;
         load.loadCpuMsPerDelivery = (own.user + own.system) / 1000 / TOTAL;
         load.disk = diskWindow();
         load.drainS = t.variant === "noop" || t.variant === "held" ? null : await quiet([t]);
@@ -350,6 +357,7 @@ export async function main(): Promise<void> {
         "disk commit p99 per round": m.rounds.map((r) => round(r.disk?.p99 ?? Number.NaN, 0)).join(" / "),
         "load generator CPU ms/delivery": round(m.rounds.reduce((a, r) => a + (r.loadCpuMsPerDelivery ?? 0), 0) / m.rounds.length, 2),
         "app CPU ms/delivery in round": round(m.rounds.reduce((a, r) => a + (r.cpuMsPerDelivery ?? 0), 0) / m.rounds.length, 2),
+        "of which event loop": round(m.rounds.reduce((a, r) => a + (r.mainCpuMsPerDelivery ?? 0), 0) / m.rounds.length, 2),
         "drain s after last answer": m.rounds.every((r) => r.drainS == null) ? "n/a" : m.rounds.map((r) => round(r.drainS ?? Number.NaN, 1)).join(" / "),
         "deliveries/s": round(TOTAL / wallS, 0),
         "p50 ms (c=1)": round(seq.median, 1),
@@ -394,7 +402,7 @@ export async function main(): Promise<void> {
         VARIANTS.map((v) => [
           v,
           {
-            rounds: results[v].rounds.map((r) => ({ summary: summarize(r.latencies), statuses: r.statuses, wallS: r.wallS, drainS: r.drainS ?? null, cpuMsPerDelivery: r.cpuMsPerDelivery, loadCpuMsPerDelivery: r.loadCpuMsPerDelivery, diskCommit: r.disk })),
+            rounds: results[v].rounds.map((r) => ({ summary: summarize(r.latencies), statuses: r.statuses, wallS: r.wallS, drainS: r.drainS ?? null, cpuMsPerDelivery: r.cpuMsPerDelivery, mainCpuMsPerDelivery: r.mainCpuMsPerDelivery, loadCpuMsPerDelivery: r.loadCpuMsPerDelivery, diskCommit: r.disk })),
             sequential: summarize(results[v].sequential.latencies),
             verified: results[v].verified,
             peakRssMiB: results[v].peakRssMiB,

@@ -41,6 +41,9 @@ await server.load(
     : createApp(),
 );
 await server.start();
+// The app's own handlers exit on SIGTERM after draining; the no-op app exits the same way, so that
+// BENCH_CPU_PROF=1 writes its profile too (a process killed by the signal writes none).
+if (env.BENCH_APP === "noop") process.once("SIGTERM", () => process.exit(0));
 
 // Memory probe for bench/memory.ts over the IPC channel: peaks of process.memoryUsage() since the
 // last reset, sampled every 20 ms (costs nothing when not spawned with IPC).
