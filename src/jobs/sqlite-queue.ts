@@ -135,6 +135,16 @@ const MIGRATIONS: Migration[] = [
     version: 2,
     sql: "ALTER TABLE queue_jobs ADD COLUMN not_before INTEGER;",
   },
+  {
+    // Each installation's pending jobs in order, and nothing else: the claim seeks from one
+    // installation with pending work to the next, and a place in line is a range count. It replaces
+    // (installation_id, status), whose entries of finished jobs (kept 7 days) every such read crossed.
+    version: 3,
+    sql: `
+      DROP INDEX queue_jobs_installation;
+      CREATE INDEX queue_jobs_pending ON queue_jobs (installation_id, seq) WHERE status = 'pending';
+    `,
+  },
 ];
 
 const SHUTDOWN_REASON = "shutting down";
@@ -207,11 +217,26 @@ export class SqliteQueue implements JobQueue {
       cancelRunning: db.prepare(`UPDATE queue_jobs SET cancel_reason = @why
         WHERE pr_key = @prKey AND automatic = 1 AND status = 'running' AND head_sha IS NOT @headSha
         RETURNING id`),
-      nextClaimable: db.prepare(`SELECT j.id FROM queue_jobs j
+      // The oldest pending job whose pull request has nothing running (the usual case: the first row).
+      firstClaimable: db.prepare(`SELECT j.id FROM queue_jobs j
         WHERE j.status = 'pending'
           AND (j.not_before IS NULL OR j.not_before <= @now)
           AND NOT EXISTS (SELECT 1 FROM queue_jobs r WHERE r.status = 'running' AND r.pr_key = j.pr_key)
-          AND (SELECT COUNT(*) FROM queue_jobs r WHERE r.status = 'running' AND r.installation_id = j.installation_id) < @limit
+        ORDER BY j.seq LIMIT 1`),
+      // Installations at PER_INSTALLATION_CONCURRENCY, every process's running jobs counted.
+      saturated: db
+        .prepare("SELECT installation_id FROM queue_jobs WHERE status = 'running' GROUP BY installation_id HAVING COUNT(*) >= ?")
+        .pluck(),
+      // The next installation (by id) with pending work: one seek in queue_jobs_pending (named: the
+      // planner otherwise reads every pending row through queue_jobs_status).
+      nextPendingInstallation: db
+        .prepare(`SELECT installation_id FROM queue_jobs INDEXED BY queue_jobs_pending
+          WHERE status = 'pending' AND installation_id > ? ORDER BY installation_id LIMIT 1`)
+        .pluck(),
+      firstClaimableOf: db.prepare(`SELECT j.id, j.seq FROM queue_jobs j
+        WHERE j.status = 'pending' AND j.installation_id = @installationId
+          AND (j.not_before IS NULL OR j.not_before <= @now)
+          AND NOT EXISTS (SELECT 1 FROM queue_jobs r WHERE r.status = 'running' AND r.pr_key = j.pr_key)
         ORDER BY j.seq LIMIT 1`),
       claim: db.prepare(`UPDATE queue_jobs
         SET status = 'running', attempts = attempts + 1, lease_owner = @owner, lease_expires_at = @expires,
@@ -242,8 +267,8 @@ export class SqliteQueue implements JobQueue {
           COALESCE(SUM(status = 'running'), 0) AS running
         FROM queue_jobs WHERE status IN ('pending', 'running')`),
       state: db.prepare("SELECT * FROM queue_jobs WHERE id = ?"),
-      // position(): each an index range (queue_jobs_installation is (installation_id, status) + seq,
-      // the rowid), never a scan of the table.
+      // position(): index ranges (queue_jobs_pending for the pending, queue_jobs_status for the few
+      // running), never a scan of the table.
       pendingSeq: db.prepare("SELECT seq FROM queue_jobs WHERE id = ? AND status = 'pending'").pluck(),
       aheadCount: db
         .prepare("SELECT COUNT(*) FROM queue_jobs WHERE installation_id = ? AND status = 'pending' AND seq < ?")
@@ -488,13 +513,32 @@ export class SqliteQueue implements JobQueue {
     const now = Date.now();
     return this.db
       .transaction(() => {
-        const next = this.sql.nextClaimable.get({ limit: this.perInstallation, now }) as { id: string } | undefined;
-        if (!next) return undefined;
-        return this.sql.claim.get({ id: next.id, owner: this.owner, expires: now + this.leaseMs, now }) as
-          | JobRow
-          | undefined;
+        const id = this.nextClaimable(now);
+        if (id === undefined) return undefined;
+        return this.sql.claim.get({ id, owner: this.owner, expires: now + this.leaseMs, now }) as JobRow | undefined;
       })
       .immediate();
+  }
+
+  /**
+   * The oldest pending job that may start: nothing of its pull request running, its installation
+   * under its limit. With an installation at its limit, the walk goes installation by installation
+   * (a seek each) instead of row by row: reading past one installation's backlog of 10,000 jobs,
+   * two subqueries a row, took 18 ms of the event loop on every pump.
+   */
+  private nextClaimable(now: number): string | undefined {
+    const saturated = new Set(this.sql.saturated.all(this.perInstallation) as number[]);
+    if (saturated.size === 0) return (this.sql.firstClaimable.get({ now }) as { id: string } | undefined)?.id;
+    let best: { id: string; seq: number } | undefined;
+    let installation = this.sql.nextPendingInstallation.get(Number.MIN_SAFE_INTEGER) as number | undefined;
+    while (installation !== undefined) {
+      if (!saturated.has(installation)) {
+        const first = this.sql.firstClaimableOf.get({ installationId: installation, now }) as { id: string; seq: number } | undefined;
+        if (first && (!best || first.seq < best.seq)) best = first;
+      }
+      installation = this.sql.nextPendingInstallation.get(installation) as number | undefined;
+    }
+    return best?.id;
   }
 
   private launch(row: JobRow): void {

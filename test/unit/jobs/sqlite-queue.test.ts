@@ -206,6 +206,58 @@ describe("SqliteQueue", () => {
     await a.idle();
   });
 
+  it("an installation at its limit with a backlog holds back neither another installation nor its own order", async () => {
+    const file = dbFile();
+    const q = open(file, { concurrency: 3, perInstallation: 1 });
+    const w = controlledWorker();
+    // Installation 5's backlog comes first in the file; installations 3 and 9 queue behind it.
+    const backlog = Array.from({ length: 300 }, (_, i) => job({ pr: i + 1, installationId: 5 }));
+    await Promise.all(backlog.map((j) => q.enqueue(j)));
+    const three = job({ pr: 1000, installationId: 3 });
+    const nine = [job({ pr: 2000, installationId: 9 }), job({ pr: 2001, installationId: 9 })];
+    for (const j of [three, ...nine]) await q.enqueue(j);
+    q.start(w.worker);
+    // One job of each installation, the oldest of each; the third slot stays free (each is at 1).
+    await waitFor(() => w.started.length === 3, "one job of each installation");
+    expect(w.started.sort()).toEqual([backlog[0]!.id, three.id, nine[0]!.id].sort());
+    await tick(20);
+    expect(w.started).toHaveLength(3);
+    w.finish(nine[0]!.id);
+    await waitFor(() => w.started.length === 4, "installation 9's next job");
+    expect(w.started[3]).toBe(nine[1]!.id);
+    w.finish(backlog[0]!.id);
+    await waitFor(() => w.started.length === 5, "the backlog's next job");
+    expect(w.started[4]).toBe(backlog[1]!.id);
+    // Every pending job is still there, in its place.
+    expect((await q.position({ ...backlog[2]!, id: backlog[2]!.id }))?.ahead).toBe(0);
+    expect(await q.stats()).toEqual({ pending: 298, running: 3 });
+  });
+
+  it("upgrades a file made before the pending-jobs index and keeps its jobs", async () => {
+    const file = dbFile();
+    const old = open(file);
+    const j = job({ pr: 1 });
+    await old.enqueue(j);
+    await old.close();
+    // Roll the file back to version 2: the (installation_id, status) index, no queue_jobs_pending.
+    const raw = new Database(file);
+    raw.exec(`DROP INDEX queue_jobs_pending; CREATE INDEX queue_jobs_installation ON queue_jobs (installation_id, status);
+      DELETE FROM schema_migrations WHERE namespace = 'queue' AND version = 3;`);
+    raw.close();
+    const again = open(file);
+    const indexes = new Database(file, { readonly: true });
+    const names = indexes.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queue_jobs'").pluck().all();
+    indexes.close();
+    expect(names).toContain("queue_jobs_pending");
+    expect(names).not.toContain("queue_jobs_installation");
+    const w = controlledWorker();
+    again.start(w.worker);
+    await waitFor(() => w.started.length === 1, "the job from before the upgrade");
+    expect(w.started).toEqual([j.id]);
+    w.finish(j.id);
+    await again.idle();
+  });
+
   it("stop() lets a job finish within the grace period", async () => {
     const q = open(dbFile());
     const w = controlledWorker();
