@@ -20,7 +20,9 @@ import { GitHubStandIn } from "./lib/github-stand-in.js";
  *  - held: the stand-in holds the workers' config requests until the load is over (the intake alone);
  *  - noop: Probot with a handler that does nothing (the floor any Probot app pays).
  * The four run side by side and take turns: ROUNDS rounds of TOTAL deliveries at CONCURRENCY each,
- * then SEQUENTIAL deliveries at concurrency 1. The load generator runs on the same 2 cores.
+ * then SEQUENTIAL deliveries at concurrency 1, each round once every earlier job is done. The load
+ * generator runs on the same 2 cores, so it signs a round's deliveries before the clock starts and
+ * posts them over open keep-alive connections (warmConnections): what is timed is the handling.
  * Target (issue 18): the app's p99 at c=50, over all its rounds, at most 1.2× the no-op floor's p99
  * measured the same way in the same run; an absolute figure on a shared 2-core machine says more
  * about the neighbours than about the app.
