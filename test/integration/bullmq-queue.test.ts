@@ -208,6 +208,40 @@ describe.skipIf(skip)("BullQueue (real Redis)", () => {
     expect(peakTotal).toBeLessThanOrEqual(4);
   });
 
+  it("parks the jobs of an installation at its limit instead of cycling through them, and starts the oldest when a slot frees", async () => {
+    const qn = name();
+    // parkMs far beyond the test: only the promotion can start a parked job in time.
+    const q = open(qn, { concurrency: 3, perInstallation: 1, parkMs: 120_000 });
+    const w = controlledWorker();
+    const backlog = Array.from({ length: 20 }, (_, i) => job({ pr: i + 1, installationId: 5 }));
+    for (const j of backlog) await q.enqueue(j);
+    const other = job({ pr: 100, installationId: 7 });
+    await q.enqueue(other);
+    q.start(w.worker);
+    await waitFor(() => w.started.length === 2, "installation 5's first job and installation 7's");
+    expect(w.started.sort()).toEqual([backlog[0]!.id, other.id].sort());
+    const bull = new Redis(url);
+    try {
+      const delayed = async () => bull.zcard(`bull:${qn}:delayed`);
+      await waitFor(async () => (await delayed()) === 19, "the other 19 to be parked");
+      // One slot is free and 19 jobs wait: nothing is pulled again until a slot of 5 frees.
+      const commands = async () => Number(/total_commands_processed:(\d+)/.exec(await bull.info("stats"))![1]);
+      const before = await commands();
+      await tick(1_000);
+      const during = (await commands()) - before;
+      expect(during).toBeLessThan(100);
+      expect(w.started).toHaveLength(2);
+      w.finish(backlog[0]!.id);
+      await waitFor(() => w.started.length === 3, "the oldest parked job, promoted", 5_000);
+      expect(w.started[2]).toBe(backlog[1]!.id);
+      w.finish(backlog[1]!.id);
+      await waitFor(() => w.started.length === 4, "the next one", 5_000);
+      expect(w.started[3]).toBe(backlog[2]!.id);
+    } finally {
+      bull.disconnect();
+    }
+  });
+
   it("stop() requeues a job still running after the grace period; another worker runs it", async () => {
     const qn = name();
     const first = open(qn);
