@@ -61,9 +61,13 @@ export function migrate(db: Db, namespace: string, migrations: readonly Migratio
       .all(namespace) as number[],
   );
   const record = db.prepare("INSERT INTO schema_migrations (namespace, version, applied_at) VALUES (?, ?, ?)");
+  const isApplied = db.prepare("SELECT 1 FROM schema_migrations WHERE namespace = ? AND version = ?").pluck();
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (applied.has(m.version)) continue;
     db.transaction(() => {
+      // Asked again under the write lock: another process opening the same file (the app, a worker,
+      // the MCP server) may have applied it since the read above.
+      if (isApplied.get(namespace, m.version) !== undefined) return;
       db.exec(m.sql);
       record.run(namespace, m.version, Date.now());
     }).immediate();

@@ -1,7 +1,9 @@
+import { spawn } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { migrate, openDatabase } from "../../../src/store/db.js";
 import { makeTempDir } from "../../helpers/tmp.js";
+import { ROOT, TSX } from "../cli/fixture.js";
 
 const dir = makeTempDir("db");
 
@@ -48,4 +50,30 @@ describe("openDatabase", () => {
     expect(db.prepare("SELECT COUNT(*) FROM schema_migrations WHERE namespace = 'bad'").pluck().get()).toBe(0);
     db.close();
   });
+
+  // The app, a `codex-pr-bot worker` and the MCP server open one file, possibly at the same moment
+  // after an upgrade: each read "not applied yet" before taking the write lock, and the second to get
+  // it ran the step again (a duplicate column, an index dropped twice) and failed to start.
+  it("applies each step once when several processes migrate the same file at the same moment", async () => {
+    const file = path.join(dir, "race.sqlite");
+    openDatabase(file).close();
+    const namespaces = 200;
+    const startAt = Date.now() + 4_000;
+    const fixture = path.join(ROOT, "test/unit/store/fixtures/migrate-race.ts");
+    await Promise.all(
+      [1, 2, 3].map(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const child = spawn(TSX, [fixture, file, String(startAt), String(namespaces)], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+            let stderr = "";
+            child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+            child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`a migrating process failed (${String(code)}): ${stderr.slice(-500)}`))));
+          }),
+      ),
+    );
+    const db = openDatabase(file);
+    expect(db.prepare("SELECT COUNT(*) FROM schema_migrations WHERE namespace LIKE 'ns-%'").pluck().get()).toBe(2 * namespaces);
+    db.close();
+  }, 60_000);
 });
+
