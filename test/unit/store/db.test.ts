@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { migrate, openDatabase } from "../../../src/store/db.js";
 import { makeTempDir } from "../../helpers/tmp.js";
-import { ROOT, TSX } from "../cli/fixture.js";
+import { runSiblings } from "../../helpers/sibling-processes.js";
+import { ROOT } from "../cli/fixture.js";
 
 const dir = makeTempDir("db");
 
@@ -60,17 +60,7 @@ describe("openDatabase", () => {
     const namespaces = 200;
     const startAt = Date.now() + 4_000;
     const fixture = path.join(ROOT, "test/unit/store/fixtures/migrate-race.ts");
-    await Promise.all(
-      [1, 2, 3].map(
-        () =>
-          new Promise<void>((resolve, reject) => {
-            const child = spawn(TSX, [fixture, file, String(startAt), String(namespaces)], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
-            let stderr = "";
-            child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-            child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`a migrating process failed (${String(code)}): ${stderr.slice(-500)}`))));
-          }),
-      ),
-    );
+    await runSiblings(fixture, [file, String(startAt), String(namespaces)], 3);
     const db = openDatabase(file);
     expect(db.prepare("SELECT COUNT(*) FROM schema_migrations WHERE namespace LIKE 'ns-%'").pluck().get()).toBe(2 * namespaces);
     db.close();

@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { RunStore } from "../../../src/store/runs.js";
 import { makeTempDir } from "../../helpers/tmp.js";
-import { ROOT, TSX } from "../cli/fixture.js";
+import { runSiblings } from "../../helpers/sibling-processes.js";
+import { ROOT } from "../cli/fixture.js";
 
 const FIXTURE = path.join(ROOT, "test/unit/store/fixtures/ensure-runs.ts");
 const JOBS = 400;
@@ -15,17 +15,7 @@ async function race(): Promise<[number, number]> {
   new RunStore(file).close();
   // Far enough ahead for three tsx start-ups on a loaded machine.
   const startAt = Date.now() + 4_000;
-  await Promise.all(
-    [1, 2, 3].map(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const child = spawn(TSX, [FIXTURE, file, String(startAt), String(JOBS)], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
-          let stderr = "";
-          child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-          child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`fixture exited ${String(code)}: ${stderr}`))));
-        }),
-    ),
-  );
+  await runSiblings(FIXTURE, [file, String(startAt), String(JOBS)], 3);
   const db = new Database(file, { readonly: true });
   try {
     const row = db.prepare("SELECT count(*) AS runs, count(DISTINCT job_id) AS jobs FROM runs").get() as { runs: number; jobs: number };
