@@ -86,6 +86,26 @@ describe.skipIf(skip)("BullQueue (real Redis)", () => {
     await q.idle();
   });
 
+  it("a job of the same installation ending does not start a job waiting for its notBefore", async () => {
+    const q = open(name(), { concurrency: 2, perInstallation: 1 });
+    const w = controlledWorker();
+    q.start(w.worker);
+    const notBefore = Date.now() + 3_000;
+    // Enqueued first: the oldest pending job of installation 1, delayed for a retry later.
+    const later = job({ pr: 1, notBefore, retry: { of: "x", executors: ["claude"], reason: "429", earlier: [] } });
+    await q.enqueue(later);
+    const now = job({ pr: 2 });
+    await q.enqueue(now);
+    await waitFor(() => w.started.length === 1, "the job without a delay");
+    w.finish(now.id);
+    await tick(500);
+    expect(w.started).toEqual([now.id]);
+    await waitFor(() => w.started.length === 2, "the delayed job at its time", 10_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(notBefore);
+    w.finish(later.id);
+    await q.idle();
+  });
+
   it("runs one job per PR at a time but different PRs in parallel", async () => {
     const q = open(name(), { concurrency: 4 });
     const w = controlledWorker();
