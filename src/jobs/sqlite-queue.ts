@@ -148,6 +148,11 @@ const MIGRATIONS: Migration[] = [
 ];
 
 const SHUTDOWN_REASON = "shutting down";
+
+/** A pending job `j` that may start now as far as its own pull request goes (the claim's two queries). */
+const CLAIMABLE = `j.status = 'pending'
+  AND (j.not_before IS NULL OR j.not_before <= @now)
+  AND NOT EXISTS (SELECT 1 FROM queue_jobs r WHERE r.status = 'running' AND r.pr_key = j.pr_key)`;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
@@ -218,11 +223,7 @@ export class SqliteQueue implements JobQueue {
         WHERE pr_key = @prKey AND automatic = 1 AND status = 'running' AND head_sha IS NOT @headSha
         RETURNING id`),
       // The oldest pending job whose pull request has nothing running (the usual case: the first row).
-      firstClaimable: db.prepare(`SELECT j.id FROM queue_jobs j
-        WHERE j.status = 'pending'
-          AND (j.not_before IS NULL OR j.not_before <= @now)
-          AND NOT EXISTS (SELECT 1 FROM queue_jobs r WHERE r.status = 'running' AND r.pr_key = j.pr_key)
-        ORDER BY j.seq LIMIT 1`),
+      firstClaimable: db.prepare(`SELECT j.id FROM queue_jobs j WHERE ${CLAIMABLE} ORDER BY j.seq LIMIT 1`),
       // Installations at PER_INSTALLATION_CONCURRENCY, every process's running jobs counted.
       saturated: db
         .prepare("SELECT installation_id FROM queue_jobs WHERE status = 'running' GROUP BY installation_id HAVING COUNT(*) >= ?")
@@ -233,11 +234,9 @@ export class SqliteQueue implements JobQueue {
         .prepare(`SELECT installation_id FROM queue_jobs INDEXED BY queue_jobs_pending
           WHERE status = 'pending' AND installation_id > ? ORDER BY installation_id LIMIT 1`)
         .pluck(),
-      firstClaimableOf: db.prepare(`SELECT j.id, j.seq FROM queue_jobs j
-        WHERE j.status = 'pending' AND j.installation_id = @installationId
-          AND (j.not_before IS NULL OR j.not_before <= @now)
-          AND NOT EXISTS (SELECT 1 FROM queue_jobs r WHERE r.status = 'running' AND r.pr_key = j.pr_key)
-        ORDER BY j.seq LIMIT 1`),
+      firstClaimableOf: db.prepare(
+        `SELECT j.id, j.seq FROM queue_jobs j WHERE ${CLAIMABLE} AND j.installation_id = @installationId ORDER BY j.seq LIMIT 1`,
+      ),
       claim: db.prepare(`UPDATE queue_jobs
         SET status = 'running', attempts = attempts + 1, lease_owner = @owner, lease_expires_at = @expires,
             started_at = @now, cancel_reason = NULL
