@@ -1,9 +1,9 @@
-import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { pullRequestPayload, type RepoFixture } from "../test/helpers/webhooks.js";
+import { pullRequestPayload, signDelivery, type RepoFixture } from "../test/helpers/webhooks.js";
 import { INSTALLATION_ID, startAppProcess, WEBHOOK_SECRET, type AppProcess } from "./lib/app-process.js";
 import { benchDir, envInt, isEntry, round, runBench, summarize, waitFor, type Row, type Summary } from "./lib/common.js";
 import { startDiskProbe } from "./lib/disk-probe.js";
@@ -60,7 +60,7 @@ interface LoadResult {
 interface Prepared {
   body: Buffer;
   deliveryId: string;
-  signature: string;
+  headers: Record<string, string | number>;
 }
 
 function prepare(total: number, firstPr: number): Prepared[] {
@@ -71,8 +71,9 @@ function prepare(total: number, firstPr: number): Prepared[] {
       { number: firstPr + i, headSha: randomBytes(20).toString("hex"), baseSha: randomBytes(20).toString("hex") },
       INSTALLATION_ID,
     );
-    const body = Buffer.from(JSON.stringify(payload));
-    return { body, deliveryId: randomUUID(), signature: `sha256=${createHmac("sha256", WEBHOOK_SECRET).update(body).digest("hex")}` };
+    const signed = signDelivery("pull_request", payload, { secret: WEBHOOK_SECRET });
+    const body = Buffer.from(signed.body);
+    return { body, deliveryId: signed.deliveryId, headers: { ...signed.headers, "content-length": body.length } };
   });
 }
 
@@ -91,14 +92,7 @@ function post(agent: http.Agent, url: URL, d: Prepared): Promise<{ status: numbe
         port: url.port,
         method: "POST",
         path: "/api/github/webhooks",
-        headers: {
-          "content-type": "application/json",
-          "content-length": d.body.length,
-          "x-github-event": "pull_request",
-          "x-github-delivery": d.deliveryId,
-          "x-hub-signature-256": d.signature,
-          "user-agent": "GitHub-Hookshot/bench",
-        },
+        headers: d.headers,
       },
       (res) => {
         res.resume();
@@ -335,6 +329,11 @@ const LABELS: Record<Variant, string> = {
   noop: "Probot with a no-op handler (floor)",
 };
 
+/** A per-round CPU figure's mean over the rounds, 2 decimals. */
+function meanOf(rounds: LoadResult[], key: "loadCpuMsPerDelivery" | "cpuMsPerDelivery" | "mainCpuMsPerDelivery"): number {
+  return round(rounds.reduce((a, r) => a + (r[key] ?? 0), 0) / rounds.length, 2);
+}
+
 /**
  * Every round's latencies together: the p99 over ROUNDS × TOTAL deliveries. The rounds of all
  * variants take turns, so a disturbance from elsewhere on the (shared) machine lands on each alike.
@@ -357,9 +356,9 @@ export async function main(): Promise<void> {
         [`p99 ms (c=${CONCURRENCY})`]: round(summary.p99, 1),
         "p99 per round": m.rounds.map((r) => round(summarize(r.latencies).p99, 0)).join(" / "),
         "disk commit p99 per round": m.rounds.map((r) => round(r.disk?.p99 ?? Number.NaN, 0)).join(" / "),
-        "load generator CPU ms/delivery": round(m.rounds.reduce((a, r) => a + (r.loadCpuMsPerDelivery ?? 0), 0) / m.rounds.length, 2),
-        "app CPU ms/delivery in round": round(m.rounds.reduce((a, r) => a + (r.cpuMsPerDelivery ?? 0), 0) / m.rounds.length, 2),
-        "of which event loop": round(m.rounds.reduce((a, r) => a + (r.mainCpuMsPerDelivery ?? 0), 0) / m.rounds.length, 2),
+        "load generator CPU ms/delivery": meanOf(m.rounds, "loadCpuMsPerDelivery"),
+        "app CPU ms/delivery in round": meanOf(m.rounds, "cpuMsPerDelivery"),
+        "of which event loop": meanOf(m.rounds, "mainCpuMsPerDelivery"),
         "drain s after last answer": m.rounds.every((r) => r.drainS == null) ? "n/a" : m.rounds.map((r) => round(r.drainS ?? Number.NaN, 1)).join(" / "),
         "deliveries/s": round(TOTAL / wallS, 0),
         "p50 ms (c=1)": round(seq.median, 1),

@@ -8,19 +8,21 @@ export interface Delivery {
   ms: number;
 }
 
-/** Sends a webhook the way GitHub does: raw JSON body, HMAC-SHA256 signature, event and delivery headers. */
-export async function deliver(
-  baseUrl: string,
-  event: string,
-  payload: unknown,
-  options: { deliveryId?: string; secret?: string; path?: string } = {},
-): Promise<Delivery> {
+/** A delivery as GitHub signs it: the raw JSON body and the headers that go with it. */
+export interface SignedDelivery {
+  body: string;
+  deliveryId: string;
+  headers: Record<string, string>;
+}
+
+/** Builds a delivery the way GitHub does: raw JSON body, HMAC-SHA256 signature, event and delivery headers. */
+export function signDelivery(event: string, payload: unknown, options: { deliveryId?: string; secret?: string } = {}): SignedDelivery {
   const body = JSON.stringify(payload);
   const deliveryId = options.deliveryId ?? randomUUID();
   const signature = `sha256=${createHmac("sha256", options.secret ?? WEBHOOK_SECRET).update(body).digest("hex")}`;
-  const started = performance.now();
-  const res = await fetch(`${baseUrl}${options.path ?? "/api/github/webhooks"}`, {
-    method: "POST",
+  return {
+    body,
+    deliveryId,
     headers: {
       "content-type": "application/json",
       "x-github-event": event,
@@ -28,8 +30,19 @@ export async function deliver(
       "x-hub-signature-256": signature,
       "user-agent": "GitHub-Hookshot/test",
     },
-    body,
-  });
+  };
+}
+
+/** Sends a webhook the way GitHub does (signDelivery). */
+export async function deliver(
+  baseUrl: string,
+  event: string,
+  payload: unknown,
+  options: { deliveryId?: string; secret?: string; path?: string } = {},
+): Promise<Delivery> {
+  const { body, deliveryId, headers } = signDelivery(event, payload, options);
+  const started = performance.now();
+  const res = await fetch(`${baseUrl}${options.path ?? "/api/github/webhooks"}`, { method: "POST", headers, body });
   await res.text();
   return { status: res.status, deliveryId, ms: performance.now() - started };
 }
