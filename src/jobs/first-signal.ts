@@ -306,9 +306,10 @@ export class FirstSignals {
     const id = check.id;
     this.ledger(log, (r) => {
       const run = r.byJob(job.id);
-      // recordCheckRun fills the ledger too; a web-only process keeps no run for the job.
+      // recordCheckRun fills the ledger too. No run: a web-only process keeps none, or the intake has not
+      // recorded it yet (it waits for a lull); RunStore.create() then takes the check run from the ledger.
       if (run) r.recordCheckRun(run.id, id, name);
-      else r.effects.created(job.id, "check_run", name, { githubId: id });
+      else r.effects.created(job.id, "check_run", name, { githubId: id, url: check.url });
       if (run && check.url) r.link(run.id, { checkRun: check.url });
     });
   }

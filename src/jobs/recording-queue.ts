@@ -5,17 +5,31 @@ import type { FirstSignals } from "./first-signal.js";
 import type { EnqueueResult, JobQueue, JobWorker, PositionOf, QueuePosition, QueueStats, SignalClaims } from "./queue.js";
 
 /**
- * Puts every accepted job on the runs page as "queued" the moment it is accepted, so operators see
+ * A burst's queued runs are written once the intake has been quiet this long, in one transaction…
+ */
+const RECORD_QUIET_MS = 20;
+/** …or this long after the first of them, whichever comes first, so a steady stream is recorded too. */
+const RECORD_MAX_WAIT_MS = 250;
+
+/**
+ * Puts every accepted job on the runs page as "queued" right after it is accepted, so operators see
  * the backlog, not only what already started, and sends its first signals on the pull request (a
  * queued check run, the 👀 on a command: first-signal.ts) in the background, after the webhook's
  * answer. Duplicates are neither recorded nor signalled: they are not jobs.
+ *
+ * The run records wait for a lull in the intake (at most RECORD_MAX_WAIT_MS): during a burst of
+ * webhooks the event loop answers GitHub first, and the burst's runs are then one transaction
+ * instead of one per group commit. Nothing depends on them being there sooner: the job itself is
+ * durable before the answer, and a worker that starts it first records its run itself (ensure, not
+ * create). A crash in between leaves the run to be recorded when the job starts.
  *
  * `runs` is null in a web-only process (WORKERS=0): it can't know when a worker elsewhere finishes a
  * job, so the run record is left to the worker; the first signals are sent all the same.
  */
 export class RecordingQueue implements JobQueue {
   private toRecord: Job[] = [];
-  private recorded: Promise<void> | null = null;
+  private recordTimer: NodeJS.Timeout | null = null;
+  private firstWaitingAt = 0;
 
   constructor(
     private readonly inner: JobQueue,
@@ -30,35 +44,34 @@ export class RecordingQueue implements JobQueue {
 
   async enqueue(job: Job): Promise<EnqueueResult> {
     const result = await this.inner.enqueue(job);
-    if (result.accepted && this.runs) await this.record(job);
+    if (result.accepted && this.runs) this.scheduleRecord(job);
     const signals = this.firstSignals;
     // The next turn: the handler's answer to GitHub goes out first. send() logs its own failures.
     if (result.accepted && signals) setImmediate(() => void signals.send(job));
     return result;
   }
 
-  /**
-   * Records the job's run as queued before the webhook's answer. The enqueues of one group commit
-   * resolve together, so their runs are recorded together: one transaction per burst, not per job.
-   * The worker may already have started it (and recorded the run): ensure, not create.
-   */
-  private record(job: Job): Promise<void> {
+  /** Writes the queued runs still waiting for a lull now (the MCP tool answers with the run's id). */
+  recordPending(): void {
+    if (this.recordTimer) clearTimeout(this.recordTimer);
+    this.recordTimer = null;
+    const jobs = this.toRecord;
+    this.toRecord = [];
+    if (jobs.length === 0 || !this.runs) return;
+    try {
+      this.runs.ensureAll(jobs);
+    } catch (err) {
+      this.log.warn({ err, jobIds: jobs.map((j) => j.id) }, "could not record the queued runs");
+    }
+  }
+
+  private scheduleRecord(job: Job): void {
+    const now = Date.now();
+    if (this.toRecord.length === 0) this.firstWaitingAt = now;
     this.toRecord.push(job);
-    this.recorded ??= new Promise<void>((resolve) => {
-      // A microtask: it runs after the continuations of every enqueue that resolved with this one.
-      queueMicrotask(() => {
-        const jobs = this.toRecord;
-        this.toRecord = [];
-        this.recorded = null;
-        try {
-          this.runs!.ensureAll(jobs);
-        } catch (err) {
-          this.log.warn({ err, jobIds: jobs.map((j) => j.id) }, "could not record the queued runs");
-        }
-        resolve();
-      });
-    });
-    return this.recorded;
+    const wait = Math.max(0, Math.min(RECORD_QUIET_MS, this.firstWaitingAt + RECORD_MAX_WAIT_MS - now));
+    if (this.recordTimer) clearTimeout(this.recordTimer);
+    this.recordTimer = setTimeout(() => this.recordPending(), wait);
   }
 
   position(job: PositionOf): Promise<QueuePosition | null> {
@@ -70,6 +83,7 @@ export class RecordingQueue implements JobQueue {
   }
 
   stop(graceMs?: number): Promise<void> {
+    this.recordPending();
     this.firstSignals?.stop();
     return this.inner.stop(graceMs);
   }
@@ -83,6 +97,7 @@ export class RecordingQueue implements JobQueue {
   }
 
   async close(): Promise<void> {
+    this.recordPending();
     await this.inner.close?.();
   }
 }

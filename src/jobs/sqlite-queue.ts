@@ -76,6 +76,9 @@ interface EnqueueOutcome {
   cancelled: string[];
 }
 
+/** What became of one enqueue of a group commit: its outcome, or the error that refused it alone. */
+type GroupOutcome = { ok: true; outcome: EnqueueOutcome } | { ok: false; err: unknown };
+
 /** An enqueue() waiting for the group commit of its event-loop turn. */
 interface PendingEnqueue {
   job: Job;
@@ -216,6 +219,11 @@ export class SqliteQueue implements JobQueue {
       insert: db.prepare(`INSERT INTO queue_jobs
         (id, delivery_id, logical_key, pr_key, installation_id, automatic, head_sha, payload, status, created_at, not_before)
         VALUES (@id, @deliveryId, @logicalKey, @prKey, @installationId, @automatic, @headSha, @payload, 'pending', @now, @notBefore)`),
+      // One seek that usually finds nothing, before the two UPDATE … RETURNING that would (~4× its cost).
+      outdatedOfPr: db
+        .prepare(`SELECT 1 FROM queue_jobs
+          WHERE pr_key = @prKey AND status IN ('pending', 'running') AND automatic = 1 AND head_sha IS NOT @headSha LIMIT 1`)
+        .pluck(),
       supersedePending: db.prepare(`UPDATE queue_jobs SET status = 'superseded', finished_at = @now, error = @why
         WHERE pr_key = @prKey AND automatic = 1 AND status = 'pending' AND head_sha IS NOT @headSha
         RETURNING id, payload`),
@@ -295,7 +303,11 @@ export class SqliteQueue implements JobQueue {
     });
   }
 
-  /** Commits the pending enqueues in one transaction, each in its own savepoint so one failure is its own. */
+  /**
+   * Commits the pending enqueues in one transaction. A savepoint per job (~30 µs each, a third of an
+   * enqueue's cost on the event loop) is only paid when the plain transaction failed: the group is
+   * then committed again, each job in its own savepoint, so one job's failure is its own.
+   */
   private flush(): void {
     if (this.flushTimer) clearImmediate(this.flushTimer);
     this.flushTimer = null;
@@ -307,20 +319,9 @@ export class SqliteQueue implements JobQueue {
       return;
     }
     const now = Date.now();
-    const one = this.db.transaction((job: Job) => this.enqueueOne(job, now));
-    let outcomes: ({ ok: true; outcome: EnqueueOutcome } | { ok: false; err: unknown })[];
+    let outcomes: GroupOutcome[];
     try {
-      outcomes = this.db
-        .transaction(() =>
-          batch.map((p) => {
-            try {
-              return { ok: true as const, outcome: one(p.job) };
-            } catch (err) {
-              return { ok: false as const, err };
-            }
-          }),
-        )
-        .immediate();
+      outcomes = this.commitGroup(batch, now);
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
@@ -357,6 +358,28 @@ export class SqliteQueue implements JobQueue {
     if (accepted) setImmediate(() => this.pump());
   }
 
+  private commitGroup(batch: PendingEnqueue[], now: number): GroupOutcome[] {
+    try {
+      return this.db
+        .transaction(() => batch.map((p): GroupOutcome => ({ ok: true, outcome: this.enqueueOne(p.job, now) })))
+        .immediate();
+    } catch {
+      // Rolled back as a whole: nothing of the group was written. Again, one savepoint per job.
+      const one = this.db.transaction((job: Job) => this.enqueueOne(job, now));
+      return this.db
+        .transaction(() =>
+          batch.map((p) => {
+            try {
+              return { ok: true, outcome: one(p.job) } satisfies GroupOutcome;
+            } catch (err) {
+              return { ok: false, err } satisfies GroupOutcome;
+            }
+          }),
+        )
+        .immediate();
+    }
+  }
+
   private enqueueOne(job: Job, now: number): EnqueueOutcome {
     const key = logicalKey(job);
     const pr = prKey(job);
@@ -370,7 +393,7 @@ export class SqliteQueue implements JobQueue {
     }
     let superseded: { id: string; payload: string }[] = [];
     let cancelled: string[] = [];
-    if (isAutomatic(job)) {
+    if (isAutomatic(job) && this.sql.outdatedOfPr.get({ prKey: pr, headSha }) !== undefined) {
       const why = supersedeReason(job);
       superseded = this.sql.supersedePending.all({ prKey: pr, headSha, why, now }) as { id: string; payload: string }[];
       cancelled = (this.sql.cancelRunning.all({ prKey: pr, headSha, why }) as { id: string }[]).map((r) => r.id);

@@ -195,10 +195,12 @@ export class PullDispatcher {
       ? new BullQueue({ url: durable.queueUrl, ...common })
       : new SqliteQueue({ database: durable.databasePath, ...common, exclusive: false });
     const runs = durable.workers > 0 && existsSync(durable.databasePath) ? new RunStore(durable.databasePath) : null;
-    const queue = runs ? new RecordingQueue(inner, runs, log) : inner;
+    const recording = runs ? new RecordingQueue(inner, runs, log) : null;
+    const queue = recording ?? inner;
     try {
       const result = await queue.enqueue(job);
       if (!result.accepted) throw new DispatchError(`the queue did not accept the job (${result.reason})`);
+      recording?.recordPending();
       return runs?.byJob(job.id)?.id ?? null;
     } catch (err) {
       if (err instanceof DispatchError) throw err;

@@ -96,6 +96,21 @@ describe("RunStore", () => {
     expect(() => runs.recordCheckRun("nope", 1)).toThrow(RunNotFoundError);
   });
 
+
+  it("a run recorded after its job's first signal made the check run carries it and its link", () => {
+    const runs = store();
+    const job = makeJob({ pr: 4 });
+    // The intake's first signal came first: the ledger knows the check run, no run exists yet.
+    runs.effects.created(job.id, "check_run", "codex-pr-bot / review", { githubId: 2024, url: "https://github.com/o/r/runs/2024" });
+    runs.ensureAll([job]);
+    const run = runs.byJob(job.id)!;
+    expect(run.checkRunId).toBe(2024);
+    expect(runs.get(run.id)?.links).toEqual({ pull: `${job.repo.htmlUrl}/pull/4`, checkRun: "https://github.com/o/r/runs/2024" });
+    // Another job's check run is not this one's.
+    const other = makeJob({ pr: 5 });
+    runs.ensureAll([other]);
+    expect(runs.byJob(other.id)?.checkRunId).toBeNull();
+  });
   it("keeps the oldest event lines up to the cap and counts the rest", () => {
     const runs = store({ maxEventBytes: 100, maxEventLineBytes: 30 });
     const id = runs.create(makeJob());
