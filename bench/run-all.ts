@@ -9,7 +9,7 @@ import { formatTable, loadNow, machine, PROJECT_ROOT, QUICK, RESULTS_DIR, type B
  * bench/results/summary.json and summary.md. BENCH_ONLY=webhooks,checkout runs a subset.
  */
 
-const ALL = ["placement", "webhooks", "first-signal", "checkout", "overhead", "requests", "memory", "jail", "scale", "backlog", "history", "large-pr", "incremental", "action-setup"] as const;
+const ALL = ["placement", "webhooks", "intake", "first-signal", "checkout", "overhead", "requests", "memory", "jail", "scale", "backlog", "history", "large-pr", "incremental", "action-setup"] as const;
 
 const only = (process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 const selected = ALL.filter((name) => only.length === 0 || only.includes(name));
