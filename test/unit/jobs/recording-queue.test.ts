@@ -68,6 +68,24 @@ describe("RecordingQueue: the runs page shows every accepted job as queued, writ
     runs.close();
   });
 
+  it("a long burst's runs are written 50 per transaction, one transaction per event-loop turn", async () => {
+    const { runs, queue, ensureAll } = setup();
+    const jobs = Array.from({ length: 120 }, (_, i) => makeJob({ pr: i + 1 }));
+    await Promise.all(jobs.map((job) => queue.enqueue(job)));
+    // Each slice is its own turn: something scheduled between them (an answer) runs in between.
+    const between: number[] = [];
+    ensureAll.mockImplementation(function (this: RunStore, batch) {
+      between.push(batch.length);
+      setImmediate(() => between.push(0));
+      return RunStore.prototype.ensureAll.call(runs, batch);
+    });
+    await vi.waitFor(() => expect(jobs.every((j) => runs.byJob(j.id)?.status === "queued")).toBe(true), { timeout: 2_000, interval: 5 });
+    expect(between.filter((n) => n > 0)).toEqual([50, 50, 20]);
+    expect(between.slice(0, 3)).toEqual([50, 0, 50]);
+    await queue.close();
+    runs.close();
+  });
+
   it("stop() and close() write the runs still waiting, and recordPending() writes them at once", async () => {
     const { runs, queue, inner } = setup();
     const [a, b] = [makeJob({ pr: 1 }), makeJob({ pr: 2 })];
