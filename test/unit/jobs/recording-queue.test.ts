@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import { RecordingQueue } from "../../../src/jobs/recording-queue.js";
 import { SqliteQueue } from "../../../src/jobs/sqlite-queue.js";
 import { RunStore } from "../../../src/store/runs.js";
+import type { Job } from "../../../src/types.js";
 import { makeJob } from "../../helpers/queue-fixtures.js";
 import { makeTempDir } from "../../helpers/tmp.js";
 
@@ -74,7 +75,7 @@ describe("RecordingQueue: the runs page shows every accepted job as queued, writ
     await Promise.all(jobs.map((job) => queue.enqueue(job)));
     // Each slice is its own turn: something scheduled between them (an answer) runs in between.
     const between: number[] = [];
-    ensureAll.mockImplementation(function (this: RunStore, batch) {
+    ensureAll.mockImplementation(function (this: RunStore, batch: readonly Job[]) {
       between.push(batch.length);
       setImmediate(() => between.push(0));
       return RunStore.prototype.ensureAll.call(runs, batch);
