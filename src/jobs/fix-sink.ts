@@ -74,8 +74,8 @@ export function githubFixSink(ctx: JobContext, req: FixRequest, started: number)
     deliver: (outcome) => deliverOutcome(ctx, req, outcome, started),
     publishFailed: async (err) => {
       ctx.log.warn({ err }, "fix could not be published");
-      const url = await req.reply(publishFailedReply({ requestedBy: req.requestedBy, message: err.message, knownSecrets: ctx.secrets }));
-      return settled("failed", { comment: url }, "the fix could not be published");
+      const body = publishFailedReply({ requestedBy: req.requestedBy, message: err.message, knownSecrets: ctx.secrets });
+      return reportOnce(ctx, req, body, { status: "failed", error: "the fix could not be published" });
     },
   };
 }
@@ -87,19 +87,22 @@ async function deliverOutcome(ctx: JobContext, req: FixRequest, outcome: FixOutc
   switch (outcome.kind) {
     case "unchanged":
       ctx.log.info({ durationMs: Date.now() - started }, "fix produced no change");
-      return settled("succeeded", { comment: await req.reply(noChangeReply({ ...base, agentMessage: outcome.agentMessage })) });
+      return reportOnce(ctx, req, noChangeReply({ ...base, agentMessage: outcome.agentMessage }), { status: "succeeded" });
     case "refused": {
       ctx.log.warn({ violations: outcome.violations.map((v) => ({ path: v.path, kind: v.kind })) }, "fix refused by the safety rules");
-      const url = await req.reply(refusedReply({ requestedBy: req.requestedBy, violations: outcome.violations, changes: outcome.changes }));
-      return settled("failed", { comment: url }, "the change breaks the fix-up safety rules");
+      const body = refusedReply({ requestedBy: req.requestedBy, violations: outcome.violations, changes: outcome.changes });
+      return reportOnce(ctx, req, body, { status: "failed", error: "the change breaks the fix-up safety rules" });
     }
     case "none": {
       const { candidates } = outcome;
       ctx.log.info({ candidates: candidates.map((c) => ({ agent: c.agent, kind: c.kind })) }, "no candidate fix to publish");
-      const url = await req.reply(noCandidateReply({ mode: req.mode, requestedBy: req.requestedBy, headSha: pull.headSha, candidates, knownSecrets: ctx.secrets }));
-      return candidates.some((c) => c.kind === "refused")
-        ? settled("failed", { comment: url }, "the change breaks the fix-up safety rules")
-        : settled("succeeded", { comment: url });
+      const body = noCandidateReply({ mode: req.mode, requestedBy: req.requestedBy, headSha: pull.headSha, candidates, knownSecrets: ctx.secrets });
+      return reportOnce(
+        ctx,
+        req,
+        body,
+        candidates.some((c) => c.kind === "refused") ? { status: "failed", error: "the change breaks the fix-up safety rules" } : { status: "succeeded" },
+      );
     }
     case "ready":
       break;
@@ -164,7 +167,7 @@ async function deliver(
   const { report, patch, commit, git } = d;
   if (pull.fromFork) {
     // Never push to a fork or open a PR against it: the patch goes in a comment instead.
-    const url = await req.reply(patchComment(report, patch));
+    const url = await replyOnce(ctx, req, patchComment(report, patch), { reported: { status: "succeeded" } });
     await postSuggestions(ctx, patch, d.prFiles, url);
     ctx.log.info({ files: report.changes.length, durationMs: Date.now() - d.started }, "fix posted as a patch (fork)");
     return settled("succeeded", { comment: url });
@@ -264,24 +267,52 @@ async function openFixPull(ctx: JobContext, branch: string, pending: PendingFixP
 }
 
 /** The reply where the request was made, recorded so a retry does not post it twice. */
-async function replyOnce(ctx: JobContext, req: Pick<FixRequest, "reply">, body: string): Promise<string> {
+async function replyOnce(ctx: JobContext, req: Pick<FixRequest, "reply">, body: string, detail?: ReplyDetail): Promise<string> {
   const recorded = ctx.run.effects.get("reply", "");
   if (recorded?.state === "created" && recorded.url) return recorded.url;
-  ctx.run.effects.intend("reply", "");
+  ctx.run.effects.intend("reply", "", detail);
   const url = await req.reply(body);
   ctx.run.effects.created("reply", "", { githubId: url, url });
   return url;
+}
+
+/** What the ledger keeps with a reply that reports the job's outcome (effect "reply"). */
+interface ReplyDetail {
+  reported: { status: "succeeded" | "failed"; error?: string };
+}
+
+function isReplyDetail(detail: unknown): detail is ReplyDetail {
+  const status = (detail as Partial<ReplyDetail> | null)?.reported?.status;
+  return status === "succeeded" || status === "failed";
+}
+
+/**
+ * The job's last word on the pull request (no change, refused, nothing to publish, a fork's patch,
+ * publishing failed), posted once: the ledger keeps the outcome it reports, and a retry after a
+ * crash settles from it (resumePushedFix) instead of running the agent again and posting twice. A
+ * fork's patch is such a report too; its suggestions, posted after it, are not retried.
+ */
+async function reportOnce(ctx: JobContext, req: Pick<FixRequest, "reply">, body: string, outcome: ReplyDetail["reported"]): Promise<Settled> {
+  const url = await replyOnce(ctx, req, body, { reported: outcome });
+  return settled(outcome.status, { comment: url }, outcome.error);
 }
 
 /**
  * A retried fix job (issue 22) whose earlier attempt pushed its branch and died before the PR was
  * opened or reported: it opens the PR for that branch (or finds the one already there) and reports it
  * as the first attempt would have, instead of running the agent again and pushing a second branch.
- * Null when no earlier attempt's branch reached GitHub: the job runs as usual (and pushes to the
+ * An earlier attempt that already reported how it ended (reportOnce: a fork's patch, no change, a
+ * refusal) settles from that report. Null when neither: the job runs as usual (and pushes to the
  * name the earlier attempt chose).
  */
 export async function resumePushedFix(ctx: JobContext, req: Pick<FixRequest, "mode" | "requestedBy" | "reply">): Promise<Settled | null> {
   const effects = ctx.run.effects;
+  // An earlier attempt already told the pull request how it ended (a fork's patch among others).
+  const reported = effects.get("reply", "");
+  if (reported?.state === "created" && reported.url && isReplyDetail(reported.detail)) {
+    ctx.log.info({ attempt: ctx.run.attempt, comment: reported.url }, "fix reported by an earlier attempt; not run again");
+    return settled(reported.detail.reported.status, { comment: reported.url }, reported.detail.reported.error);
+  }
   if (!ownFixBranch(ctx) && ctx.job.resume) carryOver(ctx, ctx.job.resume.of);
   const pushed = ownFixBranch(ctx);
   if (!pushed || pushed.state === "failed") return null;

@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { JobContext } from "../../../src/jobs/context.js";
 import { resumeAutoFix } from "../../../src/jobs/fix.js";
-import { resumePushedFix } from "../../../src/jobs/fix-sink.js";
+import { githubFixSink, resumePushedFix, type FixRequest } from "../../../src/jobs/fix-sink.js";
 import { trackRun } from "../../../src/jobs/run-tracker.js";
 import { RunStore } from "../../../src/store/runs.js";
 import type { Job } from "../../../src/types.js";
@@ -226,5 +226,35 @@ describe("resumePushedFix", () => {
     const none = world(() => undefined, review);
     await resumeAutoFix(none.ctx);
     expect([...none.listed, ...none.created, ...none.replies]).toEqual([]);
+  });
+
+  it("a fork's patch, or any other last word, posted by an attempt that then died: the retry settles from it, posts nothing, runs nothing", async () => {
+    // The first attempt, through the real sink: its answer ("no change") is recorded with the outcome it reports.
+    const first = world(() => undefined);
+    const req = { ...request(first), targets: [], instruction: "guard divide()" } as unknown as FixRequest;
+    const sink = githubFixSink(first.ctx, req, Date.now());
+    const spend = { usage: { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningOutputTokens: 0 }, costUsd: null, model: null, commands: [] };
+    const delivered = await sink.deliver({ kind: "unchanged", agent: "codex", agentMessage: "nothing to change" }, spend);
+    expect(delivered.result).toMatchObject({ status: "succeeded", links: { comment: "https://github.com/octo/demo/pull/7#issuecomment-101" } });
+    expect(first.runs.effects.get(job.id, "reply", "")).toMatchObject({ state: "created", detail: { reported: { status: "succeeded" } } });
+    // The retry (the process died before the job settled): nothing posted, the same outcome.
+    const again = await resumePushedFix(first.ctx, request(first));
+    expect(again?.result).toEqual(delivered.result);
+    expect(first.replies).toHaveLength(1);
+
+    // A fork's patch comment recorded the same way, then a failure reported: each settles as it was.
+    const fork = world((runs) => {
+      runs.effects.intend(job.id, "reply", "", { reported: { status: "failed", error: "the change breaks the fix-up safety rules" } });
+      runs.effects.created(job.id, "reply", "", { githubId: "u", url: "https://github.com/octo/demo/pull/7#issuecomment-55" });
+    });
+    const r = await resumePushedFix(fork.ctx, request(fork));
+    expect(r?.result).toEqual({ status: "failed", error: "the change breaks the fix-up safety rules", links: { comment: "https://github.com/octo/demo/pull/7#issuecomment-55" } });
+    expect([...fork.listed, ...fork.created, ...fork.replies]).toEqual([]);
+
+    // Posting may or may not have reached GitHub (intent only), or a reply that reports nothing: the job runs.
+    const unsure = world((runs) => runs.effects.intend(job.id, "reply", "", { reported: { status: "succeeded" } }));
+    expect(await resumePushedFix(unsure.ctx, request(unsure))).toBeNull();
+    const plain = world((runs) => runs.effects.created(job.id, "reply", "", { githubId: "u", url: "https://github.com/octo/demo/pull/7#issuecomment-56" }));
+    expect(await resumePushedFix(plain.ctx, request(plain))).toBeNull();
   });
 });
