@@ -311,10 +311,6 @@ export class RunStore {
       insert: db.prepare(`INSERT INTO runs
         (id, job_id, delivery_id, installation_id, repo, pr_number, pr_title, trigger, mode, executors, base_sha, head_sha, status, queued_at, links, check_run_id)
         VALUES (@id, @jobId, @deliveryId, @installationId, @repo, @prNumber, @prTitle, @trigger, @mode, @executors, @baseSha, @headSha, 'queued', @queuedAt, @links, @checkRunId)`),
-      // A check run the job's first signal created before its run was recorded (the intake records runs in a lull).
-      signalledCheckRun: db.prepare(`SELECT github_id, url FROM github_effects
-        WHERE job_id = ? AND kind = 'check_run' AND state IN ('created', 'completed') AND github_id IS NOT NULL
-        ORDER BY updated_at DESC LIMIT 1`),
       byJob: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM runs WHERE job_id = ? ORDER BY id DESC LIMIT 1`),
       get: db.prepare("SELECT * FROM runs WHERE id = ?"),
       describe: db.prepare(`UPDATE runs SET
@@ -370,7 +366,11 @@ export class RunStore {
   /** Records a job the queue accepted; its queue wait starts now. Returns the run id. */
   create(job: Job, init: { executors?: string[] } = {}): string {
     const id = newRunId();
-    const check = this.sql.signalledCheckRun.get(job.id) as { github_id: string; url: string | null } | undefined;
+    // A check run the job's first signal created before its run was recorded (the intake records runs in a lull).
+    const check = this.effects
+      .forJob(job.id)
+      .filter((e) => e.kind === "check_run" && (e.state === "created" || e.state === "completed") && e.githubId !== null)
+      .at(-1);
     const links: RunLinks = { pull: `${job.repo.htmlUrl}/pull/${job.prNumber}`, ...(check?.url ? { checkRun: check.url } : {}) };
     this.sql.insert.run({
       id,
@@ -387,7 +387,7 @@ export class RunStore {
       headSha: job.pull?.headSha ?? null,
       queuedAt: Date.now(),
       links: JSON.stringify(links),
-      checkRunId: check ? Number(check.github_id) : null,
+      checkRunId: check ? Number(check.githubId) : null,
     });
     return id;
   }
